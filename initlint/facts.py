@@ -1,0 +1,189 @@
+"""What analysis learns about a model: plain frozen data, no torch objects.
+
+The worker (or the static analyser) produces these; the rules read them. They
+are picklable so they cross the process boundary and can be cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Where an init came from.
+DEFAULT = "default"  # PyTorch's own reset_parameters()
+USER = "user"  # a call in the user's code
+LIBRARY = "library"  # a call inside an installed package (e.g. transformers)
+
+# Model statuses, as the JSON contract names them.
+TRACED = "traced"
+PARTIAL = "partial"
+STATIC = "static"
+SKIPPED = "skipped"
+ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Span:
+    """A source range: absolute path, 1-based lines and columns (characters)."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation a layer is paired with.
+
+    ``name`` is a key of ``theory.ACTIVATIONS`` for known activations, or the
+    class/function name of a custom one (family ``custom``), whose gains were
+    measured numerically. ``role`` says how its output is used: ``hidden``
+    (feeds further layers), ``output`` (the model's output: a head's
+    sigmoid/softmax), ``gate`` (multiplies another tensor, as in SE blocks
+    and GLUs).
+    """
+
+    name: str
+    params: tuple[tuple[str, float], ...] = ()
+    second_moment: float = 1.0
+    derivative_moment: float = 1.0
+    family: str = "identity"
+    role: str = "hidden"
+    label: str = ""  # as written, e.g. "F.leaky_relu(negative_slope=0.1)"
+
+    @property
+    def forward_gain(self) -> float:
+        return self.second_moment ** -0.5
+
+    @property
+    def backward_gain(self) -> float:
+        return self.derivative_moment ** -0.5
+
+    @property
+    def display(self) -> str:
+        return self.label or self.name
+
+
+IDENTITY = Activation("identity", label="none")
+INPUT = Activation("identity", label="input")
+
+
+@dataclass(frozen=True)
+class InitStep:
+    """One write to a parameter during construction."""
+
+    call: str  # e.g. "kaiming_normal_(mode='fan_out', nonlinearity='relu')"
+    function: str  # nn.init function or tensor method name
+    origin: str  # DEFAULT | USER | LIBRARY
+    site: Span | None
+    library: str | None = None  # package name when origin is LIBRARY
+    partial: bool = False  # wrote only part of the tensor (a slice)
+    generic: bool = False  # the same call site initialised several parameters
+    effect: str = "set"  # set | scale | shift | partial | unknown: what it did to the values
+
+
+@dataclass(frozen=True)
+class ParamInit:
+    """The final state of one parameter after construction."""
+
+    shape: tuple[int, ...]
+    family: str  # a theory.Distribution family, "unknown" or "uninitialized"
+    std: float | None
+    mean: float | None
+    steps: tuple[InitStep, ...]
+    gain: float | None = None  # gain the deciding init call assumed (xavier/kaiming/orthogonal)
+    mode: str | None = None  # kaiming mode
+    measured: bool = False  # std/mean measured from values, not derived from calls
+
+    @property
+    def last(self) -> InitStep | None:
+        """The step that decided the values: the last full write."""
+        full = [s for s in self.steps if s.effect in ("set", "unknown")]
+        return full[-1] if full else (self.steps[-1] if self.steps else None)
+
+    @property
+    def origin(self) -> str:
+        step = self.last
+        return step.origin if step else USER  # no recorded write: user code built the values
+
+    @property
+    def is_constant(self) -> bool:
+        return self.std == 0.0
+
+    @property
+    def display(self) -> str:
+        step = self.last
+        if step is None:
+            return "uninitialized" if self.family == "uninitialized" else "unknown"
+        if step.origin == DEFAULT:
+            return f"PyTorch default {step.call}"
+        if step.origin == LIBRARY and step.library:
+            return f"{step.call} (set by {step.library}' init)"
+        return step.call
+
+
+@dataclass(frozen=True)
+class Link:
+    """A path from one weight layer to the next, for depth analysis."""
+
+    target: str
+    activation: Activation  # the activation on the way (IDENTITY if none)
+    scale: float = 1.0  # constant factors multiplied on the way
+
+
+@dataclass(frozen=True)
+class LayerFacts:
+    """A weight layer, its init and its place in the dataflow."""
+
+    name: str  # qualified name from named_modules()
+    layer_type: str
+    weight: ParamInit
+    bias: ParamInit | None
+    fan_in: int  # true fans (see theory.true_fans)
+    fan_out: int
+    site: Span | None  # where the layer was constructed (`nn.Linear(...)`)
+    assigned: Span | None = None  # the statement that attached it to its parent (`self.fc = ...`)
+    kind: str = "dense"  # dense | conv | conv_transpose | embedding | recurrent | attention | custom
+    paired: bool = False  # the dataflow was seen
+    downstream: Activation | None = None  # activation the output flows into
+    upstream: Activation | None = None  # activation feeding the input
+    norm_after: bool = False  # a normalization lies between layer and activation
+    norm_before: bool = False
+    final: bool = False  # output reaches the model's output with no further layer
+    residual_end: bool = False  # output is added to a skip connection
+    scale: float = 1.0  # constant factor between the layer and its activation
+    successors: tuple[Link, ...] = ()  # next layers in the same unnormalized chain
+    extra: tuple[tuple[str, object], ...] = ()  # kind-specific facts (groups, hidden size...)
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """Everything learnt about one model."""
+
+    path: str  # absolute path of the file defining it
+    name: str  # class or factory name
+    line: int  # where it is defined
+    status: str  # TRACED | PARTIAL | STATIC | SKIPPED | ERROR
+    detail: str = ""
+    layers: tuple[LayerFacts, ...] = ()
+    error: "AnalysisProblem | None" = None
+    # (path, qualname) of every module class inside it: who is a building block
+    component_classes: frozenset[tuple[str, str]] = frozenset()
+
+
+@dataclass(frozen=True)
+class AnalysisProblem:
+    """Why a file or a model could not be (fully) analysed."""
+
+    kind: str  # a key of problems.PROBLEMS
+    message: str
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    path: str  # absolute
+    models: tuple[ModelFacts, ...] = ()
+    problem: AnalysisProblem | None = None  # the whole file failed (syntax, import...)
+    notes: tuple[str, ...] = field(default=())
