@@ -1,0 +1,594 @@
+"""Record which init each parameter received during construction, and where.
+
+A ``TorchFunctionMode`` sees every torch call made while a model is built:
+``nn.init`` functions (directly, or through their inner tensor ops with the
+``nn.init`` frame on the stack, which also catches functions imported by name
+before initlint ran), in-place tensor ops (``.data.normal_()``, ``fill_``,
+``mul_``...), ``.data =`` assignments, slice writes, and the factory calls
+(``torch.randn(...) * 0.01``, ``torch.empty``) that a parameter may be built
+from. Tensors are keyed by storage, so ``p``, ``p.data`` and ``p.detach()`` are
+one parameter; this works on the meta device too.
+"""
+
+from __future__ import annotations
+
+import inspect
+import linecache
+import math
+import os
+import site
+import sys
+import sysconfig
+import weakref
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Iterable, Sequence
+
+import torch
+import torch.nn.init as nn_init
+from torch.overrides import TorchFunctionMode
+
+from . import theory
+from .facts import DEFAULT, LIBRARY, USER, InitStep, ParamInit, Span
+from .theory import Distribution
+
+# -- the calls that matter -------------------------------------------------
+
+_PUBLIC_INITS = (
+    "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
+    "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
+    "kaiming_normal_", "orthogonal_", "sparse_",
+)  # fmt: skip
+_INIT_FUNCTIONS = {getattr(nn_init, name): name for name in _PUBLIC_INITS}
+_INIT_SIGNATURES = {name: inspect.signature(getattr(nn_init, name)) for name in _PUBLIC_INITS}
+_INIT_FILE = os.path.normcase(os.path.abspath(nn_init.__file__))
+
+# In-place tensor methods and what they do to a distribution.
+_SETTERS = {"normal_", "uniform_", "fill_", "zero_", "copy_"}
+_SCALERS = {"mul_", "__imul__", "div_", "__itruediv__"}
+_SHIFTERS = {"add_", "__iadd__", "sub_", "__isub__"}
+_OTHER_WRITES = {
+    "clamp_", "clamp_min_", "clamp_max_", "fmod_", "exponential_", "bernoulli_",
+    "random_", "log_normal_", "cauchy_", "geometric_", "erfinv_", "abs_", "neg_",
+    "sign_", "sqrt_", "tanh_", "sigmoid_", "relu_", "masked_fill_", "index_fill_",
+    "scatter_", "t_", "transpose_", "set_",
+}  # fmt: skip
+_WRITES = _SETTERS | _SCALERS | _SHIFTERS | _OTHER_WRITES | {"__setitem__"}
+
+# Calls that create a tensor whose distribution we can name.
+_FACTORIES = {
+    "randn", "rand", "empty", "zeros", "ones", "full", "eye", "normal",
+    "randn_like", "rand_like", "empty_like", "zeros_like", "ones_like", "full_like",
+    "new_empty", "new_zeros", "new_ones", "new_full", "empty_strided",
+}  # fmt: skip
+# Out-of-place ops that carry a known distribution to a new tensor.
+_SCALAR_OPS = {"mul", "__mul__", "__rmul__", "div", "__truediv__", "add", "__add__",
+               "__radd__", "sub", "__sub__", "neg", "__neg__"}  # fmt: skip
+_VALUE_PRESERVING = {
+    "clone", "contiguous", "t", "transpose", "view", "reshape", "permute", "float",
+    "double", "half", "bfloat16", "to", "detach", "view_as", "reshape_as", "squeeze",
+    "unsqueeze", "flatten",
+}  # fmt: skip
+
+_UNINITIALIZED = Distribution("uninitialized", math.nan)
+
+# -- where code lives ------------------------------------------------------
+
+
+def _norm(path: str) -> str:
+    return os.path.normcase(os.path.abspath(path))
+
+
+_TORCH_DIR = _norm(os.path.dirname(torch.__file__)) + os.sep
+_INITLINT_DIR = _norm(os.path.dirname(__file__)) + os.sep
+_STDLIB_DIRS = tuple(
+    _norm(p) + os.sep
+    for p in {sysconfig.get_paths().get("stdlib", ""), sysconfig.get_paths().get("platstdlib", "")}
+    if p
+)
+_SITE_DIRS = tuple(
+    _norm(p) + os.sep
+    for p in [*site.getsitepackages(), site.getusersitepackages()]
+    if p
+)
+
+
+def library_name(path: str) -> str | None:
+    """The installed package a file belongs to, or None for user code."""
+    for root in _SITE_DIRS:
+        if path.startswith(root):
+            return path[len(root):].split(os.sep, 1)[0].split(".")[0]
+    for marker in (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep):
+        if marker in path:
+            return path.split(marker, 1)[1].split(os.sep, 1)[0].split(".")[0]
+    return None
+
+
+class CodeMap:
+    """Classifies source files as torch, initlint, stdlib, library or user code."""
+
+    def __init__(self, user_files: Iterable[str] = ()):
+        self._user = {_norm(p) for p in user_files}
+        self._cache: dict[str, tuple[str, str | None]] = {}
+
+    def classify(self, filename: str) -> tuple[str, str | None]:
+        """('torch'|'internal'|'library'|'user', library name)."""
+        hit = self._cache.get(filename)
+        if hit is not None:
+            return hit
+        path = _norm(filename)
+        if filename.startswith("<"):
+            kind: tuple[str, str | None] = ("internal", None)
+        elif path in self._user:
+            kind = ("user", None)
+        elif path.startswith(_TORCH_DIR):
+            kind = ("torch", None)
+        elif path.startswith(_INITLINT_DIR) or path.startswith(_STDLIB_DIRS) and library_name(path) is None:
+            kind = ("internal", None)
+        else:
+            lib = library_name(path)
+            kind = ("library", lib) if lib else ("user", None)
+        self._cache[filename] = kind
+        return kind
+
+
+_TORCH_NN_DIR = _TORCH_DIR + "nn" + os.sep
+_TORCH_NN_PLUMBING = {_INIT_FILE, _TORCH_NN_DIR + "parameter.py"}
+
+
+def _is_torch_module_code(filename: str) -> bool:
+    """torch.nn's modules and utils: code that applies PyTorch's defaults."""
+    path = _norm(filename)
+    return path.startswith(_TORCH_NN_DIR) and path not in _TORCH_NN_PLUMBING
+
+
+def span_of_frame(frame: Any) -> Span:
+    """The exact source range of the call a frame is executing."""
+    code = frame.f_code
+    path = _norm(code.co_filename)
+    line = frame.f_lineno or code.co_firstlineno
+    end_line, col, end_col = line, 0, None
+    positions = getattr(code, "co_positions", None)
+    if positions is not None and frame.f_lasti >= 0:
+        try:
+            pos = list(positions())[frame.f_lasti // 2]
+        except IndexError:
+            pos = None
+        if pos and pos[0] is not None:
+            line, end_line = pos[0], pos[1] or pos[0]
+            col, end_col = pos[2] or 0, pos[3]
+    text = linecache.getline(code.co_filename, line)
+    end_text = text if end_line == line else linecache.getline(code.co_filename, end_line)
+    column = _char_column(text, col)
+    end_column = _char_column(end_text, end_col) if end_col is not None else len(end_text.rstrip("\r\n")) + 1
+    return Span(path, line, column, end_line, end_column)
+
+
+def _char_column(text: str, byte_offset: int) -> int:
+    """1-based character column of a UTF-8 byte offset (co_positions counts bytes)."""
+    return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "replace")) + 1
+
+
+# -- formatting calls --------------------------------------------------------
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, torch.Tensor):
+        return _fmt(value.item()) if value.numel() == 1 and value.device.type != "meta" else "tensor"
+    return repr(value)
+
+
+def describe_call(function: str, args: dict, signature: inspect.Signature | None = None) -> str:
+    """``kaiming_normal_(mode='fan_out', nonlinearity='relu')``: non-default args only."""
+    shown = []
+    for name, value in args.items():
+        if name in ("tensor", "generator", "self"):
+            continue
+        if signature is not None:
+            param = signature.parameters.get(name)
+            if param is not None and param.default is not inspect.Parameter.empty:
+                try:
+                    if value == param.default:
+                        continue
+                except Exception:
+                    pass
+        shown.append(f"{name}={_fmt(value)}")
+    return f"{function}({', '.join(shown)})"
+
+
+def _scalar(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.device.type != "meta":
+        return float(value.item())
+    return None
+
+
+# -- the recording ------------------------------------------------------------
+
+
+@dataclass
+class _Write:
+    """One recorded write, before folding into a final distribution."""
+
+    effect: str  # set | scale | shift | partial | unknown
+    step: InitStep
+    dist: Distribution | None = None
+    factor: float = 1.0
+    gain: float | None = None
+    mode: str | None = None
+    init_key: tuple | None = None  # dedupes the inner ops of one nn.init call
+
+
+@dataclass
+class _Origin:
+    """How a tensor came to be: a factory call and the ops applied since."""
+
+    ref: Any  # weakref to the tensor, so a reused storage address is not confused
+    dist: Distribution | None
+    step: InitStep | None
+
+
+def storage_key(t: torch.Tensor) -> int:
+    return t.untyped_storage()._cdata
+
+
+class InitRecorder(TorchFunctionMode):
+    """Use as ``with InitRecorder(user_files) as rec: model = Model()``."""
+
+    def __init__(self, user_files: Iterable[str] = ()):
+        super().__init__()
+        self.code = CodeMap(user_files)
+        self._writes: dict[int, list[_Write]] = defaultdict(list)
+        self._origins: dict[int, _Origin] = {}
+        self._site_params: dict[tuple, set[int]] = defaultdict(set)
+
+    # The mode is disabled inside this method, so torch calls here are not seen.
+    def __torch_function__(self, func: Callable, types: Any, args: Sequence = (), kwargs: dict | None = None):
+        kwargs = kwargs or {}
+        if _is_data_setter(func) and len(args) == 2:
+            try:  # before the call: afterwards p no longer shows its old storage
+                self._record_data_set(args[0], args[1], sys._getframe(1))
+            except Exception:
+                pass
+        result = func(*args, **kwargs)
+        try:
+            self._observe(func, args, kwargs, result)
+        except Exception:  # recording must never break the user's construction
+            pass
+        return result
+
+    def _observe(self, func: Callable, args: Sequence, kwargs: dict, result: Any) -> None:
+        init_name = _INIT_FUNCTIONS.get(func)
+        if init_name is not None:
+            bound = _INIT_SIGNATURES[init_name].bind(*args, **kwargs)
+            bound.apply_defaults()
+            self._record_init(init_name, dict(bound.arguments), sys._getframe(2))
+            return
+        name = getattr(func, "__name__", "")
+        if name in _WRITES:
+            if args and isinstance(args[0], torch.Tensor):
+                self._record_write(name, args, kwargs, sys._getframe(2))
+        elif name in _FACTORIES and isinstance(result, torch.Tensor):
+            self._record_factory(name, args, kwargs, result, sys._getframe(2))
+        elif "out" in kwargs and isinstance(kwargs["out"], torch.Tensor):
+            self._record_unknown_write(kwargs["out"], name, sys._getframe(2))
+        elif name in _SCALAR_OPS and isinstance(result, torch.Tensor):
+            self._derive_scaled(name, args, result)
+        elif name in _VALUE_PRESERVING and isinstance(result, torch.Tensor) and args:
+            self._derive_same(args[0], result)
+
+    # -- where a call comes from --------------------------------------------
+
+    def _locate(self, frame: Any) -> tuple[Any, str, str | None]:
+        """(user frame, origin, library) for a call made at ``frame``.
+
+        The origin is DEFAULT when torch's module code made the call
+        (``reset_parameters``), LIBRARY when an installed package did, USER
+        otherwise. torch's thin wrappers (overrides, _tensor) are looked through.
+        """
+        origin: tuple[str, str | None] | None = None
+        torch_module_code = False
+        f = frame
+        while f is not None:
+            filename = f.f_code.co_filename
+            kind, lib = self.code.classify(filename)
+            if kind == "torch":
+                if origin is None and _is_torch_module_code(filename):
+                    torch_module_code = True
+            elif kind != "internal":
+                if origin is None:
+                    origin = ("torch", None) if torch_module_code else (kind, lib)
+                if kind == "user":
+                    break
+            f = f.f_back
+        kind, lib = origin or (("torch", None) if torch_module_code else ("user", None))
+        label = DEFAULT if kind == "torch" else LIBRARY if kind == "library" else USER
+        return f, label, lib
+
+    def _step(self, call: str, function: str, frame: Any, partial: bool = False) -> tuple[InitStep, Any]:
+        user_frame, origin, lib = self._locate(frame)
+        site = span_of_frame(user_frame) if user_frame is not None else None
+        return InitStep(call, function, origin, site, lib if origin == LIBRARY else None, partial), user_frame
+
+    # -- recording writes -----------------------------------------------------
+
+    def _record_init(self, name: str, arguments: dict, frame: Any) -> None:
+        tensor = arguments["tensor"]
+        call = describe_call(name, arguments, _INIT_SIGNATURES[name])
+        step, user_frame = self._step(call, f"init.{name}", frame)
+        self._add_init(tensor, name, arguments, step, (id(frame), id(user_frame), _lasti(user_frame)))
+
+    def _add_init(self, tensor: torch.Tensor, name: str, arguments: dict, step: InitStep, init_key: tuple) -> None:
+        key = storage_key(tensor)
+        writes = self._writes[key]
+        if writes and writes[-1].init_key == init_key:
+            return  # an inner op of the same nn.init call (orthogonal_: copy_ then mul_)
+        shape = tuple(tensor.shape)
+        try:
+            dist = theory.init_distribution(name, arguments, shape)
+        except (KeyError, ValueError, TypeError, ZeroDivisionError):
+            dist = None
+        gain = None
+        try:
+            gain = theory.init_gain(name, arguments)
+        except ValueError:
+            pass
+        mode = str(arguments.get("mode")) if name.startswith("kaiming") else None
+        effect = "set" if not self._is_partial(tensor) else "partial"
+        writes.append(_Write(effect, step, dist, gain=gain, mode=mode, init_key=init_key))
+        self._note_site(step, key)
+
+    def _record_write(self, name: str, args: Sequence, kwargs: dict, frame: Any) -> None:
+        tensor = args[0]
+        init_frame = self._init_frame(frame)
+        if init_frame is not None:
+            # An inner op of an nn.init function that does not dispatch itself
+            # (xavier_*, orthogonal_...): record the init call, read off its frame.
+            init_name = init_frame.f_code.co_name
+            sig = _INIT_SIGNATURES[init_name]
+            arguments = {k: init_frame.f_locals.get(k, p.default) for k, p in sig.parameters.items()}
+            if not isinstance(arguments.get("tensor"), torch.Tensor):
+                return
+            if storage_key(arguments["tensor"]) != storage_key(tensor):
+                return  # a scratch tensor inside the init (orthogonal_'s QR input)
+            call = describe_call(init_name, arguments, sig)
+            step, user_frame = self._step(call, f"init.{init_name}", frame)
+            self._add_init(arguments["tensor"], init_name, arguments, step,
+                           (id(init_frame), id(user_frame), _lasti(user_frame)))
+            return
+        partial = name == "__setitem__" or self._is_partial(tensor)
+        rest = list(args[1:])
+        call = f".{name}({', '.join(_fmt(a) for a in rest if not isinstance(a, torch.Tensor) or a.numel() == 1)})"
+        step, _ = self._step(call, f"Tensor.{name}", frame, partial)
+        write = self._write_for(name, tensor, rest, kwargs, step, partial)
+        self._writes[storage_key(tensor)].append(write)
+        if not partial:
+            self._note_site(step, storage_key(tensor))
+
+    def _write_for(self, name: str, tensor: torch.Tensor, rest: list, kwargs: dict,
+                   step: InitStep, partial: bool) -> _Write:
+        if partial:
+            return _Write("partial", step)
+        if name == "normal_":
+            mean = _scalar(kwargs.get("mean", rest[0] if rest else 0.0))
+            std = _scalar(kwargs.get("std", rest[1] if len(rest) > 1 else 1.0))
+            if mean is not None and std is not None:
+                return _Write("set", step, Distribution("normal", abs(std), mean))
+        elif name == "uniform_":
+            low = _scalar(kwargs.get("from", rest[0] if rest else 0.0))
+            high = _scalar(kwargs.get("to", rest[1] if len(rest) > 1 else 1.0))
+            if low is not None and high is not None:
+                return _Write("set", step, Distribution("uniform", theory.uniform_std(low, high), (low + high) / 2))
+        elif name == "zero_":
+            return _Write("set", step, Distribution("constant", 0.0, 0.0))
+        elif name == "fill_":
+            value = _scalar(kwargs.get("value", rest[0] if rest else None))
+            if value is not None:
+                return _Write("set", step, Distribution("constant", 0.0, value))
+        elif name == "copy_":
+            source = rest[0] if rest else kwargs.get("src")
+            if isinstance(source, torch.Tensor):
+                origin = self.origin_of(source)
+                return _Write("set", step, origin.dist if origin else None)
+        elif name in _SCALERS:
+            value = _scalar(rest[0] if rest else kwargs.get("other"))
+            if value is not None:
+                return _Write("scale", step, factor=value if name in ("mul_", "__imul__") else 1.0 / value)
+        elif name in _SHIFTERS:
+            value = _scalar(rest[0] if rest else kwargs.get("other"))
+            alpha = _scalar(kwargs.get("alpha", 1.0))
+            if value is not None and alpha is not None:
+                sign = 1.0 if name in ("add_", "__iadd__") else -1.0
+                return _Write("shift", step, factor=sign * value * alpha)
+        return _Write("unknown", step)
+
+    def _record_data_set(self, target: Any, source: Any, frame: Any) -> None:
+        """``p.data = t``: p moves to t's storage, keeping its history, with t's values."""
+        if not (isinstance(target, torch.Tensor) and isinstance(source, torch.Tensor)):
+            return
+        origin = self.origin_of(source)
+        step, _ = self._step("data = ...", "Tensor.data", frame)
+        if origin is not None and origin.step is not None:
+            step = replace(origin.step, call=f"data = {origin.step.call}")
+        history = self._writes.get(storage_key(target), [])
+        key = storage_key(source)
+        self._writes[key] = [*history, _Write("set", step, origin.dist if origin else None)]
+        self._note_site(step, key)
+
+    def _record_unknown_write(self, tensor: torch.Tensor, name: str, frame: Any) -> None:
+        init_frame = self._init_frame(frame)
+        if init_frame is not None:
+            self._record_write("copy_", (tensor, tensor), {}, frame)  # eye_ writes via out=
+            return
+        step, _ = self._step(f"{name}(out=...)", f"torch.{name}", frame, self._is_partial(tensor))
+        self._writes[storage_key(tensor)].append(_Write("unknown", step))
+
+    # -- where tensors come from ----------------------------------------------
+
+    def _record_factory(self, name: str, args: Sequence, kwargs: dict, result: torch.Tensor, frame: Any) -> None:
+        if self._init_frame(frame) is not None:
+            return  # scratch tensors inside nn.init functions
+        if name in ("empty", "empty_like", "new_empty", "empty_strided"):
+            dist: Distribution | None = _UNINITIALIZED
+        elif name in ("randn", "randn_like"):
+            dist = Distribution("normal", 1.0)
+        elif name in ("rand", "rand_like"):
+            dist = Distribution("uniform", theory.uniform_std(0.0, 1.0), 0.5)
+        elif name in ("zeros", "zeros_like", "new_zeros"):
+            dist = Distribution("constant", 0.0, 0.0)
+        elif name in ("ones", "ones_like", "new_ones"):
+            dist = Distribution("constant", 0.0, 1.0)
+        elif name in ("full", "full_like", "new_full"):
+            value = _scalar(kwargs.get("fill_value", args[1] if len(args) > 1 else None))
+            dist = Distribution("constant", 0.0, value) if value is not None else None
+        elif name == "eye" and result.dim() == 2:
+            dist = Distribution("identity", 1.0 / math.sqrt(max(result.shape[1], 1)))
+        else:
+            dist = None
+        step = None
+        if result.dim() >= 2:  # biases and scalars do not need a site
+            step, _ = self._step(f"torch.{name}(...)", f"torch.{name}", frame)
+        self._origins[storage_key(result)] = _Origin(weakref.ref(result), dist, step)
+
+    def _derive_scaled(self, name: str, args: Sequence, result: torch.Tensor) -> None:
+        tensors = [a for a in args if isinstance(a, torch.Tensor) and a.dim() > 0]
+        if len(tensors) != 1:
+            return
+        source = tensors[0]
+        origin = self.origin_of(source)
+        if origin is None or origin.dist is None or origin.dist.family == "uninitialized":
+            return
+        value = -1.0 if name in ("neg", "__neg__") else _scalar(next((a for a in args if a is not source), None))
+        if value is None:
+            return
+        source_first = args[0] is source
+        if name in ("neg", "__neg__", "mul", "__mul__", "__rmul__"):
+            dist, symbol = origin.dist.scaled(value), "*"
+        elif name in ("div", "__truediv__") and source_first and value != 0:
+            dist, symbol = origin.dist.scaled(1.0 / value), "/"
+        elif name in ("add", "__add__", "__radd__"):
+            dist, symbol = origin.dist.shifted(value), "+"
+        elif name in ("sub", "__sub__") and source_first:
+            dist, symbol = origin.dist.shifted(-value), "-"
+        else:
+            return
+        step = origin.step
+        if step is not None:
+            step = replace(step, call=f"{step.call} {symbol} {_fmt(value)}")
+        self._origins[storage_key(result)] = _Origin(weakref.ref(result), dist, step)
+
+    def _derive_same(self, source: Any, result: torch.Tensor) -> None:
+        if not isinstance(source, torch.Tensor):
+            return
+        origin = self.origin_of(source)
+        if origin is not None and storage_key(result) != storage_key(source):
+            self._origins[storage_key(result)] = _Origin(weakref.ref(result), origin.dist, origin.step)
+
+    def origin_of(self, tensor: torch.Tensor) -> _Origin | None:
+        key = storage_key(tensor)
+        origin = self._origins.get(key)
+        if origin is None:
+            return None
+        alive = origin.ref()
+        if alive is None or storage_key(alive) != key:
+            return None
+        # A tensor written after creation: its origin is what the writes made it.
+        writes = self._writes.get(key)
+        if writes:
+            dist, _, _, _ = _fold(origin.dist, writes)
+            return _Origin(origin.ref, dist, writes[-1].step)
+        return origin
+
+    # -- helpers --------------------------------------------------------------
+
+    @staticmethod
+    def _init_frame(frame: Any) -> Any:
+        """The outermost public nn.init frame on the stack, if any."""
+        found = None
+        f = frame
+        depth = 0
+        while f is not None and depth < 12:
+            if f.f_code.co_name in _INIT_SIGNATURES and _norm(f.f_code.co_filename) == _INIT_FILE:
+                found = f
+            f = f.f_back
+            depth += 1
+        return found
+
+    @staticmethod
+    def _is_partial(tensor: torch.Tensor) -> bool:
+        try:
+            total = tensor.untyped_storage().nbytes() // max(tensor.element_size(), 1)
+        except Exception:
+            return False
+        return tensor.numel() < total
+
+    def _note_site(self, step: InitStep, key: int) -> None:
+        if step.site is not None and step.origin != DEFAULT:
+            s = step.site
+            self._site_params[(s.path, s.line, s.column, step.function)].add(key)
+
+    # -- results --------------------------------------------------------------
+
+    def param_init(self, param: torch.Tensor) -> ParamInit:
+        """The final distribution of a parameter and the steps that made it."""
+        key = storage_key(param)
+        origin = self._origins.get(key)
+        start = origin.dist if origin else None
+        writes = self._writes.get(key, [])
+        dist, gain, mode, known = _fold(start, writes)
+        steps: list[InitStep] = []
+        if origin is not None and origin.step is not None and origin.dist is not _UNINITIALIZED:
+            if not any(w.effect == "set" for w in writes):
+                steps.append(origin.step)
+        for w in writes:
+            step = replace(self._with_generic(w.step), effect=w.effect)
+            if not steps or steps[-1] != step:
+                steps.append(step)
+        measured = False
+        if not known and param.device.type != "meta" and param.numel() > 1:
+            with torch.no_grad():
+                values = param.detach().float()
+                dist = Distribution("unknown", float(values.std()), float(values.mean()))
+            measured = True
+        if dist is None:
+            return ParamInit(tuple(param.shape), "unknown", None, None, tuple(steps))
+        if dist.family == "uninitialized":
+            return ParamInit(tuple(param.shape), "uninitialized", None, None, tuple(steps))
+        return ParamInit(tuple(param.shape), dist.family, dist.std, dist.mean, tuple(steps), gain, mode, measured)
+
+    def _with_generic(self, step: InitStep) -> InitStep:
+        s = step.site
+        if s is None or step.origin == DEFAULT:
+            return step
+        if len(self._site_params.get((s.path, s.line, s.column, step.function), ())) > 1:
+            return InitStep(step.call, step.function, step.origin, step.site, step.library, step.partial, True)
+        return step
+
+
+def _is_data_setter(func: Callable) -> bool:
+    return getattr(func, "__name__", "") == "__set__" and getattr(getattr(func, "__self__", None), "__name__", "") == "data"
+
+
+def _lasti(frame: Any) -> int:
+    return frame.f_lasti if frame is not None else -1
+
+
+def _fold(start: Distribution | None, writes: list[_Write]) -> tuple[Distribution | None, float | None, str | None, bool]:
+    """Apply writes in order: (distribution, gain, mode, fully known)."""
+    dist, gain, mode, known = start, None, None, start is not None
+    for w in writes:
+        if w.effect == "set":
+            dist, gain, mode, known = w.dist, w.gain, w.mode, w.dist is not None
+        elif w.effect == "scale" and dist is not None:
+            dist = dist.scaled(w.factor)
+            gain = gain * abs(w.factor) if gain is not None else None
+        elif w.effect == "shift" and dist is not None:
+            dist = dist.shifted(w.factor)
+        elif w.effect == "unknown":
+            dist, gain, mode, known = None, None, None, False
+    return dist, gain, mode, known
