@@ -1,0 +1,234 @@
+"""Dataflow between layers, and the walks that pair each layer with activations.
+
+A ``FlowGraph`` is a model's forward reduced to what matters for init: weight
+layers, activations, normalizations, merges (residual adds), gates (tensor
+products), constant scalings, and everything else either passed through or
+opaque. ``trace`` builds it from torch.fx graphs; the static mode builds it from
+source. The walks here are pure Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .facts import IDENTITY, INPUT, Activation, Link
+
+# Node kinds.
+INPUT_NODE = "input"  # the model's input
+OUTPUT_NODE = "output"  # the model's output
+SOURCE = "source"  # an input whose producer is unknown (a separately traced part)
+SINK = "sink"  # an output whose consumer is unknown
+LAYER = "layer"
+ACTIVATION = "activation"
+NORM = "norm"
+PASS = "pass"  # keeps the signal's scale: reshape, dropout, pooling, concat...
+SCALE = "scale"  # multiplies by a known constant
+MERGE = "merge"  # tensor + tensor: residual connections
+GATE = "gate"  # tensor * tensor: SE blocks, GLU
+OPAQUE = "opaque"  # anything else: the walk learns nothing past it
+IGNORE = "ignore"  # not data (x.size(0)): a walk that reaches it just ends
+
+
+@dataclass
+class Node:
+    kind: str
+    inputs: list[int]
+    name: str = ""  # module qualname of a LAYER or NORM
+    activation: Activation | None = None
+    factor: float = 1.0  # for SCALE
+
+
+@dataclass
+class FlowGraph:
+    nodes: list[Node] = field(default_factory=list)
+    _users: list[list[int]] | None = None
+
+    def add(self, kind: str, inputs: list[int] = (), **attrs) -> int:  # type: ignore[assignment]
+        self.nodes.append(Node(kind, list(inputs), **attrs))
+        self._users = None
+        return len(self.nodes) - 1
+
+    @property
+    def users(self) -> list[list[int]]:
+        if self._users is None:
+            users: list[list[int]] = [[] for _ in self.nodes]
+            for i, node in enumerate(self.nodes):
+                for j in node.inputs:
+                    users[j].append(i)
+            self._users = users
+        return self._users
+
+    def layer_nodes(self) -> dict[str, list[int]]:
+        found: dict[str, list[int]] = {}
+        for i, node in enumerate(self.nodes):
+            if node.kind == LAYER:
+                found.setdefault(node.name, []).append(i)
+        return found
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """What a layer's dataflow says about it."""
+
+    layer: str
+    downstream: Activation | None  # None: no path led anywhere known
+    upstream: Activation | None
+    norm_after: bool = False
+    norm_before: bool = False
+    final: bool = False
+    residual_end: bool = False
+    scale: float = 1.0
+    successors: tuple[Link, ...] = ()
+
+
+@dataclass(frozen=True)
+class _End:
+    """Where one downstream path ended."""
+
+    kind: str  # activation | layer | output | gate | opaque
+    activation: Activation | None
+    norm: bool
+    merged: bool
+    scale: float
+
+
+def _downstream_ends(graph: FlowGraph, start: int) -> list[_End]:
+    ends: list[_End] = []
+    stack = [(u, False, False, 1.0) for u in reversed(graph.users[start])]
+    seen: set[tuple[int, bool, bool]] = set()
+    while stack:
+        i, norm, merged, scale = stack.pop()
+        if (i, norm, merged) in seen:
+            continue
+        seen.add((i, norm, merged))
+        node = graph.nodes[i]
+        kind = node.kind
+        if kind == ACTIVATION:
+            ends.append(_End("activation", _with_role(graph, i, node.activation), norm, merged, scale))
+            continue
+        if kind in (LAYER, OUTPUT_NODE, GATE, OPAQUE, SINK):
+            end_kind = {LAYER: "layer", OUTPUT_NODE: "output", GATE: "gate"}.get(kind, "opaque")
+            ends.append(_End(end_kind, None, norm, merged, scale))
+            continue
+        if kind == IGNORE:
+            continue
+        norm = norm or kind == NORM
+        merged = merged or kind == MERGE
+        if kind == SCALE:
+            scale *= node.factor
+        stack.extend((u, norm, merged, scale) for u in reversed(graph.users[i]))
+    return ends
+
+
+def _with_role(graph: FlowGraph, at: int, activation: Activation | None) -> Activation | None:
+    """Mark an activation whose output gates a product, or is the model's output."""
+    if activation is None:
+        return None
+    ends: set[str] = set()
+    stack, seen = list(graph.users[at]), set()
+    while stack:
+        i = stack.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        kind = graph.nodes[i].kind
+        if kind in (PASS, SCALE):
+            stack.extend(graph.users[i])
+        elif kind != IGNORE:
+            ends.add(kind)
+    if GATE in ends:
+        return replace(activation, role="gate")
+    if ends == {OUTPUT_NODE}:
+        return replace(activation, role="output")
+    return activation
+
+
+def _upstream(graph: FlowGraph, start: int) -> tuple[Activation | None, bool]:
+    """(activation feeding the layer, a norm lies in between)."""
+    stack = list(reversed(graph.nodes[start].inputs))
+    seen: set[int] = set()
+    while stack:
+        i = stack.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        node = graph.nodes[i]
+        if node.kind == ACTIVATION:
+            return node.activation, False
+        if node.kind == NORM:
+            return IDENTITY, True
+        if node.kind in (LAYER, MERGE, GATE):
+            return IDENTITY, False
+        if node.kind == INPUT_NODE:
+            return INPUT, False
+        if node.kind in (PASS, SCALE):
+            stack.extend(reversed(node.inputs))
+    return None, False
+
+
+def _successors(graph: FlowGraph, start: int) -> tuple[Link, ...]:
+    """Next layers reached through at most an activation, with no norm or merge between."""
+    links: dict[str, Link] = {}
+    stack: list[tuple[int, Activation | None, float]] = [(u, None, 1.0) for u in graph.users[start]]
+    seen: set[tuple[int, bool]] = set()
+    while stack:
+        i, act, scale = stack.pop()
+        if (i, act is None) in seen:
+            continue
+        seen.add((i, act is None))
+        node = graph.nodes[i]
+        if node.kind == LAYER:
+            links.setdefault(node.name, Link(node.name, act or IDENTITY, scale))
+        elif node.kind == ACTIVATION:
+            stack.extend((u, act or node.activation, scale) for u in graph.users[i])
+        elif node.kind in (PASS, SCALE):
+            factor = node.factor if node.kind == SCALE else 1.0
+            stack.extend((u, act, scale * factor) for u in graph.users[i])
+    return tuple(links[k] for k in sorted(links))
+
+
+def pair_layer(graph: FlowGraph, name: str) -> Pairing | None:
+    """Pair one layer by its first call in the graph; None if absent."""
+    nodes = graph.layer_nodes().get(name)
+    if not nodes:
+        return None
+    return _pair_node(graph, name, nodes[0])
+
+
+def _pair_node(graph: FlowGraph, name: str, i: int) -> Pairing:
+    ends = _downstream_ends(graph, i)
+    upstream, norm_before = _upstream(graph, i)
+    activations = [e for e in ends if e.kind == "activation"]
+    known = [e for e in ends if e.kind != "opaque"]
+    final = bool(ends) and all(
+        e.kind == "output" or (e.kind == "activation" and e.activation.role == "output") for e in ends
+    )
+    if activations:
+        chosen = activations[0]
+        downstream: Activation | None = chosen.activation
+    elif known:
+        chosen = known[0]
+        if chosen.kind == "gate" or any(e.kind == "gate" for e in known):
+            downstream = replace(IDENTITY, role="gate")
+        elif final:
+            downstream = replace(IDENTITY, role="output")
+        else:
+            downstream = IDENTITY
+    else:
+        return Pairing(name, None, upstream, norm_before=norm_before)
+    return Pairing(
+        layer=name,
+        downstream=downstream,
+        upstream=upstream,
+        norm_after=chosen.norm if activations else any(e.norm for e in known),
+        norm_before=norm_before,
+        final=final,
+        residual_end=any(e.merged for e in (activations or known)),
+        scale=chosen.scale,
+        successors=_successors(graph, i),
+    )
+
+
+def pair_all(graph: FlowGraph) -> dict[str, Pairing]:
+    """Pairings of every layer in the graph (first call of each layer)."""
+    return {name: _pair_node(graph, name, nodes[0]) for name, nodes in graph.layer_nodes().items()}

@@ -1,0 +1,361 @@
+"""What each torch module, function and method is, for init purposes.
+
+Maps the pieces of a traced forward onto ``graph`` node kinds: weight layers,
+activations (with their parameters), normalizations, shape-only ops, merges,
+gates. Unknown elementwise modules are measured numerically.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import graph, theory
+from .facts import Activation
+
+# -- weight layers -------------------------------------------------------------
+
+
+def layer_kind(module: nn.Module) -> str | None:
+    """The kind of weight layer a module is, or None."""
+    if isinstance(module, (nn.Linear, nn.Bilinear)):
+        return "dense"
+    if isinstance(module, nn.modules.conv._ConvTransposeNd):
+        return "conv_transpose"
+    if isinstance(module, nn.modules.conv._ConvNd):
+        return "conv"
+    if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
+        return "embedding"
+    if isinstance(module, (nn.RNNBase, nn.RNNCellBase)):
+        return "recurrent"
+    if isinstance(module, nn.MultiheadAttention):
+        return "attention"
+    if not any(True for _ in module.children()):
+        weight = getattr(module, "weight", None)
+        if isinstance(weight, nn.Parameter) and weight.dim() >= 2:
+            return "custom"
+    return None
+
+
+# -- activations ---------------------------------------------------------------
+
+
+def make_activation(name: str, label: str, **params: float) -> Activation:
+    """An Activation for a named activation of ``theory.ACTIVATIONS``."""
+    spec = theory.ACTIVATIONS[name]
+    kept = spec.params(params)
+    g = theory.gains(name, **kept)
+    return Activation(
+        name=name,
+        params=tuple(sorted(kept.items())),
+        second_moment=g.second_moment,
+        derivative_moment=g.derivative_moment,
+        family=spec.family,
+        label=label,
+    )
+
+
+def _label(prefix: str, params: dict) -> str:
+    shown = ", ".join(f"{k}={v:g}" for k, v in params.items())
+    return f"{prefix}({shown})" if shown else prefix
+
+
+def _module_activation(module: nn.Module) -> tuple[str, dict] | None:
+    t = type(module)
+    if t is nn.ReLU:
+        return "relu", {}
+    if t is nn.LeakyReLU:
+        return "leaky_relu", {"negative_slope": float(module.negative_slope)}
+    if t is nn.PReLU:
+        return "leaky_relu", {"negative_slope": float(getattr(module, "init", 0.25))}
+    if t is nn.RReLU:
+        return "leaky_relu", {"negative_slope": (module.lower + module.upper) / 2.0}
+    if t is nn.ReLU6:
+        return "relu6", {}
+    if t is nn.Hardtanh:
+        return "hardtanh", {"min_val": float(module.min_val), "max_val": float(module.max_val)}
+    if t is nn.GELU:
+        return ("gelu_tanh" if module.approximate == "tanh" else "gelu"), {}
+    if t in (nn.Softplus,):
+        return "softplus", {"beta": float(module.beta), "threshold": float(module.threshold)}
+    if t in (nn.ELU, nn.CELU):
+        return t.__name__.lower(), {"alpha": float(module.alpha)}
+    simple = {nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.Softsign: "softsign",
+              nn.Hardsigmoid: "hardsigmoid", nn.SiLU: "silu", nn.Mish: "mish",
+              nn.Hardswish: "hardswish", nn.SELU: "selu"}  # fmt: skip
+    if t in simple:
+        return simple[t], {}
+    return None
+
+
+def module_activation(module: nn.Module) -> Activation | None:
+    """The activation a known activation module computes."""
+    found = _module_activation(module)
+    if found is None:
+        return None
+    name, params = found
+    return make_activation(name, _label(f"nn.{type(module).__name__}", params), **params)
+
+
+# (name, parameter names after the input, in positional order)
+_FUNCTION_ACTIVATIONS: dict[Callable, tuple[str, tuple[str, ...]]] = {}
+
+
+def _register(names: list[str], activation: str, params: tuple[str, ...] = ()) -> None:
+    for dotted in names:
+        owner, _, attr = dotted.rpartition(".")
+        fn = getattr({"F": F, "torch": torch}[owner], attr, None)
+        if fn is not None:
+            _FUNCTION_ACTIVATIONS[fn] = (activation, params)
+
+
+_register(["F.relu", "F.relu_", "torch.relu", "torch.relu_"], "relu")
+_register(["F.leaky_relu", "F.leaky_relu_"], "leaky_relu", ("negative_slope",))
+_register(["F.relu6"], "relu6")
+_register(["torch.tanh", "F.tanh"], "tanh")
+_register(["torch.sigmoid", "F.sigmoid"], "sigmoid")
+_register(["F.hardtanh", "F.hardtanh_"], "hardtanh", ("min_val", "max_val"))
+_register(["F.softsign"], "softsign")
+_register(["F.hardsigmoid"], "hardsigmoid")
+_register(["F.silu"], "silu")
+_register(["F.mish"], "mish")
+_register(["F.hardswish"], "hardswish")
+_register(["F.softplus"], "softplus", ("beta", "threshold"))
+_register(["F.elu", "F.elu_"], "elu", ("alpha",))
+_register(["F.celu", "F.celu_"], "celu", ("alpha",))
+_register(["F.selu", "torch.selu", "F.selu_"], "selu")
+
+_METHOD_ACTIVATIONS = {
+    "relu": "relu", "relu_": "relu", "tanh": "tanh", "tanh_": "tanh",
+    "sigmoid": "sigmoid", "sigmoid_": "sigmoid",
+}  # fmt: skip
+
+
+def _is_relu_clamp(args: tuple, kwargs: dict) -> bool:
+    low = kwargs.get("min", args[1] if len(args) > 1 else None)
+    high = kwargs.get("max", args[2] if len(args) > 2 else None)
+    return isinstance(low, (int, float)) and low == 0 and high is None
+
+
+def function_activation(fn: Any, args: tuple, kwargs: dict) -> Activation | None:
+    """The activation a call_function node computes, with its parameters."""
+    if fn is F.gelu:
+        approximate = kwargs.get("approximate", args[1] if len(args) > 1 else "none")
+        return make_activation("gelu_tanh" if approximate == "tanh" else "gelu", f"F.gelu(approximate='{approximate}')")
+    if fn in (torch.clamp, torch.clamp_min, torch.clip) and _is_relu_clamp(args, kwargs):
+        return make_activation("relu", "torch.clamp(min=0)")
+    entry = _FUNCTION_ACTIVATIONS.get(fn)
+    if entry is None:
+        return None
+    name, names = entry
+    params = {}
+    for position, pname in enumerate(names, start=1):
+        value = kwargs.get(pname, args[position] if len(args) > position else None)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            params[pname] = float(value)
+    owner = "torch" if getattr(fn, "__module__", "") in (None, "torch") else "F"
+    return make_activation(name, _label(f"{owner}.{fn.__name__}", params), **params)
+
+
+def method_activation(method: str, args: tuple, kwargs: dict) -> Activation | None:
+    """The activation a call_method node (``x.relu()``) computes."""
+    if method in ("clamp", "clamp_", "clip", "clamp_min", "clamp_min_"):
+        if method.startswith("clamp_min"):
+            low = kwargs.get("min", args[1] if len(args) > 1 else None)
+            ok = isinstance(low, (int, float)) and low == 0
+        else:
+            ok = _is_relu_clamp(args, kwargs)
+        return make_activation("relu", f"x.{method}(min=0)") if ok else None
+    name = _METHOD_ACTIVATIONS.get(method)
+    return make_activation(name, f"x.{method}()") if name else None
+
+
+# -- modules that are not activations -----------------------------------------------
+
+_NORM_MODULES = (
+    nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm,
+    *((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ()),
+)  # fmt: skip
+_PASS_MODULES = (
+    nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
+    nn.FeatureAlphaDropout, nn.Identity, nn.Flatten, nn.Unflatten,
+    nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd,
+    nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd,
+    nn.modules.pooling._LPPoolNd, nn.Upsample, nn.PixelShuffle, nn.PixelUnshuffle,
+    nn.ChannelShuffle, nn.modules.padding._ConstantPadNd, nn.modules.padding._ReflectionPadNd,
+    nn.modules.padding._ReplicationPadNd,
+)  # fmt: skip
+_OPAQUE_MODULES = (nn.Softmax, nn.LogSoftmax, nn.Softmin, nn.Softmax2d)
+
+
+def is_norm(module: nn.Module) -> bool:
+    if isinstance(module, _NORM_MODULES):
+        return True
+    # Library norms (LlamaRMSNorm, T5LayerNorm): a childless "...Norm" with gains only.
+    childless = not any(True for _ in module.children())
+    small = all(p.dim() <= 1 for p in module.parameters(recurse=False))
+    return childless and small and "norm" in type(module).__name__.lower()
+
+
+@dataclass(frozen=True)
+class ModuleRole:
+    kind: str  # a graph node kind
+    activation: Activation | None = None
+
+
+def module_role(module: nn.Module) -> ModuleRole | None:
+    """The graph kind of a module the tracer keeps as a leaf; None: trace into it."""
+    if layer_kind(module) is not None:
+        return ModuleRole(graph.LAYER)
+    act = module_activation(module)
+    if act is not None:
+        return ModuleRole(graph.ACTIVATION, act)
+    if is_norm(module):
+        return ModuleRole(graph.NORM)
+    if isinstance(module, _PASS_MODULES):
+        return ModuleRole(graph.PASS)
+    if isinstance(module, _OPAQUE_MODULES):
+        return ModuleRole(graph.OPAQUE)
+    if not any(True for _ in module.children()) and not any(True for _ in module.parameters(recurse=False)):
+        measured = measure_activation(module)
+        if measured is not None:
+            return ModuleRole(graph.ACTIVATION, measured)
+    return None
+
+
+def measure_activation(module: Callable, label: str | None = None) -> Activation | None:
+    """Treat a parameter-free callable as an activation if it is elementwise.
+
+    It must map every entry independently (checked by permuting the input) and
+    not be the identity; its gains are then computed from samples, and it is
+    named after a known activation when its values match one.
+    """
+    label = label or type(module).__name__
+    try:
+        with torch.no_grad():
+            x = torch.randn(3, 5, 7, generator=torch.Generator().manual_seed(0))
+            y = module(x)
+            if not isinstance(y, torch.Tensor) or y.shape != x.shape or not torch.isfinite(y).all():
+                return None
+            perm = torch.randperm(x.numel(), generator=torch.Generator().manual_seed(1))
+            y_perm = module(x.reshape(-1)[perm].reshape(x.shape))
+            if not torch.allclose(y_perm.reshape(-1), y.reshape(-1)[perm], atol=1e-5):
+                return None
+            if torch.allclose(y, x, atol=1e-6):
+                return None
+            grid = torch.tensor(theory.SAMPLE_POINTS, dtype=torch.float64).reshape(1, -1)
+            values = module(grid).reshape(-1).tolist()
+    except Exception:
+        return None
+    name = theory.match_activation(values)
+    if name is not None:
+        return make_activation(name, label)
+    slope = _leaky_slope(values)
+    if slope is not None:
+        return make_activation("leaky_relu", f"{label}(negative_slope={slope:g})", negative_slope=slope)
+    g = theory.gains_from_samples(values)
+    homogeneous = _is_homogeneous(values)
+    return Activation(
+        name=label,
+        second_moment=g.second_moment,
+        derivative_moment=g.derivative_moment,
+        family=theory.RECTIFIER if homogeneous else theory.CUSTOM,
+        label=label,
+    )
+
+
+def _sample(values: list[float], z: float) -> float:
+    index = round((z + theory.SAMPLE_POINTS[-1]) / theory.SAMPLE_STEP)
+    return values[index]
+
+
+def _leaky_slope(values: list[float]) -> float | None:
+    """The negative slope if the samples are a leaky ReLU."""
+    if abs(_sample(values, 1.0) - 1.0) > 1e-6 or abs(_sample(values, 2.0) - 2.0) > 1e-6:
+        return None
+    slope = _sample(values, -1.0) / -1.0
+    if abs(_sample(values, -3.0) - slope * -3.0) > 1e-6:
+        return None
+    return round(slope, 6)
+
+
+def _is_homogeneous(values: list[float]) -> bool:
+    """f(2z) == 2 f(z): one gain holds at every scale."""
+    return all(abs(_sample(values, 2 * z) - 2 * _sample(values, z)) <= 1e-4 * max(1.0, abs(_sample(values, 2 * z)))
+               for z in (-3.0, -1.5, -0.5, 0.5, 1.5, 3.0))  # fmt: skip
+
+
+# -- functions and methods ---------------------------------------------------------
+
+_PASS_FUNCTIONS = {
+    operator.getitem, torch.flatten, torch.reshape, torch.cat, torch.concat, torch.stack,
+    torch.squeeze, torch.unsqueeze, torch.transpose, torch.permute, torch.chunk, torch.split,
+    torch.roll, torch.narrow, torch.matmul, torch.bmm, torch.einsum, operator.matmul,
+    torch.mean, torch.movedim, torch.swapaxes, torch.tile, torch.repeat_interleave,
+    F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout, F.feature_alpha_dropout,
+    F.max_pool1d, F.max_pool2d, F.max_pool3d, F.avg_pool1d, F.avg_pool2d, F.avg_pool3d,
+    F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d,
+    F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d,
+    F.interpolate, F.pad, F.pixel_shuffle, F.pixel_unshuffle, torch.nn.functional.upsample,
+}  # fmt: skip
+_PASS_METHODS = {
+    "view", "reshape", "flatten", "unflatten", "permute", "transpose", "contiguous", "squeeze",
+    "unsqueeze", "expand", "expand_as", "repeat", "chunk", "split", "narrow", "to", "float",
+    "half", "double", "bfloat16", "type", "type_as", "mean", "t", "view_as", "reshape_as",
+    "clone", "detach", "roll", "movedim", "swapaxes", "masked_fill", "tile", "__getitem__",
+    "matmul", "bmm",
+}  # fmt: skip
+_IGNORE_METHODS = {"size", "dim", "numel", "shape", "get_device", "is_contiguous"}
+_NORM_FUNCTIONS = {F.layer_norm, F.batch_norm, F.group_norm, F.instance_norm, F.normalize,
+                   F.local_response_norm, *((F.rms_norm,) if hasattr(F, "rms_norm") else ())}  # fmt: skip
+_ADD = {operator.add, operator.iadd, torch.add}
+_SUB = {operator.sub, operator.isub, torch.sub}
+_MUL = {operator.mul, operator.imul, torch.mul}
+_DIV = {operator.truediv, operator.itruediv, torch.div, torch.true_divide}
+_ARITH_METHODS = {"add": _ADD, "add_": _ADD, "sub": _SUB, "sub_": _SUB, "mul": _MUL,
+                  "mul_": _MUL, "div": _DIV, "div_": _DIV, "__add__": _ADD, "__mul__": _MUL}  # fmt: skip
+SDPA = getattr(F, "scaled_dot_product_attention", None)
+
+
+def arithmetic_kind(op: Any, left_is_node: bool, right_is_node: bool, right: Any) -> tuple[str, float]:
+    """(node kind, factor) for +, -, *, / between a tensor and a tensor or constant."""
+    family = _ARITH_METHODS.get(op, None) if isinstance(op, str) else None
+    if family is None:
+        for group in (_ADD, _SUB, _MUL, _DIV):
+            if op in group:
+                family = group
+    if family is None:
+        return graph.OPAQUE, 1.0
+    both = left_is_node and right_is_node
+    if family in (_ADD, _SUB):
+        return (graph.MERGE if both else graph.PASS), 1.0
+    if both:
+        return (graph.GATE if family is _MUL else graph.OPAQUE), 1.0
+    if isinstance(right, (int, float)) and not isinstance(right, bool) and right != 0:
+        return graph.SCALE, float(right) if family is _MUL else 1.0 / float(right)
+    return graph.PASS, 1.0
+
+
+def function_kind(fn: Any) -> str | None:
+    if fn in _PASS_FUNCTIONS:
+        return graph.PASS
+    if fn in _NORM_FUNCTIONS:
+        return graph.NORM
+    if fn in (F.softmax, F.log_softmax, torch.softmax, torch.log_softmax):
+        return graph.OPAQUE
+    return None
+
+
+def method_kind(method: str) -> str | None:
+    if method in _PASS_METHODS:
+        return graph.PASS
+    if method in _IGNORE_METHODS:
+        return graph.IGNORE
+    if method in ("softmax", "log_softmax"):
+        return graph.OPAQUE
+    return None

@@ -1,0 +1,310 @@
+"""Trace a model with torch.fx into ``FlowGraph``s, falling back when fx cannot.
+
+Order of attempts: a whole-model trace; then both sides of data-dependent
+branches (a tracer that answers True, then False, where fx would raise); then
+keeping the failing submodule as a leaf and tracing it on its own (inlined back
+into the parent); then each child on its own. Anything past the first attempt
+marks the model partial.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import traceback
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import torch.fx as fx
+import torch.nn as nn
+
+from . import graph as g
+from . import ops
+from .facts import PARTIAL, TRACED
+from .graph import FlowGraph
+
+_MAX_LEAF_RETRIES = 24
+_MAX_DEPTH = 6
+
+
+@dataclass(frozen=True)
+class Flow:
+    graphs: tuple[FlowGraph, ...]
+    status: str  # TRACED or PARTIAL
+    detail: str = ""
+
+
+class _Tracer(fx.Tracer):
+    """Keeps weight layers, activations and norms as leaves; may answer branches."""
+
+    def __init__(self, leaves: set[int], branch: bool | None = None):
+        super().__init__()
+        self._leaves = leaves
+        self._branch = branch
+        self._asked: Counter = Counter()
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return id(m) in self._leaves
+
+    def to_bool(self, obj: fx.Proxy) -> bool:
+        if self._branch is None:
+            return super().to_bool(obj)
+        caller = sys._getframe(2)
+        site = (caller.f_code.co_filename, caller.f_lineno)
+        self._asked[site] += 1
+        # The chosen side the first time; the other afterwards, so loops end.
+        return self._branch if self._asked[site] == 1 else not self._branch
+
+
+def _concrete_args(module: nn.Module) -> dict[str, Any]:
+    """Specialise optional arguments (None/bool/int defaults): fewer branches."""
+    try:
+        params = inspect.signature(module.forward).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {
+        name: p.default
+        for name, p in params.items()
+        if p.default is None or isinstance(p.default, (bool, int)) and p.kind is not p.VAR_KEYWORD
+    }
+
+
+class _Converter:
+    """fx graph -> FlowGraph, resolving modules by qualified name."""
+
+    def __init__(self, root: nn.Module, roles: dict[str, ops.ModuleRole], inlined: dict[str, FlowGraph]):
+        self.root = root
+        self.roles = roles
+        self.inlined = inlined
+
+    def convert(self, fx_graph: fx.Graph) -> FlowGraph:
+        flow = FlowGraph()
+        ids: dict[fx.Node, int] = {}
+        constants: set[fx.Node] = set()
+
+        def data(*values: Any) -> list[int]:
+            found: list[int] = []
+            for value in values:
+                for node in _nodes_in(value):
+                    if node not in constants and node in ids:
+                        found.append(ids[node])
+            return found
+
+        for node in fx_graph.nodes:
+            if node.op == "placeholder":
+                ids[node] = flow.add(g.INPUT_NODE)
+            elif node.op == "get_attr":
+                constants.add(node)
+            elif node.op == "output":
+                ids[node] = flow.add(g.OUTPUT_NODE, data(node.args))
+            elif node.op == "call_module":
+                ids[node] = self._module(flow, node, data)
+            elif node.op == "call_function":
+                ids[node] = self._function(flow, node, data, constants)
+            elif node.op == "call_method":
+                ids[node] = self._method(flow, node, data, constants)
+        return flow
+
+    def _module(self, flow: FlowGraph, node: fx.Node, data) -> int:
+        name = str(node.target)
+        if name in self.inlined:
+            return _inline(flow, self.inlined[name], name, data(*node.args))
+        role = self.roles.get(name)
+        if role is None:
+            return flow.add(g.OPAQUE, data(node.args, node.kwargs))
+        if role.kind == g.LAYER:
+            return flow.add(g.LAYER, data(node.args, node.kwargs), name=name)
+        if role.kind == g.ACTIVATION:
+            return flow.add(g.ACTIVATION, data(node.args[:1]), activation=role.activation)
+        if role.kind in (g.NORM, g.PASS):
+            return flow.add(role.kind, data(node.args[:1]), name=name)
+        return flow.add(g.OPAQUE, data(node.args, node.kwargs))
+
+    def _function(self, flow: FlowGraph, node: fx.Node, data, constants: set) -> int:
+        fn, args, kwargs = node.target, node.args, node.kwargs
+        act = ops.function_activation(fn, args, kwargs)
+        if act is not None:
+            return flow.add(g.ACTIVATION, data(args[:1]), activation=act)
+        if fn is ops.SDPA and len(args) >= 3:
+            flow.add(g.OPAQUE, data(args[0], args[1]))  # attention scores
+            return flow.add(g.PASS, data(args[2]))
+        if len(args) == 2 and not kwargs:
+            arith = self._arithmetic(flow, fn, args, data, constants)
+            if arith is not None:
+                return arith
+        if fn is getattr:
+            return flow.add(g.IGNORE, data(args[:1]))
+        kind = ops.function_kind(fn)
+        if kind == g.PASS:
+            mixes = fn in (ops.torch.matmul, ops.torch.bmm, ops.torch.einsum, ops.operator.matmul)
+            inputs = data(args, kwargs) if mixes else data(args[:1])
+            return flow.add(g.PASS, inputs)
+        if kind == g.NORM:
+            return flow.add(g.NORM, data(args[:1]))
+        return flow.add(g.OPAQUE, data(args, kwargs))
+
+    def _method(self, flow: FlowGraph, node: fx.Node, data, constants: set) -> int:
+        method, args, kwargs = str(node.target), node.args, node.kwargs
+        act = ops.method_activation(method, args, kwargs)
+        if act is not None:
+            return flow.add(g.ACTIVATION, data(args[:1]), activation=act)
+        if len(args) == 2 and not kwargs and method in ops._ARITH_METHODS:
+            arith = self._arithmetic(flow, method, args, data, constants)
+            if arith is not None:
+                return arith
+        kind = ops.method_kind(method)
+        if kind == g.PASS:
+            return flow.add(g.PASS, data(args) if method in ("matmul", "bmm") else data(args[:1]))
+        if kind == g.IGNORE:
+            return flow.add(g.IGNORE, data(args[:1]))
+        return flow.add(g.OPAQUE, data(args, kwargs))
+
+    def _arithmetic(self, flow: FlowGraph, op: Any, args: tuple, data, constants: set) -> int | None:
+        left, right = args
+        left_data = isinstance(left, fx.Node) and left not in constants
+        right_data = isinstance(right, fx.Node) and right not in constants
+        if not (left_data or right_data):
+            return None
+        constant = right if left_data else left
+        kind, factor = ops.arithmetic_kind(op, left_data, right_data, constant)
+        if kind == g.SCALE and not left_data and op in ops._DIV:
+            kind, factor = g.OPAQUE, 1.0  # c / x is not a scaling of x
+        if kind == g.OPAQUE and not (left_data and right_data) and op not in ops._DIV:
+            return None
+        return flow.add(kind, data(left, right), factor=factor)
+
+
+def _nodes_in(value: Any) -> Iterable[fx.Node]:
+    if isinstance(value, fx.Node):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            yield from _nodes_in(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _nodes_in(v)
+
+
+def _inline(flow: FlowGraph, sub: FlowGraph, prefix: str, inputs: list[int]) -> int:
+    """Copy a submodule's graph into ``flow`` where the submodule is called."""
+    mapping: dict[int, int] = {}
+    pending_inputs = list(inputs)
+    result = None
+    for i, node in enumerate(sub.nodes):
+        sources = [mapping[j] for j in node.inputs if j in mapping]
+        if node.kind == g.INPUT_NODE:
+            fed = [pending_inputs.pop(0)] if pending_inputs else []
+            mapping[i] = flow.add(g.PASS, fed) if fed else flow.add(g.SOURCE)
+        elif node.kind == g.OUTPUT_NODE:
+            result = mapping[i] = flow.add(g.PASS, sources)
+        else:
+            name = f"{prefix}.{node.name}" if node.name else ""
+            mapping[i] = flow.add(node.kind, sources, name=name, activation=node.activation, factor=node.factor)
+    return result if result is not None else flow.add(g.OPAQUE, inputs)
+
+
+def _detached(sub: FlowGraph, prefix: str) -> FlowGraph:
+    """A separately traced submodule's graph, names prefixed, ends unknown."""
+    flow = FlowGraph()
+    for node in sub.nodes:
+        kind = {g.INPUT_NODE: g.SOURCE, g.OUTPUT_NODE: g.SINK}.get(node.kind, node.kind)
+        name = f"{prefix}.{node.name}" if prefix and node.name else node.name
+        flow.add(kind, node.inputs, name=name, activation=node.activation, factor=node.factor)
+    return flow
+
+
+def _failing_module(error: BaseException, root: nn.Module) -> nn.Module | None:
+    """The innermost submodule of ``root`` whose forward raised."""
+    owned = {id(m) for m in root.modules() if m is not root}
+    found = None
+    for frame, _ in traceback.walk_tb(error.__traceback__):
+        candidate = frame.f_locals.get("self")
+        if isinstance(candidate, nn.Module) and id(candidate) in owned:
+            found = candidate
+    return found
+
+
+def module_roles(root: nn.Module) -> dict[str, ops.ModuleRole]:
+    """Roles of all submodules that the tracer keeps as leaves."""
+    roles = {}
+    for name, module in root.named_modules():
+        if module is root:
+            continue
+        role = ops.module_role(module)
+        if role is not None:
+            roles[name] = role
+    return roles
+
+
+def trace_model(model: nn.Module) -> Flow:
+    """Every graph that could be traced for a model, and how complete they are."""
+    roles = module_roles(model)
+    return _trace(model, roles, depth=0)
+
+
+def _subroles(roles: dict[str, ops.ModuleRole], prefix: str) -> dict[str, ops.ModuleRole]:
+    start = prefix + "."
+    return {k[len(start):]: v for k, v in roles.items() if k.startswith(start)}
+
+
+def _trace(module: nn.Module, roles: dict[str, ops.ModuleRole], depth: int) -> Flow:
+    names = {id(m): n for n, m in module.named_modules()}
+    leaves = {id(module.get_submodule(n)) for n in roles}
+    concrete = _concrete_args(module)
+
+    def attempt(branch: bool | None, extra: dict[str, FlowGraph]) -> FlowGraph:
+        tracer = _Tracer(leaves | {id(module.get_submodule(n)) for n in extra}, branch)
+        fx_graph = tracer.trace(module, concrete_args=concrete or None)
+        return _Converter(module, roles, extra).convert(fx_graph)
+
+    try:
+        return Flow((attempt(None, {}),), TRACED)
+    except Exception as e:
+        first = error = e
+    branches = []
+    for choice in (True, False):
+        try:
+            branches.append(attempt(choice, {}))
+        except Exception as e:
+            error = e
+    if branches:
+        return Flow(tuple(branches), PARTIAL, f"data-dependent control flow ({_brief(first)}): paired both branches")
+    if depth >= _MAX_DEPTH:
+        return Flow((), PARTIAL, f"could not trace: {_brief(first)}")
+
+    # Keep failing submodules as leaves, tracing each on its own.
+    inlined: dict[str, FlowGraph] = {}
+    detached: list[FlowGraph] = []
+    notes = [_brief(first)]
+    for _ in range(_MAX_LEAF_RETRIES):
+        culprit = _failing_module(error, module)
+        if culprit is None or names.get(id(culprit)) in inlined:
+            break
+        name = names[id(culprit)]
+        sub = _trace(culprit, _subroles(roles, name), depth + 1)
+        if len(sub.graphs) == 1:
+            inlined[name] = sub.graphs[0]
+        else:
+            inlined[name] = FlowGraph()  # an opaque call; its parts stand alone
+            inlined[name].add(g.OUTPUT_NODE, [inlined[name].add(g.OPAQUE, [inlined[name].add(g.INPUT_NODE)])])
+            detached.extend(_detached(s, name) for s in sub.graphs)
+        try:
+            graph = attempt(None, inlined)
+            return Flow((graph, *detached), PARTIAL, f"traced around untraceable {', '.join(inlined)}: {notes[0]}")
+        except Exception as e:
+            error = e
+    # The root's own forward cannot be traced: trace each child on its own.
+    parts: list[FlowGraph] = []
+    for child_name, child in module.named_children():
+        if child_name in roles:
+            continue
+        sub = _trace(child, _subroles(roles, child_name), depth + 1)
+        parts.extend(_detached(s, child_name) for s in sub.graphs)
+    return Flow(tuple(parts), PARTIAL, f"forward not traceable ({notes[0]}): paired inside submodules only")
+
+
+def _brief(error: BaseException) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    text = text[:160]
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
