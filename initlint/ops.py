@@ -252,6 +252,8 @@ def measure_activation(module: Callable, label: str | None = None) -> Activation
             values = module(grid).reshape(-1).tolist()
     except Exception:
         return None
+    if _is_affine(values):
+        return None  # x + c, 2 * x: not a nonlinearity
     name = theory.match_activation(values)
     if name is not None:
         return make_activation(name, label)
@@ -282,6 +284,13 @@ def _leaky_slope(values: list[float]) -> float | None:
     if abs(_sample(values, -3.0) - slope * -3.0) > 1e-6:
         return None
     return round(slope, 6)
+
+
+def _is_affine(values: list[float]) -> bool:
+    """f(a) + f(b) - f(0) == f(a + b) on a few points: a scaling or shift, not an activation."""
+    pairs = ((-1.0, 2.0), (1.0, -3.0), (0.5, 0.5), (-2.0, -1.0))
+    return all(abs(_sample(values, a) + _sample(values, b) - _sample(values, 0.0) - _sample(values, a + b)) < 1e-6
+               for a, b in pairs)  # fmt: skip
 
 
 def _is_homogeneous(values: list[float]) -> bool:

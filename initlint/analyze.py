@@ -1,0 +1,319 @@
+"""Inside a worker: import a file, build each model while recording, trace it.
+
+Produces ``facts.ModelFacts`` for each model; everything torch stays here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+import warnings
+from typing import Any, Callable, Iterator
+
+import torch
+import torch.nn as nn
+
+from . import ops, theory
+from .facts import (
+    DEFAULT, ERROR, PARTIAL, SKIPPED, AnalysisProblem, LayerFacts, ModelFacts, ParamInit, Span,
+)  # fmt: skip
+from .graph import Pairing, pair_all
+from .record import InitRecorder, span_of_frame
+from .trace import Flow, trace_model
+
+
+class ImportFailed(Exception):
+    """The file raised (or exited) while being imported."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
+
+
+class ConstructionFailed(Exception):
+    """The model's constructor raised."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
+
+
+def line_in(error: BaseException, path: str) -> int | None:
+    """The deepest line of ``path`` the exception's traceback passed through."""
+    found = None
+    target = os.path.normcase(os.path.abspath(path))
+    tb = error.__traceback__
+    while tb is not None:
+        if os.path.normcase(os.path.abspath(tb.tb_frame.f_code.co_filename)) == target:
+            found = tb.tb_lineno
+        tb = tb.tb_next
+    if found is None and isinstance(error, SyntaxError) and error.filename and \
+            os.path.normcase(os.path.abspath(error.filename)) == target:
+        found = error.lineno
+    return found
+
+
+_OWN_DIRS = (os.path.dirname(os.path.abspath(__file__)), os.path.dirname(os.path.abspath(torch.__file__)))
+
+
+def describe_exception(error: BaseException) -> str:
+    """One line: the exception and the deepest place in user code it passed."""
+    if isinstance(error, SystemExit):
+        return f"called sys.exit({error.code!r})"
+    where = ""
+    tb = error.__traceback__
+    while tb is not None:
+        filename = os.path.abspath(tb.tb_frame.f_code.co_filename)
+        if not tb.tb_frame.f_code.co_filename.startswith("<") and not filename.startswith(_OWN_DIRS):
+            where = f" (at {os.path.basename(filename)}:{tb.tb_lineno})"
+        tb = tb.tb_next
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}{where}" if text else f"{type(error).__name__}{where}"
+
+
+def _module_name(path: str) -> tuple[str, str]:
+    """(import root directory, dotted module name) for a file, honouring packages."""
+    directory, filename = os.path.split(os.path.abspath(path))
+    parts = [] if filename == "__init__.py" else [os.path.splitext(filename)[0]]
+    while os.path.isfile(os.path.join(directory, "__init__.py")):
+        directory, package = os.path.split(directory)
+        parts.insert(0, package)
+    return directory, ".".join(parts) or "__initlint_module__"
+
+
+def import_file(path: str) -> Any:
+    """Import a user's file as the module it is, so its relative imports work."""
+    root, name = _module_name(path)
+    for entry in (root, os.path.dirname(os.path.abspath(path))):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    existing = sys.modules.get(name)
+    if existing is not None and os.path.abspath(getattr(existing, "__file__", "") or "") != os.path.abspath(path):
+        name = f"__initlint__.{name}"  # would shadow an installed module
+    try:
+        if "." in name and not name.startswith("__initlint__"):
+            importlib.import_module(name.rpartition(".")[0])
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise ImportFailed(f"cannot import {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    except ImportFailed:
+        raise
+    except BaseException as error:  # SystemExit included: user code may call sys.exit
+        raise ImportFailed(describe_exception(error), line_in(error, path)) from error
+    return module
+
+
+def required_arguments(factory: Callable) -> list[str]:
+    """Parameters a call with no arguments would be missing."""
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return []
+    return [
+        name
+        for name, p in signature.parameters.items()
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+
+
+def model_classes(module: Any, lines: dict[str, int]) -> list[tuple[str, type]]:
+    """nn.Module subclasses defined in this file, in source order."""
+    found = []
+    for name, value in vars(module).items():
+        if (
+            isinstance(value, type)
+            and issubclass(value, nn.Module)
+            and value.__module__ == module.__name__
+            and not inspect.isabstract(value)
+        ):
+            found.append((name, value))
+    return sorted(found, key=lambda item: lines.get(item[0]) or _first_line(item[1]))
+
+
+def _first_line(cls: type) -> int:
+    try:
+        return inspect.getsourcelines(cls)[1]
+    except (OSError, TypeError):
+        return 0
+
+
+# -- one model ------------------------------------------------------------------
+
+
+class _Registrations:
+    """Where each submodule was assigned (``self.fc = nn.Linear(...)``)."""
+
+    def __init__(self, recorder: InitRecorder):
+        self.sites: dict[int, Span] = {}
+        self._recorder = recorder
+        self._handle = None
+
+    def __enter__(self) -> "_Registrations":
+        self._handle = nn.modules.module.register_module_module_registration_hook(self._hook)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._handle is not None:
+            self._handle.remove()
+
+    def _hook(self, parent: nn.Module, name: str, submodule: Any) -> None:
+        if submodule is None or id(submodule) in self.sites:
+            return
+        frame, origin, _ = self._recorder._locate(sys._getframe(1))
+        if frame is not None:
+            self.sites[id(submodule)] = span_of_frame(frame)
+
+
+def build_model(factory: Callable[[], Any], user_files: list[str], path: str = "") -> tuple[nn.Module, InitRecorder, dict[int, Span]]:
+    recorder = InitRecorder(user_files)
+    registrations = _Registrations(recorder)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with registrations, recorder:
+                model = factory()
+    except BaseException as error:
+        raise ConstructionFailed(describe_exception(error), line_in(error, path) if path else None) from error
+    if not isinstance(model, nn.Module):
+        raise ConstructionFailed(f"returned {type(model).__name__}, not an nn.Module")
+    return model, recorder, registrations.sites
+
+
+def _weight_of(module: nn.Module, kind: str) -> tuple[str, torch.Tensor] | None:
+    for attr in ("weight", "in_proj_weight", "weight_ih_l0", "weight_ih"):
+        value = getattr(module, attr, None)
+        if isinstance(value, torch.Tensor) and value.dim() >= 2:
+            return attr, value
+    return None
+
+
+def _fans(module: nn.Module, kind: str, shape: tuple[int, ...]) -> theory.Fans:
+    if kind == "conv":
+        return theory.true_fans(shape, groups=module.groups)
+    if kind == "conv_transpose":
+        return theory.true_fans(shape, groups=module.groups, transposed=True, stride=tuple(module.stride))
+    return theory.torch_fans(shape)
+
+
+def layer_facts(
+    name: str,
+    module: nn.Module,
+    kind: str,
+    recorder: InitRecorder,
+    sites: dict[int, Span],
+    pairing: Pairing | None,
+) -> LayerFacts | None:
+    found = _weight_of(module, kind)
+    if found is None:
+        return None
+    _, weight = found
+    weight_init = recorder.param_init(weight)
+    bias_param = getattr(module, "bias", None)
+    bias_init: ParamInit | None = recorder.param_init(bias_param) if isinstance(bias_param, torch.Tensor) else None
+    fans = _fans(module, kind, tuple(weight.shape))
+    # PyTorch's default init runs inside the constructor: its site is the `nn.Linear(...)` call.
+    constructed = next((s.site for s in weight_init.steps if s.origin == DEFAULT and s.site), None)
+    site = constructed or sites.get(id(module))
+    extra: list[tuple[str, object]] = []
+    if kind in ("conv", "conv_transpose"):
+        extra.append(("groups", int(module.groups)))
+        torch_fans = theory.torch_fans(tuple(weight.shape))
+        extra.append(("torch_fans", (torch_fans.fan_in, torch_fans.fan_out)))
+    p = pairing
+    return LayerFacts(
+        name=name,
+        layer_type=type(module).__name__,
+        weight=weight_init,
+        bias=bias_init,
+        fan_in=fans.fan_in,
+        fan_out=fans.fan_out,
+        site=site,
+        assigned=sites.get(id(module)),
+        kind=kind,
+        paired=p is not None and p.downstream is not None,
+        downstream=p.downstream if p else None,
+        upstream=p.upstream if p else None,
+        norm_after=p.norm_after if p else False,
+        norm_before=p.norm_before if p else False,
+        final=p.final if p else False,
+        residual_end=p.residual_end if p else False,
+        scale=p.scale if p else 1.0,
+        successors=p.successors if p else (),
+        extra=tuple(extra),
+    )
+
+
+def _class_key(cls: type) -> tuple[str, str] | None:
+    module = sys.modules.get(cls.__module__)
+    filename = getattr(module, "__file__", None)
+    if not filename:
+        return None
+    return os.path.normcase(os.path.abspath(filename)), cls.__qualname__
+
+
+def analyze_model(path: str, name: str, line: int, factory: Callable[[], Any], user_files: list[str]) -> ModelFacts:
+    """Build, record, trace and describe one model."""
+    try:
+        model, recorder, sites = build_model(factory, user_files, path)
+    except ConstructionFailed as error:
+        where = error.line or line
+        problem = AnalysisProblem("construction-error", f"{name}() raised {error}", Span(path, where, 1, where, 1))
+        return ModelFacts(path, name, line, ERROR, str(problem.message), error=problem)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            flow = trace_model(model)
+        except Exception as error:  # tracing is best effort: report, keep the init facts
+            flow = Flow((), PARTIAL, f"could not trace: {describe_exception(error)}")
+    pairings: dict[str, Pairing] = {}
+    for graph in flow.graphs:
+        for layer, pairing in pair_all(graph).items():
+            if layer not in pairings or pairings[layer].downstream is None:
+                pairings[layer] = pairing
+    layers = []
+    for qualname, module in model.named_modules():
+        kind = ops.layer_kind(module)
+        if kind is None:
+            continue
+        facts = layer_facts(qualname, module, kind, recorder, sites, pairings.get(qualname))
+        if facts is not None:
+            layers.append(facts)
+    components = frozenset(
+        key for m in model.modules() if m is not model for key in [_class_key(type(m))] if key is not None
+    )
+    return ModelFacts(path, name, line, flow.status, flow.detail, tuple(layers), component_classes=components)
+
+
+def skipped_model(path: str, name: str, line: int, missing: list[str]) -> ModelFacts:
+    detail = f"constructor needs arguments: {', '.join(missing)}"
+    return ModelFacts(path, name, line, SKIPPED, detail)
+
+
+def analyze_file(
+    path: str, user_files: list[str], skip: frozenset[str] = frozenset(), lines: dict[str, int] | None = None
+) -> Iterator[tuple[str, Any]]:
+    """Events for one file: ("models", [names]), ("start", (name, line)), ("model", ModelFacts).
+
+    Raises ImportFailed when the file cannot be imported.
+    """
+    module = import_file(path)
+    lines = lines or {}
+    classes = model_classes(module, lines)
+    yield "models", [name for name, _ in classes]
+    for name, cls in classes:
+        if name in skip:
+            continue
+        line = lines.get(name) or _first_line(cls)
+        missing = required_arguments(cls)
+        if missing:
+            yield "model", skipped_model(path, name, line, missing)
+            continue
+        yield "start", (name, line)
+        yield "model", analyze_model(path, name, line, cls, user_files)
+

@@ -1,0 +1,151 @@
+"""Find the Python files to check and, without importing them, which may hold models.
+
+A file is imported only if it defines a class with a base class that could be
+an ``nn.Module`` (anything but ``object``, exceptions, enums and the like).
+Files that cannot be read or parsed are reported here, before any import.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import io
+import os
+import tokenize
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from .facts import AnalysisProblem, Span
+
+SKIPPED_DIRS = frozenset({
+    ".git", ".hg", ".svn", "__pycache__", "build", "dist", ".venv", "venv", ".tox", ".nox",
+    ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules", ".eggs", "site-packages",
+    ".initlint_cache",
+})  # fmt: skip
+
+# Bases that make a class certainly not a model.
+_NOT_MODULE_BASES = frozenset({
+    "object", "Exception", "BaseException", "Enum", "IntEnum", "StrEnum", "Flag", "IntFlag",
+    "NamedTuple", "TypedDict", "Protocol", "ABC", "Generic", "dict", "list", "tuple", "str",
+    "int", "float", "set", "frozenset", "type", "ABCMeta", "unittest.TestCase", "TestCase",
+})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str  # absolute
+    display: str  # as the user named it
+
+
+def _is_virtualenv(directory: str) -> bool:
+    return os.path.isfile(os.path.join(directory, "pyvenv.cfg"))
+
+
+def _excluded(path: str, display: str, patterns: Iterable[str]) -> bool:
+    name = os.path.basename(path.rstrip(os.sep))
+    for pattern in patterns:
+        pattern = pattern.rstrip("/")
+        if fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(display, pattern):
+            return True
+        if fnmatch.fnmatch(display, pattern.lstrip("./") + "/*") or fnmatch.fnmatch(os.path.normpath(display), os.path.normpath(pattern)):
+            return True
+    return False
+
+
+def collect_files(paths: Iterable[str], exclude: Iterable[str] = ()) -> tuple[list[SourceFile], list[str]]:
+    """(Python files under the paths, paths that do not exist).
+
+    Directories are walked recursively, skipping VCS folders, caches,
+    virtualenvs, build output and anything matching an ``exclude`` glob (on
+    the name or the path as shown). A file named explicitly is always checked
+    unless excluded.
+    """
+    patterns = list(exclude)
+    files: list[SourceFile] = []
+    missing: list[str] = []
+    seen: set[str] = set()
+
+    def add(path: str, display: str) -> None:
+        real = os.path.normcase(os.path.realpath(path))
+        if real not in seen:
+            seen.add(real)
+            files.append(SourceFile(os.path.abspath(path), display))
+
+    for given in paths:
+        if not os.path.exists(given):
+            missing.append(given)
+        elif os.path.isdir(given):
+            for path, display in _walk(given, patterns):
+                add(path, display)
+        elif not _excluded(given, given, patterns):
+            add(given, given)
+    return files, missing
+
+
+def _walk(root: str, patterns: list[str]) -> Iterator[tuple[str, str]]:
+    for directory, dirnames, filenames in os.walk(root):
+        kept = []
+        for d in sorted(dirnames):
+            full = os.path.join(directory, d)
+            if d in SKIPPED_DIRS or d.endswith(".egg-info") or _is_virtualenv(full) or _excluded(full, full, patterns):
+                continue
+            kept.append(d)
+        dirnames[:] = kept
+        for name in sorted(filenames):
+            full = os.path.normpath(os.path.join(directory, name))
+            if name.endswith(".py") and not _excluded(full, full, patterns):
+                yield full, full
+
+
+@dataclass(frozen=True)
+class Screening:
+    """What reading a file without importing it tells."""
+
+    candidates: tuple[tuple[str, int], ...] = ()  # (class name, line)
+    problem: AnalysisProblem | None = None
+    text: str = ""
+
+
+def decode_source(data: bytes) -> str:
+    """Decode like Python does (BOM, coding cookie, UTF-8); UnicodeDecodeError/SyntaxError on failure."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding)
+
+
+def _could_be_module(base: ast.expr) -> bool:
+    try:
+        name = ast.unparse(base)
+    except Exception:
+        return True
+    return name not in _NOT_MODULE_BASES and name.rpartition(".")[2] not in _NOT_MODULE_BASES
+
+
+def screen(path: str, data: bytes) -> Screening:
+    """Parse a file and list the classes that may be models."""
+    try:
+        text = decode_source(data)
+    except (UnicodeDecodeError, SyntaxError, LookupError) as error:
+        line = data[: error.start].count(b"\n") + 1 if isinstance(error, UnicodeDecodeError) else 1
+        return Screening(problem=AnalysisProblem("decode-error", _decode_message(error, data), Span(path, line, 1, line, 1)))
+    try:
+        tree = ast.parse(text, filename=path)
+    except SyntaxError as error:
+        line = error.lineno or 1
+        column = error.offset or 1
+        message = f"syntax error: {error.msg}"
+        return Screening(problem=AnalysisProblem("syntax-error", message, Span(path, line, column, line, column)), text=text)
+    except ValueError as error:  # null bytes
+        return Screening(problem=AnalysisProblem("syntax-error", f"syntax error: {error}", Span(path, 1, 1, 1, 1)), text=text)
+    candidates = tuple(
+        (node.name, node.lineno)
+        for node in tree.body
+        if isinstance(node, ast.ClassDef) and any(_could_be_module(b) for b in node.bases)
+    )
+    return Screening(candidates=candidates, text=text)
+
+
+def _decode_message(error: Exception, data: bytes) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        line = data[: error.start].count(b"\n") + 1
+        return f"cannot decode file as {error.encoding}: byte 0x{data[error.start]:02x} on line {line} (declare the encoding or save as UTF-8)"
+    return f"cannot decode file: {error}"
