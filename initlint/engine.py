@@ -1,0 +1,217 @@
+"""Run a check end to end: discover, analyse in workers, judge, report data.
+
+This is the one place that strings the pipeline together; the CLI and the
+Python API both call ``check_paths``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable, Sequence
+
+from . import rules as catalogue
+from .discover import SourceFile, collect_files, screen
+from .facts import ERROR as STATUS_ERROR
+from .facts import PARTIAL, SKIPPED, AnalysisProblem, FileFacts, LayerFacts, ModelFacts, Span
+from .findings import Finding
+from .rules import ModelView, Rule, Settings, Verdict
+
+DEFAULT_JOBS = os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Options:
+    exclude: tuple[str, ...] = ()
+    select: tuple[str, ...] = ("ALL",)
+    ignore: tuple[str, ...] = ()
+    timeout: float = 60.0
+    jobs: int = DEFAULT_JOBS
+    settings: Settings = field(default_factory=Settings)
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A model as the JSON ``models`` list reports it."""
+
+    path: str
+    model: str
+    status: str
+    detail: str = ""
+    layers: tuple[LayerFacts, ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: tuple[Finding, ...]
+    models: tuple[ModelEntry, ...]
+    files: int
+    missing: tuple[str, ...] = ()
+
+
+class _Paths:
+    """Shows absolute paths the way the user named them."""
+
+    def __init__(self, files: Iterable[SourceFile]):
+        self._shown = {os.path.normcase(f.path): f.display for f in files}
+        self._cwd = os.getcwd()
+
+    def show(self, path: str) -> str:
+        known = self._shown.get(os.path.normcase(path))
+        if known is not None:
+            return known
+        relative = os.path.relpath(path, self._cwd)
+        return path if relative.startswith("..") else relative
+
+
+def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable | None) -> list[FileFacts]:
+    """Screen every file; import only those that may define models."""
+    results: dict[str, FileFacts] = {}
+    to_import: list[tuple[str, tuple]] = []
+    for source in sources:
+        try:
+            with open(source.path, "rb") as handle:
+                data = handle.read()
+        except OSError as error:
+            problem = AnalysisProblem("decode-error", f"cannot read file: {error.strerror}")
+            results[source.path] = FileFacts(source.path, problem=problem)
+            continue
+        screening = screen(source.path, data)
+        if screening.problem is not None:
+            results[source.path] = FileFacts(source.path, problem=screening.problem)
+        elif screening.candidates:
+            to_import.append((source.path, screening.candidates))
+        else:
+            results[source.path] = FileFacts(source.path)
+    if to_import:
+        from .load import Task, analyse_files  # imports torch: only when there is a model to build
+
+        user_files = tuple(s.path for s in sources)
+        tasks = [Task(path, user_files, options.timeout, lines) for path, lines in to_import]
+        for facts in analyse_files(tasks, options.jobs, progress):
+            results[facts.path] = facts
+    return [results[s.path] for s in sources]
+
+
+def check_paths(paths: Sequence[str], options: Options = Options(), progress: Callable | None = None) -> Report:
+    """Check every model under ``paths``."""
+    sources, missing = collect_files(paths, options.exclude)
+    files = _analyse(sources, options, progress)
+    report = judge(files, options, _Paths(sources))
+    return replace(report, missing=tuple(missing))
+
+
+def judge(files: Sequence[FileFacts], options: Options, paths: _Paths) -> Report:
+    """Findings and model entries for analysed files."""
+    components = {
+        key
+        for f in files
+        for m in f.models
+        if m.status not in (STATUS_ERROR, SKIPPED)
+        for key in m.component_classes
+    }
+    findings: list[Finding] = []
+    entries: list[ModelEntry] = []
+    for f in files:
+        shown = paths.show(f.path)
+        if f.problem is not None:
+            findings.append(_problem_finding(f.problem, f.path, None, 1, paths))
+            entries.append(ModelEntry(shown, "", STATUS_ERROR, f.problem.message))
+        for model in f.models:
+            key = (os.path.normcase(os.path.abspath(model.path)), model.name)
+            if key in components:
+                entries.append(ModelEntry(shown, model.name, SKIPPED, "building block of another checked model: judged inside it"))
+                continue
+            entries.append(ModelEntry(shown, model.name, model.status, model.detail, model.layers))
+            findings.extend(_model_findings(model, options.settings, paths))
+    selected = [f for f in findings if _selected(f.code, options)]
+    return Report(tuple(sorted(_grouped(selected), key=lambda f: f.sort_key)), tuple(entries), len(files))
+
+
+def _selected(code: str, options: Options) -> bool:
+    return catalogue.matches(code, options.select) and not catalogue.matches(code, options.ignore)
+
+
+def _model_findings(model: ModelFacts, settings: Settings, paths: _Paths) -> list[Finding]:
+    if model.status == STATUS_ERROR and model.error is not None:
+        return [_problem_finding(model.error, model.path, model.name, model.line, paths)]
+    if model.status == SKIPPED:
+        rule = catalogue.MODEL_SKIPPED
+        message = f"{model.name} was not checked: {model.detail}"
+        return [_plain_finding(rule, message, Span(model.path, model.line, 1, model.line, 1), model.name, paths)]
+    found = []
+    if model.status == PARTIAL:
+        message = f"{model.name}: {model.detail}"
+        found.append(_plain_finding(catalogue.PARTIAL_TRACE, message, Span(model.path, model.line, 1, model.line, 1), model.name, paths))
+    view = ModelView(model, settings)
+    for rule in catalogue.MODEL_RULES:
+        for verdict in rule.check(view):
+            found.append(_verdict_finding(rule, verdict, model, paths))
+    return found
+
+
+def _problem_finding(problem: AnalysisProblem, path: str, model: str | None, line: int, paths: _Paths) -> Finding:
+    rule = catalogue.PROBLEM_RULES.get(problem.kind, catalogue.BY_CODE["IL907"])
+    span = problem.span or Span(path, max(line, 1), 1, max(line, 1), 1)
+    return _plain_finding(rule, problem.message, span, model, paths)
+
+
+def _plain_finding(rule: Rule, message: str, span: Span, model: str | None, paths: _Paths) -> Finding:
+    return Finding(rule.code, rule.name, rule.severity, paths.show(span.path), span.line, span.column,
+                   span.end_line, span.end_column, message, model=model)  # fmt: skip
+
+
+def _verdict_finding(rule: Rule, verdict: Verdict, model: ModelFacts, paths: _Paths) -> Finding:
+    layer = verdict.layer
+    span = verdict.span or (layer.site if layer else None) or Span(model.path, model.line, 1, model.line, 1)
+    param = verdict.parameter
+    init = None
+    if layer is not None:
+        init_facts = layer.bias if param == "bias" else layer.weight
+        init = init_facts.display if init_facts is not None else None
+    return Finding(
+        code=rule.code,
+        name=rule.name,
+        severity=verdict.severity,
+        path=paths.show(span.path),
+        line=span.line,
+        column=span.column,
+        end_line=span.end_line,
+        end_column=span.end_column,
+        message=verdict.message,
+        model=model.name,
+        layer=layer.name if layer else None,
+        parameter=param,
+        layer_type=layer.layer_type if layer else None,
+        activation=verdict.activation.display if verdict.activation else None,
+        init=init,
+        expected_std=verdict.expected_std,
+        actual_std=verdict.actual_std,
+        layers=(layer.name,) if layer else (),
+    )
+
+
+def _grouped(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per place: a loop that built 8 layers is one line, naming them all.
+
+    The message (and its numbers) is the first layer's; the layer prefix is added here.
+    """
+    groups: dict[tuple, list[Finding]] = {}
+    for f in findings:
+        key = (f.code, f.path, f.line, f.column, f.model, f.severity, f.parameter)
+        groups.setdefault(key, []).append(f)
+    merged = []
+    for items in groups.values():
+        first = items[0]
+        if first.layer is None:
+            merged.extend(items)
+            continue
+        names = tuple(dict.fromkeys(n for f in items for n in f.layers))
+        param = "" if first.parameter in (None, "weight") else f".{first.parameter}"
+        prefix = f"{names[0]}{param} ({first.layer_type})"
+        if len(names) > 1:
+            others = ", ".join(names[1:4]) + (", ..." if len(names) > 4 else "")
+            more = len(names) - 1
+            prefix += f" and {more} more layer{'s' if more > 1 else ''} built here ({others})"
+        merged.append(replace(first, message=f"{prefix}: {first.message}", layers=names))
+    return merged

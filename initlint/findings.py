@@ -1,0 +1,60 @@
+"""A finding: what a rule reports, in the shape the JSON contract names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+SEVERITIES = (INFO, WARNING, ERROR)
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITIES.index(severity)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace a range of a file (1-based lines and columns) with ``content``."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    content: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    applicability: str  # "safe" | "unsafe"
+    message: str
+    edits: tuple[Edit, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    name: str
+    severity: str
+    path: str  # as shown to the user
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    message: str
+    model: str | None = None
+    layer: str | None = None
+    parameter: str | None = None
+    layer_type: str | None = None
+    activation: str | None = None
+    init: str | None = None
+    expected_std: float | None = None
+    actual_std: float | None = None
+    fix: Fix | None = None
+    layers: tuple[str, ...] = field(default=())  # every layer this finding covers
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.path, self.line, self.column, self.code, self.model or "", self.layer or "")

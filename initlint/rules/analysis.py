@@ -1,0 +1,74 @@
+"""IL9xx: models initlint could not fully analyse. Never silent, so never hidden."""
+
+from __future__ import annotations
+
+from .base import ERROR, INFO, Rule
+
+_UNSEEN = "A model that is not analysed can hide any of the other findings; initlint reports it instead of passing silently."
+
+
+def _rule(code: str, name: str, severity: str, summary: str, what: str, why: str = _UNSEEN) -> Rule:
+    return Rule(code=code, name=name, severity=severity, summary=summary, what=what, why=why)
+
+
+SOURCE_ERROR = _rule(
+    "IL901", "source-error", ERROR,
+    "The file cannot be read as Python: a syntax error, or bytes that are not valid in its encoding.",
+    "Reports files that do not parse or decode (UTF-8 unless a coding cookie says otherwise), with the position.",
+)
+IMPORT_ERROR = _rule(
+    "IL902", "import-error", ERROR,
+    "Importing the file raised, or called sys.exit().",
+    "Reports the exception (and the line in your code) raised while importing a file that defines models. "
+    "Other files are still checked. Use `--static` where the model's dependencies are not installed.",
+)
+CONSTRUCTION_ERROR = _rule(
+    "IL903", "construction-error", ERROR,
+    "Calling the model's constructor raised.",
+    "Reports the exception raised by `Model()`; the file's other models are still checked.",
+)
+TIMEOUT = _rule(
+    "IL904", "timeout", ERROR,
+    "Importing the file or building/tracing a model took longer than --timeout.",
+    "User code runs in a worker process; one that hangs is stopped after `--timeout` seconds (default 60) "
+    "and the rest of the file and run carry on.",
+)
+CRASH = _rule(
+    "IL905", "worker-crash", ERROR,
+    "The worker process died: os._exit(), a segmentation fault, or the out-of-memory killer.",
+    "Reports how the worker ended (exit code or signal) and which model it was building.",
+)
+PARTIAL_TRACE = _rule(
+    "IL906", "partial-trace", INFO,
+    "torch.fx could not trace the whole forward; layers were paired from partial traces.",
+    "When the whole-model trace fails (data-dependent control flow, untraceable code), initlint traces "
+    "both branches, then untraceable submodules on their own, then each child, and marks the model "
+    "`partial`. Layers no trace reached are listed without an activation and not judged by pairing rules.",
+    "Layers that could not be paired are not checked against their activation.",
+)
+INTERNAL_ERROR = _rule(
+    "IL907", "internal-error", ERROR,
+    "initlint itself failed on this file: a bug; please report it.",
+    "Reports an unexpected failure inside initlint's analysis of a file, so the run does not pass silently.",
+)
+MODEL_SKIPPED = _rule(
+    "IL908", "model-skipped", INFO,
+    "A model class was not checked because its constructor needs arguments.",
+    "Classes whose constructor has required arguments cannot be built on their own. Those used inside "
+    "another checked model are judged there; the others are listed with this note.",
+    "Its layers are not checked unless another model contains it.",
+)
+
+ANALYSIS_RULES = (SOURCE_ERROR, IMPORT_ERROR, CONSTRUCTION_ERROR, TIMEOUT, CRASH, PARTIAL_TRACE,
+                  INTERNAL_ERROR, MODEL_SKIPPED)  # fmt: skip
+
+# AnalysisProblem.kind -> rule
+PROBLEM_RULES = {
+    "syntax-error": SOURCE_ERROR,
+    "decode-error": SOURCE_ERROR,
+    "import-error": IMPORT_ERROR,
+    "construction-error": CONSTRUCTION_ERROR,
+    "timeout": TIMEOUT,
+    "crash": CRASH,
+    "internal-error": INTERNAL_ERROR,
+}

@@ -1,0 +1,284 @@
+"""What every rule shares: the Rule record, settings, and a model's judged view.
+
+``ModelView`` answers the questions rules ask about a layer: which gain its
+activation needs, what std that implies, whether a normalization absorbs a
+mistake, and what happens to the signal along its unnormalized chain.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from .. import theory
+from ..facts import DEFAULT, IDENTITY, Activation, LayerFacts, ModelFacts, Span
+from ..findings import ERROR, INFO, WARNING
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Thresholds, documented in each rule's doc; configurable."""
+
+    gain_tolerance: float = 1.10  # IL101: an init's gain within 10% of the right one is fine
+    scale_tolerance: float = 1.25  # IL201: a hand std within 1.25x of the right band is fine
+    absorbed_factor: float = 4.0  # how far off a norm next to the layer makes harmless
+    deep_factor: float = 1e2  # a chain changing the signal this much is a problem
+    extreme_factor: float = 1e4  # ...and this much an error
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One problem a rule found; the engine turns it into a Finding."""
+
+    message: str
+    severity: str
+    span: Span | None
+    layer: LayerFacts | None = None
+    parameter: str | None = "weight"
+    activation: Activation | None = None
+    expected_std: float | None = None
+    actual_std: float | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: str  # the usual severity; the doc says when it is raised or lowered
+    summary: str
+    what: str
+    why: str
+    fix_safety: str = "No automatic fix."
+    references: tuple[str, ...] = ()
+    invalid: tuple[str, ...] = ()  # example model sources that must trigger the rule
+    valid: tuple[str, ...] = ()  # ...and that must not
+    check: Callable[["ModelView"], Iterable[Verdict]] | None = None
+
+    def doc(self) -> str:
+        """The rule's documentation, in ruff's shape."""
+        parts = [f"# {self.name} ({self.code})", "", f"Severity: {self.severity}. {self.summary}", "",
+                 "## What it does", self.what.strip(), "", "## Why is this bad?", self.why.strip()]  # fmt: skip
+        if self.invalid:
+            parts += ["", "## Example", "```python", self.invalid[0].strip(), "```"]
+        if self.valid:
+            parts += ["", "## Use instead", "```python", self.valid[0].strip(), "```"]
+        parts += ["", "## Fix safety", self.fix_safety.strip()]
+        if self.references:
+            parts += ["", "## References", *(f"- {r}" for r in self.references)]
+        return "\n".join(parts) + "\n"
+
+
+# -- the activations' gains -------------------------------------------------------
+
+_TORCH_NAMES = {"identity": "linear", "relu": "relu", "relu6": "relu", "leaky_relu": "leaky_relu",
+                "tanh": "tanh", "sigmoid": "sigmoid"}  # fmt: skip
+
+
+def recommended_gain(act: Activation) -> float:
+    """The gain a fix would use: torch's calculate_gain where it is right, else g_fwd.
+
+    SELU is the exception: torch's 3/4 gives up self-normalization; LeCun's
+    gain 1 keeps it (Klambauer et al. 2017).
+    """
+    torch_name = _TORCH_NAMES.get(act.name)
+    if torch_name == "leaky_relu":
+        return theory.torch_gain("leaky_relu", dict(act.params).get("negative_slope", 0.01))
+    if torch_name is not None:
+        return theory.torch_gain(torch_name)
+    return act.forward_gain
+
+
+def gain_name(act: Activation) -> str:
+    """How to ask torch for this gain, if it can: ``nonlinearity='relu'``."""
+    name = _TORCH_NAMES.get(act.name)
+    if name is None and act.name == "selu":
+        return "linear"
+    return name or ""
+
+
+def std_for_gain(function: str, gain: float, fan_in: int, fan_out: int, mode: str | None) -> float:
+    """The std an init function gives at a gain, with the true fans."""
+    if function.startswith("init.xavier"):
+        return gain * math.sqrt(2.0 / (fan_in + fan_out))
+    if function == "init.orthogonal_":
+        return gain / math.sqrt(max(fan_in, fan_out))
+    return gain / math.sqrt(fan_out if mode == "fan_out" else fan_in)
+
+
+def fmt(x: float | None) -> str:
+    if x is None:
+        return "?"
+    if x == 0:
+        return "0"
+    return f"{x:.3g}" if 1e-3 <= abs(x) < 1e4 else f"{x:.1e}"
+
+
+# -- chains -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Layers connected through activations only (no norm, no merge)."""
+
+    layers: tuple[str, ...]
+    factor: float  # second moment after the last layer / before the first
+
+    @property
+    def consequence(self) -> str:
+        n = len(self.layers)
+        if self.factor < 1:
+            change = f"shrinks to {fmt(self.factor)} of its input"
+        else:
+            change = f"grows {fmt(self.factor)}x"
+        return f"over this unnormalized chain of {n} layers ({self.layers[0]} -> {self.layers[-1]}) the signal {change}"
+
+
+JUDGED_KINDS = ("dense", "conv", "conv_transpose")
+_MAX_PATHS = 2000
+
+
+@dataclass
+class ModelView:
+    model: ModelFacts
+    settings: Settings = field(default_factory=Settings)
+
+    def __post_init__(self) -> None:
+        self.layers = {layer.name: layer for layer in self.model.layers}
+        self._chains = self._compute_chains()
+
+    def judged(self) -> list[LayerFacts]:
+        """Weight layers whose fans and dataflow rules can reason about."""
+        return [l for l in self.model.layers if l.kind in JUDGED_KINDS and l.weight.shape and len(l.weight.shape) >= 2]
+
+    # -- chains ---------------------------------------------------------------------
+
+    def _variance_factor(self, layer: LayerFacts, input_moment: float) -> float | None:
+        w = layer.weight
+        if w.std is None or w.mean is None:
+            return None
+        return layer.fan_in * (w.std**2 + w.mean**2) * input_moment
+
+    def _compute_chains(self) -> dict[str, Chain]:
+        preds: dict[str, int] = {}
+        for layer in self.model.layers:
+            for link in layer.successors:
+                if link.target in self.layers:
+                    preds[link.target] = preds.get(link.target, 0) + 1
+        best: dict[str, Chain] = {}
+        paths = 0
+        for start in self.model.layers:
+            if preds.get(start.name) or not start.successors or start.kind not in JUDGED_KINDS:
+                continue
+            up = start.upstream or IDENTITY
+            first = self._variance_factor(start, up.second_moment)
+            if first is None:
+                continue
+            stack = [((start.name,), first)]
+            while stack and paths < _MAX_PATHS:
+                names, factor = stack.pop()
+                layer = self.layers[names[-1]]
+                nexts = [l for l in layer.successors if l.target in self.layers and l.target not in names]
+                extended = False
+                for link in nexts:
+                    nxt = self.layers[link.target]
+                    if nxt.kind not in JUDGED_KINDS:
+                        continue
+                    v = self._variance_factor(nxt, link.activation.second_moment * link.scale**2)
+                    if v is not None:
+                        stack.append(((*names, nxt.name), factor * v))
+                        extended = True
+                if not extended:
+                    paths += 1
+                    chain = Chain(names, factor)
+                    for name in names:
+                        old = best.get(name)
+                        if old is None or abs(math.log10(max(factor, 1e-300))) > abs(math.log10(max(old.factor, 1e-300))):
+                            best[name] = chain
+        return best
+
+    def default_part(self, chain: Chain) -> Chain:
+        """The chain's factor counting only the layers left at PyTorch's default."""
+        factor = 1.0
+        for i, name in enumerate(chain.layers):
+            layer = self.layers[name]
+            if layer.weight.origin != DEFAULT:
+                continue
+            if i == 0:
+                moment = (layer.upstream or IDENTITY).second_moment
+            else:
+                prev = self.layers[chain.layers[i - 1]]
+                link = next(l for l in prev.successors if l.target == name)
+                moment = link.activation.second_moment * link.scale**2
+            factor *= self._variance_factor(layer, moment) or 1.0
+        return Chain(chain.layers, factor)
+
+    def chain(self, layer: LayerFacts) -> Chain | None:
+        chain = self._chains.get(layer.name)
+        return chain if chain is not None and len(chain.layers) >= 2 else None
+
+    def is_deep_problem(self, chain: Chain | None) -> bool:
+        return chain is not None and not (1 / self.settings.deep_factor <= chain.factor <= self.settings.deep_factor)
+
+    def is_extreme(self, chain: Chain | None) -> bool:
+        return chain is not None and not (1 / self.settings.extreme_factor <= chain.factor <= self.settings.extreme_factor)
+
+    def depth_note(self, layer: LayerFacts) -> str:
+        chain = self.chain(layer)
+        return f"; {chain.consequence}" if self.is_deep_problem(chain) else ""
+
+    # -- context of a layer ---------------------------------------------------------------
+
+    def norm_nearby(self, layer: LayerFacts) -> bool:
+        """A normalization follows the layer, or the next layer, before any damage compounds."""
+        if layer.norm_after:
+            return True
+        return bool(layer.successors) and all(
+            self.layers[l.target].norm_after for l in layer.successors if l.target in self.layers
+        )
+
+    @staticmethod
+    def is_smooth(act: Activation | None) -> bool:
+        """GELU, SiLU and other activations without a stable gain (low severity)."""
+        return act is not None and act.family in (theory.SMOOTH, theory.CUSTOM)
+
+    def targets(self, layer: LayerFacts) -> list[Activation]:
+        """The activations a layer's init may be matched to.
+
+        The activation after the layer; when there is none (a linear or final
+        layer), the one feeding its input too: under fan_in, He's factor comes
+        from the input's activation, so He-ReLU on a logits layer after a ReLU
+        is right.
+        """
+        act = layer.downstream
+        if act is None or act.role == "gate":
+            return []
+        if act.name == "identity" or act.role == "output":
+            found = [IDENTITY]
+            if act.role == "output" and act.name != "identity":
+                found.append(act)
+            if layer.upstream is not None and layer.upstream.name != "identity":
+                found.append(layer.upstream)
+            return found
+        return [act]
+
+    def severity(self, base: str, layer: LayerFacts, act: Activation | None, absorbed: bool = False) -> str:
+        """The base severity, lowered where harmless, raised where the chain is extreme."""
+        if self.is_extreme(self.chain(layer)):
+            return ERROR
+        if absorbed or self.is_smooth(act):
+            return INFO
+        return base
+
+
+def judged_activation_label(layer: LayerFacts) -> str:
+    act = layer.downstream
+    if act is None:
+        return "?"
+    if act.name == "identity":
+        return "no activation (final layer)" if layer.final else "no activation"
+    return act.display
+
+
+__all__ = ["Rule", "Verdict", "Settings", "ModelView", "Chain", "recommended_gain", "std_for_gain", "fmt",
+           "ERROR", "WARNING", "INFO", "gain_name", "judged_activation_label"]

@@ -1,0 +1,176 @@
+"""IL101 gain-mismatch: an init's gain is for another activation than the layer's."""
+
+from __future__ import annotations
+
+import math
+from typing import Iterator
+
+from ..facts import DEFAULT
+from .base import WARNING, ModelView, Rule, Verdict, fmt, judged_activation_label, recommended_gain, std_for_gain
+
+
+def _close(a: float, b: float, tolerance: float) -> bool:
+    return a > 0 and b > 0 and abs(math.log(a / b)) <= math.log(tolerance)
+
+
+def check(view: ModelView) -> Iterator[Verdict]:
+    tolerance = view.settings.gain_tolerance
+    for layer in view.judged():
+        w = layer.weight
+        step = w.last
+        if step is None or step.origin == DEFAULT or w.gain is None or not layer.paired:
+            continue
+        targets = view.targets(layer)
+        if not targets:
+            continue
+        accepted = [recommended_gain(a) for a in targets]
+        if w.mode == "fan_out":
+            accepted += [a.backward_gain for a in targets]
+        if any(_close(w.gain, g, tolerance) for g in accepted):
+            continue
+        act = targets[0]
+        want = recommended_gain(act)
+        expected = std_for_gain(step.function, want, layer.fan_in, layer.fan_out, w.mode)
+        per_layer = (w.gain / want) ** 2
+        message = (
+            f"{step.call} assumes gain {fmt(w.gain)}, but the layer feeds "
+            f"{judged_activation_label(layer)}, which needs gain {fmt(want)}: std {fmt(w.std)} vs {fmt(expected)}; "
+            f"each such layer scales the signal's variance by {fmt(per_layer)}x{view.depth_note(layer)}"
+        )
+        yield Verdict(
+            message=message,
+            severity=view.severity(WARNING, layer, act, absorbed=view.norm_nearby(layer)),
+            span=step.site,
+            layer=layer,
+            activation=act,
+            expected_std=expected,
+            actual_std=w.std,
+        )
+
+
+RULE = Rule(
+    code="IL101",
+    name="gain-mismatch",
+    severity=WARNING,
+    summary="The init's gain is meant for a different activation than the one the layer feeds.",
+    what="""
+Checks `xavier_*`, `kaiming_*` and `orthogonal_` inits against the activation
+the layer's output actually flows into (found by tracing the forward): Xavier
+or gain 1 before a ReLU, `nonlinearity='relu'` before tanh or sigmoid, the tanh
+gain before a ReLU, a leaky `a` far from the activation's slope. A gain within
+10% of the right one (`gain-tolerance`) is accepted. A layer with no activation
+after it (a logits or projection layer) may use the gain of the activation
+feeding its input: under fan_in that is exactly He et al.'s derivation.
+""",
+    why="""
+A variance-preserving init sets Var(W) = g^2 / fan with g = 1/sqrt(E[f(z)^2])
+for the activation f (He et al. 2015, eq. 10 and 14): sqrt(2) for ReLU, 5/3 for
+tanh (PyTorch's `calculate_gain`), 1 for no activation and for SELU. With the
+wrong gain every layer multiplies the signal's variance by (g_used / g_needed)^2:
+Xavier before ReLU halves it per layer, so a 10-layer stack keeps 1/1000 of its
+input. The severity is lowered to info when a normalization follows the layer
+(it removes the scale) or the activation has no stable gain (GELU, SiLU), and
+raised to error when the unnormalized chain changes the signal more than 1e4x.
+""",
+    fix_safety="""
+Where the fix is offered, it rewrites the call with the right gain
+(`nonlinearity=`), keeping the init family; it is unsafe for GELU/SiLU nets,
+where switching schemes has been reported to hurt.
+""",
+    references=(
+        "He et al., Delving Deep into Rectifiers, ICCV 2015",
+        "Glorot & Bengio, Understanding the difficulty of training deep feedforward networks, AISTATS 2010",
+        "torch.nn.init.calculate_gain",
+    ),
+    invalid=(
+        """
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(64, 32)
+        self.fc2 = nn.Linear(32, 10)
+        nn.init.xavier_uniform_(self.fc1.weight)  # gain 1: assumes no activation
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+""",
+        """
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(64, 64)
+        self.fc2 = nn.Linear(64, 10)
+        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")
+
+    def forward(self, x):
+        return self.fc2(torch.tanh(self.fc1(x)))
+""",
+        """
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+        nn.init.xavier_normal_(self.body[0].weight, gain=nn.init.calculate_gain("tanh"))
+
+    def forward(self, x):
+        return self.body(x)
+""",
+    ),
+    valid=(
+        """
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(64, 32)
+        self.fc2 = nn.Linear(32, 10)
+        nn.init.kaiming_uniform_(self.fc1.weight, nonlinearity="relu")
+        nn.init.kaiming_uniform_(self.fc2.weight, nonlinearity="relu")  # input is ReLU'd: right under fan_in
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+""",
+        """
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 10))
+        nn.init.xavier_normal_(self.body[0].weight, gain=nn.init.calculate_gain("tanh"))
+
+    def forward(self, x):
+        return self.body(x)
+""",
+        """
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3)
+        self.bn = nn.BatchNorm2d(16)
+        nn.init.xavier_uniform_(self.conv.weight)  # the BatchNorm removes the scale: info at most
+
+    def forward(self, x):
+        return self.bn(self.conv(x)).relu()
+""",
+    ),
+    check=check,
+)

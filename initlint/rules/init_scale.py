@@ -1,0 +1,149 @@
+"""IL201 init-scale: a hand-rolled std far from the variance-preserving one."""
+
+from __future__ import annotations
+
+import math
+from typing import Iterator
+
+from ..facts import DEFAULT
+from .base import INFO, WARNING, ModelView, Rule, Verdict, fmt, judged_activation_label, recommended_gain
+
+# Families whose std was chosen by hand (no gain): normal_, uniform_, randn * c...
+_HAND_FAMILIES = {"normal", "uniform", "truncated_normal", "sparse", "unknown"}
+
+
+def check(view: ModelView) -> Iterator[Verdict]:
+    tolerance = view.settings.scale_tolerance
+    absorbed_factor = view.settings.absorbed_factor
+    for layer in view.judged():
+        w = layer.weight
+        step = w.last
+        if w.gain is not None or w.family not in _HAND_FAMILIES or not w.std or not layer.paired:
+            continue
+        if step is not None and step.origin == DEFAULT:
+            continue
+        targets = view.targets(layer)
+        if not targets:
+            continue
+        std = w.std * abs(layer.scale)
+        fans = (layer.fan_in, layer.fan_out)
+        band = [recommended_gain(a) / math.sqrt(f) for a in targets for f in fans]
+        low, high = min(band), max(band)
+        act = targets[0]
+        expected = recommended_gain(act) / math.sqrt(layer.fan_in)
+        ratio = std / expected
+        if low / tolerance <= std <= high * tolerance:
+            continue
+        too_small = std < low
+        near_norm = view.norm_nearby(layer) or layer.norm_before
+        if too_small and (layer.final or layer.residual_end):
+            continue  # zero/small logits and residual branches are conventions
+        if near_norm and 1 / absorbed_factor <= ratio <= absorbed_factor:
+            continue  # N(0, 0.02) in normalized blocks: BERT, GPT-2, ViT, DCGAN
+        severity = view.severity(WARNING, layer, act)
+        if near_norm and severity == WARNING:
+            severity = INFO
+        direction = "too small" if too_small else "too large"
+        message = (
+            f"{w.display} gives std {fmt(std)}, {fmt(ratio)}x the "
+            f"variance-preserving {fmt(expected)} for {judged_activation_label(layer)} "
+            f"(gain {fmt(recommended_gain(act))}, fan_in={layer.fan_in}): {direction}; each such layer scales "
+            f"the signal's variance by {fmt(ratio**2)}x{view.depth_note(layer)}"
+        )
+        yield Verdict(
+            message=message,
+            severity=severity,
+            span=(step.site if step is not None else None) or layer.site,
+            layer=layer,
+            activation=act,
+            expected_std=expected,
+            actual_std=std,
+        )
+
+
+RULE = Rule(
+    code="IL201",
+    name="init-scale",
+    severity=WARNING,
+    summary="A hand-picked std (normal_(0, 0.01), uniform_(-b, b), randn * c) is far from the variance-preserving one.",
+    what="""
+Checks inits without a gain (`normal_`, `uniform_`, `trunc_normal_`, `.data.normal_()`,
+`torch.randn(...) * c`) against the variance-preserving std g / sqrt(fan) for
+the activation the layer feeds, with g as in IL101. Anything between the
+fan_in and the fan_out value, widened by 1.25x (`scale-tolerance`), is fine.
+""",
+    why="""
+With Var(W) = s^2 each layer multiplies the signal's second moment by
+fan_in * s^2 * E[f(z)^2] (He et al. 2015, eq. 10). `normal_(0, 0.01)` on
+Linear(64, 32) before a ReLU gives std 0.01 where sqrt(2/64) = 0.177 keeps the
+signal: each layer divides its variance by 313. Conventions are not flagged:
+small or zero final layers and residual-branch outputs (GPT-2's
+0.02/sqrt(2n), Fixup, zero-init heads), and stds within 4x in normalized blocks
+(N(0, 0.02) in BERT, GPT-2, ViT, DCGAN), where a norm removes the scale. Next to
+a norm the finding is info; it becomes an error when the unnormalized chain
+changes the signal more than 1e4x.
+""",
+    fix_safety="""
+Where the fix is offered it replaces the call with the matching `nn.init`
+call (`kaiming_normal_(..., nonlinearity=...)`); unsafe, because the chosen
+std may have been tuned.
+""",
+    references=(
+        "He et al., Delving Deep into Rectifiers, ICCV 2015",
+        "LeCun et al., Efficient BackProp, 1998",
+        "shared/reference/initialization.md, section 4 (conventions)",
+    ),
+    invalid=(
+        """
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(64, 32)
+        self.fc2 = nn.Linear(32, 10)
+        self.fc1.weight.data.normal_(0, 0.01)  # 18x smaller than He for ReLU
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+""",
+        """
+import math
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(64, 64)
+        self.fc2 = nn.Linear(64, 10)
+        nn.init.normal_(self.fc1.weight, std=math.sqrt(1 / self.fc1.in_features))  # LeCun: 0.71x He
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+""",
+    ),
+    valid=(
+        """
+import math
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(64, 32)
+        self.fc2 = nn.Linear(32, 10)
+        nn.init.normal_(self.fc1.weight, std=math.sqrt(2 / 64))  # He for ReLU
+        nn.init.normal_(self.fc2.weight, std=0.01)  # small logits: a convention
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+""",
+    ),
+    check=check,
+)

@@ -1,0 +1,110 @@
+"""IL301 overwritten-init: an explicit init that a later one silently replaced."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..facts import DEFAULT, LIBRARY, USER, InitStep
+from .base import INFO, WARNING, ModelView, Rule, Verdict
+
+
+def _where(step: InitStep) -> str:
+    if step.origin == LIBRARY and step.library:
+        return f"{step.library}' init"
+    if step.site is None:
+        return "a later init"
+    return f"line {step.site.line}"
+
+
+def check(view: ModelView) -> Iterator[Verdict]:
+    for layer in view.model.layers:
+        for parameter, init in (("weight", layer.weight), ("bias", layer.bias)):
+            if init is None:
+                continue
+            full = [s for s in init.steps if s.effect == "set"]
+            for earlier, later in zip(full, full[1:]):
+                if earlier.origin != USER or earlier.site is None or earlier.site == later.site:
+                    continue
+                if earlier.generic and later.origin == USER and not later.generic:
+                    continue  # a loop over all layers, then a deliberate special case
+                clobbered = not earlier.generic and (later.generic or later.origin in (LIBRARY, DEFAULT))
+                message = (
+                    f"{earlier.call} here is overwritten by "
+                    f"{later.call} ({_where(later)}), so it has no effect"
+                )
+                yield Verdict(
+                    message=message,
+                    severity=WARNING if clobbered else INFO,
+                    span=earlier.site,
+                    layer=layer,
+                    parameter=parameter,
+                )
+
+
+RULE = Rule(
+    code="IL301",
+    name="overwritten-init",
+    severity=WARNING,
+    summary="An explicit init of a parameter is replaced later in construction, so it never takes effect.",
+    what="""
+Follows every write to each parameter during construction and reports an
+explicit init that a later full write replaced. A warning when a specific
+init (one line, one layer) is clobbered by a generic one (an `apply`/`modules()`
+loop, or a library's `_init_weights`); info when two specific or two generic
+inits replace each other. A generic loop followed by a specific override is
+the usual deliberate pattern and is not reported.
+""",
+    why="""
+The init the code shows is not the init the model gets: a typical case is a
+careful `kaiming_normal_` in `__init__` followed by `self.apply(self._init_weights)`
+(or transformers' `post_init()`), which resets it to N(0, 0.02).
+""",
+    references=("pytorch/examples#791: an init function that changed the wrong object",),
+    invalid=(
+        """
+import torch
+import torch.nn as nn
+
+
+def init_weights(m):
+    if isinstance(m, nn.Linear):
+        nn.init.normal_(m.weight, std=0.02)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(64, 64)
+        self.fc2 = nn.Linear(64, 10)
+        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")
+        self.apply(init_weights)  # resets fc1 too
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+""",
+    ),
+    valid=(
+        """
+import torch
+import torch.nn as nn
+
+
+def init_weights(m):
+    if isinstance(m, nn.Linear):
+        nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(64, 64)
+        self.fc2 = nn.Linear(64, 10)
+        self.apply(init_weights)
+        nn.init.zeros_(self.fc2.weight)  # a deliberate special case after the loop
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+""",
+    ),
+    check=check,
+)
