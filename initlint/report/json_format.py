@@ -1,0 +1,57 @@
+"""``--format json``: exactly one JSON object, the contract users' CI parses."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from typing import Any
+
+from ..engine import ModelEntry, Report
+from ..findings import Finding
+
+VERSION = 1
+
+
+def _number(x: float | None) -> float | None:
+    if x is None or not math.isfinite(x):
+        return None
+    return float(f"{x:.6g}")
+
+
+def finding_record(f: Finding) -> dict[str, Any]:
+    return {
+        "code": f.code,
+        "name": f.name,
+        "severity": f.severity,
+        "path": f.path,
+        "line": f.line,
+        "column": f.column,
+        "end_line": f.end_line,
+        "end_column": f.end_column,
+        "model": f.model,
+        "layer": f.layer,
+        "parameter": f.parameter,
+        "layer_type": f.layer_type,
+        "activation": f.activation,
+        "init": f.init,
+        "expected_std": _number(f.expected_std),
+        "actual_std": _number(f.actual_std),
+        "message": f.message,
+        "fix": asdict(f.fix) if f.fix is not None else None,
+        "layers": list(f.layers),
+    }
+
+
+def model_record(m: ModelEntry) -> dict[str, Any]:
+    return {"path": m.path, "model": m.model, "status": m.status, "detail": m.detail}
+
+
+def render(report: Report) -> str:
+    document = {
+        "version": VERSION,
+        "findings": [finding_record(f) for f in report.findings],
+        "models": [model_record(m) for m in report.models],
+        "summary": {"files": report.files, "models": len(report.models), "findings": len(report.findings)},
+    }
+    return json.dumps(document, indent=2)

@@ -1,0 +1,47 @@
+"""Human output: ``path:line:col: CODE [severity] message`` and a summary line."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import click
+
+from ..engine import Report
+from ..facts import ERROR as STATUS_ERROR
+from ..facts import PARTIAL, SKIPPED
+from ..findings import ERROR, INFO, WARNING, Finding
+
+_COLOURS = {ERROR: "red", WARNING: "yellow", INFO: "blue"}
+
+
+def _line(f: Finding) -> str:
+    location = click.style(f"{f.path}:{f.line}:{f.column}:", bold=True)
+    code = click.style(f.code, fg=_COLOURS[f.severity], bold=True)
+    fixable = " [*]" if f.fix is not None else ""
+    return f"{location} {code}{fixable} [{f.severity}] {f.message}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def summary(report: Report) -> str:
+    counts = Counter(f.severity for f in report.findings)
+    statuses = Counter(m.status for m in report.models)
+    checked = sum(n for s, n in statuses.items() if s not in (SKIPPED, STATUS_ERROR))
+    scope = f"{_plural(checked, 'model')} checked in {_plural(report.files, 'file')}"
+    notes = [f"{statuses[PARTIAL]} partially traced"] if statuses[PARTIAL] else []
+    notes += [f"{statuses[SKIPPED]} skipped"] if statuses[SKIPPED] else []
+    notes += [f"{statuses[STATUS_ERROR]} could not be analysed"] if statuses[STATUS_ERROR] else []
+    if notes:
+        scope += f"; {', '.join(notes)}"
+    if not report.findings:
+        return f"No findings: {scope}."
+    parts = [_plural(counts[s], s) for s in (ERROR, WARNING, INFO) if counts[s]]
+    return f"Found {_plural(len(report.findings), 'finding')} ({', '.join(parts)}); {scope}."
+
+
+def render(report: Report) -> str:
+    lines = [_line(f) for f in report.findings]
+    lines.append(summary(report))
+    return "\n".join(lines)
