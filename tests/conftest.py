@@ -1,0 +1,68 @@
+"""Shared helpers: write model sources to disk, import them, run the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from initlint.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def write(directory: Path, name: str, source: str) -> Path:
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(source).lstrip("\n"))
+    return path
+
+
+def line_of(path: Path, fragment: str) -> int:
+    """1-based line of the first line containing ``fragment``."""
+    for number, text in enumerate(path.read_text().splitlines(), start=1):
+        if fragment in text:
+            return number
+    raise AssertionError(f"{fragment!r} not in {path}")
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> tuple[int, str]:
+    """Run `initlint` in this process (fast); returns (exit code, stdout)."""
+    runner = CliRunner()
+    old = os.getcwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        result = runner.invoke(main, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+    return result.exit_code, result.output
+
+
+def run_json(*args: str, cwd: Path | None = None) -> tuple[int, dict]:
+    code, out = run_cli("check", "--format", "json", *args, cwd=cwd)
+    return code, json.loads(out)
+
+
+def run_process(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run `python -m initlint` as a real subprocess: exit codes, stdout and stderr as users see them."""
+    return subprocess.run(
+        [sys.executable, "-m", "initlint", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env,
+    )
+
+
+def findings_for(document: dict, code: str | None = None, model: str | None = None) -> list[dict]:
+    return [f for f in document["findings"]
+            if (code is None or f["code"] == code) and (model is None or f["model"] == model)]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return tmp_path

@@ -1,0 +1,189 @@
+"""The command line: files, selection, formats, exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from initlint import __version__, rules
+
+from conftest import run_cli, run_json, run_process, write
+
+XAVIER_RELU = """
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(64, 32)
+        self.fc2 = nn.Linear(32, 10)
+        nn.init.xavier_normal_(self.fc1.weight)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+"""
+
+CLEAN = """
+import torch.nn as nn
+
+
+class Clean(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+
+FINDING_KEYS = {"code", "name", "severity", "path", "line", "column", "end_line", "end_column", "model", "layer",
+                "parameter", "layer_type", "activation", "init", "expected_std", "actual_std", "message", "fix"}
+
+
+def test_version():
+    code, out = run_cli("--version")
+    assert code == 0 and out.strip() == f"initlint, version {__version__}"
+
+
+def test_rules_lists_every_rule():
+    code, out = run_cli("rules")
+    assert code == 0
+    for rule in rules.RULES:
+        assert re.search(rf"^{rule.code}\s+{rule.name}\s", out, re.M)
+
+
+@pytest.mark.parametrize("ask", ["IL101", "il101", "gain-mismatch"])
+def test_rule_doc(ask):
+    code, out = run_cli("rule", ask)
+    assert code == 0
+    for section in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety"):
+        assert section in out
+    assert "xavier_uniform_" in out
+
+
+def test_unknown_rule_is_usage_error():
+    code, _ = run_cli("rule", "IL999")
+    assert code == 2
+
+
+def test_no_python_files_is_quiet_success(tmp_path):
+    (tmp_path / "notes.txt").write_text("nothing here")
+    code, out = run_cli("check", str(tmp_path))
+    assert code == 0
+    assert out.strip() == "No findings: 0 models checked in 0 files."
+    code, document = run_json(str(tmp_path))
+    assert code == 0 and document["summary"] == {"files": 0, "models": 0, "findings": 0}
+
+
+def test_default_path_is_current_directory(tmp_path):
+    write(tmp_path, "m.py", XAVIER_RELU)
+    code, out = run_cli("check", cwd=tmp_path)
+    assert code == 1 and out.startswith("m.py:")
+
+
+def test_json_contract(tmp_path):
+    write(tmp_path, "m.py", XAVIER_RELU)
+    code, document = run_json("m.py", cwd=tmp_path)
+    assert code == 1
+    assert set(document) == {"version", "findings", "models", "summary"}
+    assert document["version"] == 1
+    [finding] = document["findings"]
+    assert FINDING_KEYS <= set(finding)
+    assert finding["path"] == "m.py"  # as named: relative stays relative
+    assert (finding["code"], finding["name"], finding["severity"]) == ("IL101", "gain-mismatch", "warning")
+    assert (finding["model"], finding["layer"], finding["parameter"], finding["layer_type"]) == ("Net", "fc1", "weight", "Linear")
+    assert finding["line"] == 10 and finding["column"] == 9 and finding["end_line"] == 10
+    assert finding["fix"] is None
+    assert document["models"] == [{"path": "m.py", "model": "Net", "status": "traced", "detail": ""}]
+    assert document["summary"] == {"files": 1, "models": 1, "findings": 1}
+
+
+def test_text_format(tmp_path):
+    write(tmp_path, "m.py", XAVIER_RELU)
+    code, out = run_cli("check", "m.py", cwd=tmp_path)
+    first, summary = out.strip().splitlines()
+    assert first.startswith("m.py:10:9: IL101 [warning] fc1 (Linear): xavier_normal_() assumes gain 1")
+    assert summary == "Found 1 finding (1 warning); 1 model checked in 1 file."
+    assert "\x1b[" not in out  # no colour when not a terminal
+
+
+def test_directory_walk_skips_venvs_caches_and_build_output(tmp_path):
+    for skipped in (".git/hooks/m.py", "__pycache__/m.py", "build/m.py", "dist/m.py", "venv/lib/m.py",
+                    "myenv/lib/m.py", "pkg/__pycache__/m.py"):
+        write(tmp_path, skipped, XAVIER_RELU)
+    (tmp_path / "myenv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    write(tmp_path, "pkg/model.py", XAVIER_RELU)
+    code, document = run_json(".", cwd=tmp_path)
+    assert {f["path"] for f in document["findings"]} == {"pkg/model.py"}
+
+
+def test_exclude_glob(tmp_path):
+    write(tmp_path, "models/a.py", XAVIER_RELU)
+    write(tmp_path, "models/legacy/b.py", XAVIER_RELU)
+    code, document = run_json(".", "--exclude", "legacy", cwd=tmp_path)
+    assert {f["path"] for f in document["findings"]} == {"models/a.py"}
+    code, document = run_json(".", "--exclude", "*/a.py", cwd=tmp_path)
+    assert {f["path"] for f in document["findings"]} == {"models/legacy/b.py"}
+
+
+def test_select_and_ignore_by_code_and_prefix(tmp_path):
+    write(tmp_path, "m.py", XAVIER_RELU)
+    assert run_json("m.py", "--ignore", "IL101", cwd=tmp_path) == (0, run_json("m.py", "--ignore", "IL1", cwd=tmp_path)[1])
+    code, document = run_json("m.py", "--select", "IL2", cwd=tmp_path)
+    assert code == 0 and document["findings"] == []
+    code, document = run_json("m.py", "--select", "IL1,IL2", cwd=tmp_path)
+    assert [f["code"] for f in document["findings"]] == ["IL101"]
+
+
+def test_unknown_selector_is_usage_error(tmp_path):
+    write(tmp_path, "m.py", CLEAN)
+    code, _ = run_cli("check", "m.py", "--select", "XX9", cwd=tmp_path)
+    assert code == 2
+
+
+def test_fail_on_and_exit_zero(tmp_path):
+    write(tmp_path, "m.py", XAVIER_RELU)
+    assert run_cli("check", "m.py", "--fail-on", "error", cwd=tmp_path)[0] == 0
+    assert run_cli("check", "m.py", "--fail-on", "info", cwd=tmp_path)[0] == 1
+    assert run_cli("check", "m.py", "--exit-zero", cwd=tmp_path)[0] == 0
+
+
+def test_info_findings_do_not_fail_by_default(tmp_path):
+    write(tmp_path, "m.py", """
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.fc = nn.Linear(width, width)
+
+    def forward(self, x):
+        return self.fc(x)
+""")
+    code, document = run_json("m.py", cwd=tmp_path)
+    assert [f["code"] for f in document["findings"]] == ["IL908"]
+    assert document["findings"][0]["severity"] == "info"
+    assert "constructor needs arguments: width" in document["findings"][0]["message"]
+    assert document["models"][0]["status"] == "skipped"
+    assert code == 0
+
+
+def test_files_without_model_classes_are_never_imported(tmp_path):
+    write(tmp_path, "script.py", "import os\nos._exit(9)\n")
+    write(tmp_path, "config.py", "from enum import Enum\nclass Mode(Enum):\n    A = 1\nraise SystemExit(5)\n")
+    code, document = run_json(".", cwd=tmp_path)
+    assert code == 0 and document["findings"] == [] and document["summary"]["files"] == 2
+
+
+def test_real_process_exit_codes(tmp_path):
+    write(tmp_path, "bad.py", XAVIER_RELU)
+    write(tmp_path, "good.py", CLEAN)
+    assert run_process("check", "good.py", cwd=tmp_path).returncode == 0
+    result = run_process("check", "--format", "json", "bad.py", cwd=tmp_path)
+    assert result.returncode == 1 and json.loads(result.stdout)["summary"]["findings"] == 1
+    assert run_process("check", "--timeout", "-1", "good.py", cwd=tmp_path).returncode == 2
