@@ -15,7 +15,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import graph, theory
+from . import activations, graph, theory
+from .activations import make_activation
 from .facts import Activation
 
 # -- weight layers -------------------------------------------------------------
@@ -45,133 +46,60 @@ def layer_kind(module: nn.Module) -> str | None:
 # -- activations ---------------------------------------------------------------
 
 
-def make_activation(name: str, label: str, **params: float) -> Activation:
-    """An Activation for a named activation of ``theory.ACTIVATIONS``."""
-    spec = theory.ACTIVATIONS[name]
-    kept = spec.params(params)
-    g = theory.gains(name, **kept)
-    return Activation(
-        name=name,
-        params=tuple(sorted(kept.items())),
-        second_moment=g.second_moment,
-        derivative_moment=g.derivative_moment,
-        family=spec.family,
-        label=label,
-    )
-
-
-def _label(prefix: str, params: dict) -> str:
-    shown = ", ".join(f"{k}={v:g}" for k, v in params.items())
-    return f"{prefix}({shown})" if shown else prefix
-
-
-def _module_activation(module: nn.Module) -> tuple[str, dict] | None:
-    t = type(module)
-    if t is nn.ReLU:
-        return "relu", {}
-    if t is nn.LeakyReLU:
-        return "leaky_relu", {"negative_slope": float(module.negative_slope)}
-    if t is nn.PReLU:
-        return "leaky_relu", {"negative_slope": float(getattr(module, "init", 0.25))}
-    if t is nn.RReLU:
-        return "leaky_relu", {"negative_slope": (module.lower + module.upper) / 2.0}
-    if t is nn.ReLU6:
-        return "relu6", {}
-    if t is nn.Hardtanh:
-        return "hardtanh", {"min_val": float(module.min_val), "max_val": float(module.max_val)}
-    if t is nn.GELU:
-        return ("gelu_tanh" if module.approximate == "tanh" else "gelu"), {}
-    if t in (nn.Softplus,):
-        return "softplus", {"beta": float(module.beta), "threshold": float(module.threshold)}
-    if t in (nn.ELU, nn.CELU):
-        return t.__name__.lower(), {"alpha": float(module.alpha)}
-    simple = {nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.Softsign: "softsign",
-              nn.Hardsigmoid: "hardsigmoid", nn.SiLU: "silu", nn.Mish: "mish",
-              nn.Hardswish: "hardswish", nn.SELU: "selu"}  # fmt: skip
-    if t in simple:
-        return simple[t], {}
-    return None
-
-
 def module_activation(module: nn.Module) -> Activation | None:
     """The activation a known activation module computes."""
-    found = _module_activation(module)
-    if found is None:
+    t = type(module)
+    if t is nn.GELU:
+        return activations.gelu(module.approximate, "nn.GELU")
+    if t is nn.PReLU:
+        slope = float(getattr(module, "init", 0.25))
+        return make_activation("leaky_relu", f"nn.PReLU(init={slope:g})", negative_slope=slope)
+    if t is nn.RReLU:
+        slope = (module.lower + module.upper) / 2.0
+        return make_activation("leaky_relu", f"nn.RReLU(mean slope={slope:g})", negative_slope=slope)
+    entry = activations.MODULES.get(t.__name__)
+    if entry is None or getattr(nn, t.__name__, None) is not t:
         return None
-    name, params = found
-    return make_activation(name, _label(f"nn.{type(module).__name__}", params), **params)
+    name, param_names = entry
+    params = {p: float(getattr(module, p)) for p in param_names}
+    return make_activation(name, activations.label(f"nn.{t.__name__}", params), **params)
 
 
-# (name, parameter names after the input, in positional order)
-_FUNCTION_ACTIVATIONS: dict[Callable, tuple[str, tuple[str, ...]]] = {}
+def _resolve(dotted: str) -> object | None:
+    owner, _, attr = dotted.rpartition(".")
+    root = {"torch": torch, "torch.nn.functional": F}.get(owner)
+    return getattr(root, attr, None) if root is not None else None
 
 
-def _register(names: list[str], activation: str, params: tuple[str, ...] = ()) -> None:
-    for dotted in names:
-        owner, _, attr = dotted.rpartition(".")
-        fn = getattr({"F": F, "torch": torch}[owner], attr, None)
-        if fn is not None:
-            _FUNCTION_ACTIVATIONS[fn] = (activation, params)
+# function object -> its dotted name in activations.FUNCTIONS
+_FUNCTION_NAMES = {fn: dotted for dotted in activations.FUNCTIONS for fn in [_resolve(dotted)] if fn is not None}
+_FUNCTION_NAMES[F.gelu] = "torch.nn.functional.gelu"
+_CLAMP_FUNCTIONS = {torch.clamp, torch.clamp_min, torch.clip}
 
 
-_register(["F.relu", "F.relu_", "torch.relu", "torch.relu_"], "relu")
-_register(["F.leaky_relu", "F.leaky_relu_"], "leaky_relu", ("negative_slope",))
-_register(["F.relu6"], "relu6")
-_register(["torch.tanh", "F.tanh"], "tanh")
-_register(["torch.sigmoid", "F.sigmoid"], "sigmoid")
-_register(["F.hardtanh", "F.hardtanh_"], "hardtanh", ("min_val", "max_val"))
-_register(["F.softsign"], "softsign")
-_register(["F.hardsigmoid"], "hardsigmoid")
-_register(["F.silu"], "silu")
-_register(["F.mish"], "mish")
-_register(["F.hardswish"], "hardswish")
-_register(["F.softplus"], "softplus", ("beta", "threshold"))
-_register(["F.elu", "F.elu_"], "elu", ("alpha",))
-_register(["F.celu", "F.celu_"], "celu", ("alpha",))
-_register(["F.selu", "torch.selu", "F.selu_"], "selu")
-
-_METHOD_ACTIVATIONS = {
-    "relu": "relu", "relu_": "relu", "tanh": "tanh", "tanh_": "tanh",
-    "sigmoid": "sigmoid", "sigmoid_": "sigmoid",
-}  # fmt: skip
-
-
-def _is_relu_clamp(args: tuple, kwargs: dict) -> bool:
-    low = kwargs.get("min", args[1] if len(args) > 1 else None)
-    high = kwargs.get("max", args[2] if len(args) > 2 else None)
-    return isinstance(low, (int, float)) and low == 0 and high is None
+def _short(dotted: str) -> str:
+    return dotted.replace("torch.nn.functional.", "F.")
 
 
 def function_activation(fn: Any, args: tuple, kwargs: dict) -> Activation | None:
     """The activation a call_function node computes, with its parameters."""
-    if fn is F.gelu:
-        approximate = kwargs.get("approximate", args[1] if len(args) > 1 else "none")
-        return make_activation("gelu_tanh" if approximate == "tanh" else "gelu", f"F.gelu(approximate='{approximate}')")
-    if fn in (torch.clamp, torch.clamp_min, torch.clip) and _is_relu_clamp(args, kwargs):
-        return make_activation("relu", "torch.clamp(min=0)")
-    entry = _FUNCTION_ACTIVATIONS.get(fn)
-    if entry is None:
+    if fn in _CLAMP_FUNCTIONS:
+        low = kwargs.get("min", args[1] if len(args) > 1 else None)
+        high = kwargs.get("max", args[2] if len(args) > 2 else None)
+        return activations.relu_clamp(low, high, "torch.clamp(min=0)")
+    dotted = _FUNCTION_NAMES.get(fn)
+    if dotted is None:
         return None
-    name, names = entry
-    params = {}
-    for position, pname in enumerate(names, start=1):
-        value = kwargs.get(pname, args[position] if len(args) > position else None)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            params[pname] = float(value)
-    owner = "torch" if getattr(fn, "__module__", "") in (None, "torch") else "F"
-    return make_activation(name, _label(f"{owner}.{fn.__name__}", params), **params)
+    return activations.from_call(dotted, tuple(args[1:]), dict(kwargs), _short(dotted))
 
 
 def method_activation(method: str, args: tuple, kwargs: dict) -> Activation | None:
     """The activation a call_method node (``x.relu()``) computes."""
-    if method in ("clamp", "clamp_", "clip", "clamp_min", "clamp_min_"):
-        if method.startswith("clamp_min"):
-            low = kwargs.get("min", args[1] if len(args) > 1 else None)
-            ok = isinstance(low, (int, float)) and low == 0
-        else:
-            ok = _is_relu_clamp(args, kwargs)
-        return make_activation("relu", f"x.{method}(min=0)") if ok else None
-    name = _METHOD_ACTIVATIONS.get(method)
+    if method in activations.CLAMPS:
+        low = kwargs.get("min", args[1] if len(args) > 1 else None)
+        high = None if method.startswith("clamp_min") else kwargs.get("max", args[2] if len(args) > 2 else None)
+        return activations.relu_clamp(low, high, f"x.{method}(min=0)")
+    name = activations.METHODS.get(method)
     return make_activation(name, f"x.{method}()") if name else None
 
 

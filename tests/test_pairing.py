@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from initlint.facts import PARTIAL, TRACED
 from initlint.graph import ACTIVATION, INPUT_NODE, LAYER, MERGE, NORM, OUTPUT_NODE, PASS, FlowGraph, pair_all
-from initlint.ops import make_activation
+from initlint.activations import make_activation
 from initlint.trace import trace_model
 
 
