@@ -13,6 +13,9 @@ from dataclasses import dataclass, field, replace
 
 from .facts import IDENTITY, INPUT, Activation, Link
 
+# What a layer feeds when only a normalization is known to follow it.
+NORMALIZED = Activation("identity", label="a normalization")
+
 # Node kinds.
 INPUT_NODE = "input"  # the model's input
 OUTPUT_NODE = "output"  # the model's output
@@ -105,6 +108,11 @@ def _downstream_ends(graph: FlowGraph, start: int) -> list[_End]:
         kind = node.kind
         if kind == ACTIVATION:
             ends.append(_End("activation", _with_role(graph, i, node.activation), norm, merged, scale))
+            continue
+        if kind == SINK and norm:
+            # A part traced on its own: what follows is unknown, but the output
+            # is normalized first, and that is what matters for its init.
+            ends.append(_End("normalized", None, norm, merged, scale))
             continue
         if kind in (LAYER, OUTPUT_NODE, GATE, OPAQUE, SINK):
             end_kind = {LAYER: "layer", OUTPUT_NODE: "output", GATE: "gate"}.get(kind, "opaque")
@@ -210,6 +218,8 @@ def _pair_node(graph: FlowGraph, name: str, i: int) -> Pairing:
         chosen = known[0]
         if chosen.kind == "gate" or any(e.kind == "gate" for e in known):
             downstream = replace(IDENTITY, role="gate")
+        elif all(e.kind == "normalized" for e in known):
+            downstream = NORMALIZED
         elif final:
             downstream = replace(IDENTITY, role="output")
         else:

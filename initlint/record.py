@@ -19,6 +19,7 @@ import os
 import site
 import sys
 import sysconfig
+import types
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -39,7 +40,6 @@ _PUBLIC_INITS = (
     "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
     "kaiming_normal_", "orthogonal_", "sparse_",
 )  # fmt: skip
-_INIT_FUNCTIONS = {getattr(nn_init, name): name for name in _PUBLIC_INITS}
 _INIT_SIGNATURES = {name: inspect.signature(getattr(nn_init, name)) for name in _PUBLIC_INITS}
 _INIT_FILE = os.path.normcase(os.path.abspath(nn_init.__file__))
 
@@ -221,7 +221,7 @@ class _Write:
     factor: float = 1.0
     gain: float | None = None
     mode: str | None = None
-    init_key: tuple | None = None  # dedupes the inner ops of one nn.init call
+    init_frame: Any = None  # the nn.init frame whose inner ops made this write (held: ids get reused)
 
 
 @dataclass
@@ -263,7 +263,7 @@ class InitRecorder(TorchFunctionMode):
         return result
 
     def _observe(self, func: Callable, args: Sequence, kwargs: dict, result: Any) -> None:
-        init_name = _INIT_FUNCTIONS.get(func)
+        init_name = _init_function_name(func)
         if init_name is not None:
             bound = _INIT_SIGNATURES[init_name].bind(*args, **kwargs)
             bound.apply_defaults()
@@ -320,14 +320,14 @@ class InitRecorder(TorchFunctionMode):
     def _record_init(self, name: str, arguments: dict, frame: Any) -> None:
         tensor = arguments["tensor"]
         call = describe_call(name, arguments, _INIT_SIGNATURES[name])
-        step, user_frame = self._step(call, f"init.{name}", frame)
-        self._add_init(tensor, name, arguments, step, (id(frame), id(user_frame), _lasti(user_frame)))
+        step, _ = self._step(call, f"init.{name}", frame)
+        self._add_init(tensor, name, arguments, step, None)
 
-    def _add_init(self, tensor: torch.Tensor, name: str, arguments: dict, step: InitStep, init_key: tuple) -> None:
+    def _add_init(self, tensor: torch.Tensor, name: str, arguments: dict, step: InitStep, init_frame: Any) -> None:
         key = storage_key(tensor)
         writes = self._writes[key]
-        if writes and writes[-1].init_key == init_key:
-            return  # an inner op of the same nn.init call (orthogonal_: copy_ then mul_)
+        if init_frame is not None and writes and writes[-1].init_frame is init_frame:
+            return  # another inner op of the same nn.init call (orthogonal_: copy_ then mul_)
         shape = tuple(tensor.shape)
         try:
             dist = theory.init_distribution(name, arguments, shape)
@@ -340,7 +340,7 @@ class InitRecorder(TorchFunctionMode):
             pass
         mode = str(arguments.get("mode")) if name.startswith("kaiming") else None
         effect = "set" if not self._is_partial(tensor) else "partial"
-        writes.append(_Write(effect, step, dist, gain=gain, mode=mode, init_key=init_key))
+        writes.append(_Write(effect, step, dist, gain=gain, mode=mode, init_frame=init_frame))
         self._note_site(step, key)
 
     def _record_write(self, name: str, args: Sequence, kwargs: dict, frame: Any) -> None:
@@ -357,9 +357,8 @@ class InitRecorder(TorchFunctionMode):
             if storage_key(arguments["tensor"]) != storage_key(tensor):
                 return  # a scratch tensor inside the init (orthogonal_'s QR input)
             call = describe_call(init_name, arguments, sig)
-            step, user_frame = self._step(call, f"init.{init_name}", frame)
-            self._add_init(arguments["tensor"], init_name, arguments, step,
-                           (id(init_frame), id(user_frame), _lasti(user_frame)))
+            step, _ = self._step(call, f"init.{init_name}", frame)
+            self._add_init(arguments["tensor"], init_name, arguments, step, init_frame)
             return
         partial = name == "__setitem__" or self._is_partial(tensor)
         rest = list(args[1:])
@@ -570,12 +569,20 @@ class InitRecorder(TorchFunctionMode):
         return step
 
 
+def _init_function_name(func: Callable) -> str | None:
+    """The nn.init function a dispatched call is, if any.
+
+    By name, not identity: libraries (transformers) temporarily replace
+    ``torch.nn.init.normal_`` and friends, and torch dispatches whatever the
+    module attribute holds at call time. Tensor methods of the same name
+    (``Tensor.normal_``) are builtins, not Python functions.
+    """
+    name = getattr(func, "__name__", "")
+    return name if name in _INIT_SIGNATURES and isinstance(func, types.FunctionType) else None
+
+
 def _is_data_setter(func: Callable) -> bool:
     return getattr(func, "__name__", "") == "__set__" and getattr(getattr(func, "__self__", None), "__name__", "") == "data"
-
-
-def _lasti(frame: Any) -> int:
-    return frame.f_lasti if frame is not None else -1
 
 
 def _fold(start: Distribution | None, writes: list[_Write]) -> tuple[Distribution | None, float | None, str | None, bool]:

@@ -13,9 +13,11 @@ import inspect
 import sys
 import traceback
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
+import torch
 import torch.fx as fx
 import torch.nn as nn
 
@@ -25,6 +27,13 @@ from .facts import PARTIAL, TRACED
 from .graph import FlowGraph
 
 _MAX_LEAF_RETRIES = 24
+# `(*x.shape[:-1], -1, d)` asks a proxy for its length. It is nearly always a
+# shape prefix (batch, sequence) feeding a view; the count only changes shape
+# arguments, which pairing ignores, so a guess beats giving up.
+_GUESSED_LENGTH = 2
+_METADATA_ATTRIBUTES = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "layout", "requires_grad"})
+_ASSUMED_METADATA = {"dtype": torch.float32, "device": torch.device("cpu"), "is_cuda": False}
+_LOOP_VISITS = 8
 _MAX_DEPTH = 6
 
 
@@ -40,6 +49,7 @@ class _Tracer(fx.Tracer):
 
     def __init__(self, leaves: set[int], branch: bool | None = None):
         super().__init__()
+        self.proxy_buffer_attributes = True  # `self.position_ids[:, :n]` slices a proxy, not a real tensor
         self._leaves = leaves
         self._branch = branch
         self._asked: Counter = Counter()
@@ -47,27 +57,99 @@ class _Tracer(fx.Tracer):
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         return id(m) in self._leaves
 
+    def create_arg(self, a: Any) -> Any:
+        try:
+            return super().create_arg(a)
+        except NotImplementedError:
+            return None  # a cache or config object in the outputs: not dataflow
+
+    def iter(self, obj: fx.Proxy) -> Iterator[fx.Proxy]:
+        return iter([obj[i] for i in range(_GUESSED_LENGTH)])
+
+    def trace(self, root: Any, concrete_args: dict | None = None) -> fx.Graph:
+        saved_len, saved_getattr = fx.Proxy.__len__, fx.Proxy.__getattr__
+
+        def getattr_(proxy: fx.Proxy, name: str) -> Any:
+            # `torch.finfo(x.dtype)`, `x.to(x.device)`: metadata, not dataflow.
+            if name in _ASSUMED_METADATA:
+                return _ASSUMED_METADATA[name]
+            return saved_getattr(proxy, name)
+
+        fx.Proxy.__len__ = lambda proxy: _GUESSED_LENGTH  # type: ignore[method-assign]
+        fx.Proxy.__getattr__ = getattr_  # type: ignore[method-assign]
+        try:
+            return super().trace(root, concrete_args)
+        finally:
+            fx.Proxy.__len__, fx.Proxy.__getattr__ = saved_len, saved_getattr  # type: ignore[method-assign]
+
     def to_bool(self, obj: fx.Proxy) -> bool:
         if self._branch is None:
             return super().to_bool(obj)
         caller = sys._getframe(2)
         site = (caller.f_code.co_filename, caller.f_lineno)
         self._asked[site] += 1
-        # The chosen side the first time; the other afterwards, so loops end.
-        return self._branch if self._asked[site] == 1 else not self._branch
+        # The chosen side, until a site has been asked often enough to be a
+        # loop; then the other, so the loop ends.
+        return self._branch if self._asked[site] <= _LOOP_VISITS else not self._branch
 
 
-def _concrete_args(module: nn.Module) -> dict[str, Any]:
-    """Specialise optional arguments (None/bool/int defaults): fewer branches."""
+def _concrete_args(forward: Callable, specialise_none: bool = True) -> dict[str, Any]:
+    """Specialise optional arguments (None/bool/int defaults): fewer branches.
+
+    The first argument stays symbolic even when it defaults to None: it is the
+    model's input (transformers' ``input_ids=None``). Some None defaults are
+    inputs in practice (``position_embeddings``), hence ``specialise_none``.
+    """
     try:
-        params = inspect.signature(module.forward).parameters
+        params = list(inspect.signature(forward).parameters.values())[1:]  # after self
     except (TypeError, ValueError):
         return {}
     return {
-        name: p.default
-        for name, p in params.items()
-        if p.default is None or isinstance(p.default, (bool, int)) and p.kind is not p.VAR_KEYWORD
+        p.name: p.default
+        for p in params[1:]
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and ((p.default is None and specialise_none) or isinstance(p.default, (bool, int)))
     }
+
+
+def _traceable_forward(cls: type) -> Callable | None:
+    """A plain ``forward`` for fx when the class's cannot be traced as is.
+
+    Decorated forwards are unwrapped; ``*args``/``**kwargs`` are dropped (fx's
+    code patching fails on them), keeping every named parameter.
+    """
+    original = cls.forward
+    forward = inspect.unwrap(original)
+    try:
+        params = list(inspect.signature(forward).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    var = [p for p in params if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if forward is original and not var:
+        return None
+    named = [p for p in params if p not in var]
+    defaults = {p.name: p.default for p in named if p.default is not p.empty}
+    args = ", ".join(f"{p.name}=__defaults['{p.name}']" if p.name in defaults else p.name for p in named)
+    calls = ", ".join(p.name if p.kind is p.POSITIONAL_ONLY else f"{p.name}={p.name}" for p in named)
+    source = f"def forward({args}):\n    return __forward({calls})\n"
+    namespace: dict[str, Any] = {"__defaults": defaults, "__forward": forward}
+    exec(compile(source, f"<initlint forward of {cls.__qualname__}>", "exec"), namespace)
+    return namespace["forward"]
+
+
+@contextmanager
+def _plain_forward(module: nn.Module) -> Iterator[Callable]:
+    """Trace ``module`` through a plain forward, restoring its class afterwards."""
+    cls = type(module)
+    forward = _traceable_forward(cls)
+    if forward is None:
+        yield cls.forward
+        return
+    module.__class__ = type(cls.__name__, (cls,), {"forward": forward, "__module__": cls.__module__})
+    try:
+        yield forward
+    finally:
+        module.__class__ = cls
 
 
 class _Converter:
@@ -134,7 +216,9 @@ class _Converter:
             if arith is not None:
                 return arith
         if fn is getattr:
-            return flow.add(g.IGNORE, data(args[:1]))
+            # x.shape, x.dtype: not data; outputs.last_hidden_state: data
+            kind = g.IGNORE if len(args) > 1 and args[1] in _METADATA_ATTRIBUTES else g.PASS
+            return flow.add(kind, data(args[:1]))
         kind = ops.function_kind(fn)
         if kind == g.PASS:
             mixes = fn in (ops.torch.matmul, ops.torch.bmm, ops.torch.einsum, ops.operator.matmul)
@@ -251,11 +335,19 @@ def _subroles(roles: dict[str, ops.ModuleRole], prefix: str) -> dict[str, ops.Mo
 def _trace(module: nn.Module, roles: dict[str, ops.ModuleRole], depth: int) -> Flow:
     names = {id(m): n for n, m in module.named_modules()}
     leaves = {id(module.get_submodule(n)) for n in roles}
-    concrete = _concrete_args(module)
 
     def attempt(branch: bool | None, extra: dict[str, FlowGraph]) -> FlowGraph:
-        tracer = _Tracer(leaves | {id(module.get_submodule(n)) for n in extra}, branch)
-        fx_graph = tracer.trace(module, concrete_args=concrete or None)
+        extra_leaves = {id(module.get_submodule(n)) for n in extra}
+        with _plain_forward(module) as forward:
+            try:
+                tracer = _Tracer(leaves | extra_leaves, branch)
+                fx_graph = tracer.trace(module, concrete_args=_concrete_args(forward) or None)
+            except (TypeError, AttributeError, ValueError) as error:
+                try:
+                    tracer = _Tracer(leaves | extra_leaves, branch)
+                    fx_graph = tracer.trace(module, concrete_args=_concrete_args(forward, specialise_none=False) or None)
+                except Exception:
+                    raise error from None
         return _Converter(module, roles, extra).convert(fx_graph)
 
     try:
