@@ -18,9 +18,9 @@ import torch.nn as nn
 
 from . import ops, theory
 from .facts import (
-    DEFAULT, ERROR, PARTIAL, SKIPPED, AnalysisProblem, LayerFacts, ModelFacts, ParamInit, Span,
+    DEFAULT, ERROR, PARTIAL, SKIPPED, AnalysisProblem, ModelSpec, LayerFacts, ModelFacts, ParamInit, Span,
 )  # fmt: skip
-from .graph import Pairing, pair_all
+from .graph import FunctionalLayer, Pairing, pair_all
 from .record import InitRecorder, span_of_frame
 from .trace import Flow, trace_model
 
@@ -39,6 +39,10 @@ class ConstructionFailed(Exception):
     def __init__(self, message: str, line: int | None = None):
         super().__init__(message)
         self.line = line
+
+
+class NotAModule(Exception):
+    """The factory returned something that is not an nn.Module."""
 
 
 def line_in(error: BaseException, path: str) -> int | None:
@@ -181,7 +185,7 @@ def build_model(factory: Callable[[], Any], user_files: list[str], path: str = "
     except BaseException as error:
         raise ConstructionFailed(describe_exception(error), line_in(error, path) if path else None) from error
     if not isinstance(model, nn.Module):
-        raise ConstructionFailed(f"returned {type(model).__name__}, not an nn.Module")
+        raise NotAModule(type(model).__name__)
     return model, recorder, registrations.sites
 
 
@@ -193,12 +197,60 @@ def _weight_of(module: nn.Module, kind: str) -> tuple[str, torch.Tensor] | None:
     return None
 
 
-def _fans(module: nn.Module, kind: str, shape: tuple[int, ...]) -> theory.Fans:
+def _input_major(module: nn.Module, weight: torch.Tensor) -> bool | None:
+    """Whether a custom 2-D layer stores its weight as (in, out), like transformers' Conv1D.
+
+    Found by calling it on a batch of each candidate width (on the weight's
+    device, so meta works): None when neither or both fit.
+    """
+    rows, cols = weight.shape[0], weight.shape[1]
+    if weight.dim() != 2 or rows == cols:
+        return None
+    fits = []
+    for width, out in ((cols, rows), (rows, cols)):
+        try:
+            with torch.no_grad():
+                y = module(torch.zeros(2, width, device=weight.device, dtype=weight.dtype))
+            fits.append(isinstance(y, torch.Tensor) and y.shape[-1] == out)
+        except Exception:
+            fits.append(False)
+    if fits == [True, False]:
+        return False
+    if fits == [False, True]:
+        return True
+    return None
+
+
+def _fans(module: nn.Module, kind: str, shape: tuple[int, ...], input_major: bool | None) -> theory.Fans:
     if kind == "conv":
         return theory.true_fans(shape, groups=module.groups)
     if kind == "conv_transpose":
         return theory.true_fans(shape, groups=module.groups, transposed=True, stride=tuple(module.stride))
-    return theory.torch_fans(shape)
+    if kind == "attention":
+        embed = shape[1]
+        return theory.Fans(embed, embed)  # packed q, k, v: each (E, E), torch sees fan_out 3E
+    if kind == "recurrent":
+        return theory.Fans(shape[1], shape[0] // _GATES.get(_recurrent_mode(module), 1))
+    return theory.true_fans(shape, input_major=bool(input_major))
+
+
+def _recurrent_mode(module: nn.Module) -> str:
+    """LSTM, GRU, RNN_TANH, RNN_RELU (nn.RNNBase.mode), or the cell's class name."""
+    return str(getattr(module, "mode", type(module).__name__))
+
+
+_GATES = {"LSTM": 4, "LSTMCell": 4, "GRU": 3, "GRUCell": 3}
+
+
+def _pairing_fields(p: Pairing | None) -> dict[str, Any]:
+    """LayerFacts fields that come from the dataflow (defaults when unpaired)."""
+    if p is None:
+        return {}
+    return {
+        "paired": p.downstream is not None, "downstream": p.downstream, "upstream": p.upstream,
+        "norm_after": p.norm_after, "norm_before": p.norm_before, "final": p.final,
+        "residual_end": p.residual_end, "scale": p.scale, "successors": p.successors,
+    }  # fmt: skip
 
 
 def layer_facts(
@@ -216,16 +268,21 @@ def layer_facts(
     weight_init = recorder.param_init(weight)
     bias_param = getattr(module, "bias", None)
     bias_init: ParamInit | None = recorder.param_init(bias_param) if isinstance(bias_param, torch.Tensor) else None
-    fans = _fans(module, kind, tuple(weight.shape))
+    input_major = _input_major(module, weight) if kind == "custom" else None
+    fans = _fans(module, kind, tuple(weight.shape), input_major)
     # PyTorch's default init runs inside the constructor: its site is the `nn.Linear(...)` call.
     constructed = next((s.site for s in weight_init.steps if s.origin == DEFAULT and s.site), None)
     site = constructed or sites.get(id(module))
     extra: list[tuple[str, object]] = []
+    params: tuple[tuple[str, ParamInit], ...] = ()
     if kind in ("conv", "conv_transpose"):
         extra.append(("groups", int(module.groups)))
-        torch_fans = theory.torch_fans(tuple(weight.shape))
-        extra.append(("torch_fans", (torch_fans.fan_in, torch_fans.fan_out)))
-    p = pairing
+    if kind == "custom":
+        extra.append(("layout_known", input_major is not None or weight.shape[0] == weight.shape[1]))
+    if kind in ("recurrent", "attention"):
+        params = tuple((n, recorder.param_init(p)) for n, p in module.named_parameters(recurse=False))
+    if kind == "recurrent":
+        extra += [("mode", _recurrent_mode(module)), ("hidden_size", int(module.hidden_size))]
     return LayerFacts(
         name=name,
         layer_type=type(module).__name__,
@@ -236,16 +293,42 @@ def layer_facts(
         site=site,
         assigned=sites.get(id(module)),
         kind=kind,
-        paired=p is not None and p.downstream is not None,
-        downstream=p.downstream if p else None,
-        upstream=p.upstream if p else None,
-        norm_after=p.norm_after if p else False,
-        norm_before=p.norm_before if p else False,
-        final=p.final if p else False,
-        residual_end=p.residual_end if p else False,
-        scale=p.scale if p else 1.0,
-        successors=p.successors if p else (),
+        **_pairing_fields(pairing),
+        params=params,
         extra=tuple(extra),
+    )
+
+
+def functional_layer_facts(
+    model: nn.Module, name: str, details: FunctionalLayer, recorder: InitRecorder, pairing: Pairing | None
+) -> LayerFacts | None:
+    """A parameter used as a weight by ``F.linear``/``F.conv*`` in a forward."""
+    try:
+        weight = model.get_parameter(name)
+    except AttributeError:
+        return None
+    if weight.dim() < 2:
+        return None
+    init = recorder.param_init(weight)
+    bias = None
+    if details.bias:
+        try:
+            bias = recorder.param_init(model.get_parameter(details.bias))
+        except AttributeError:
+            bias = None
+    shape = tuple(weight.shape)
+    fans = theory.true_fans(shape, groups=details.groups, transposed=details.kind == "conv_transpose", stride=details.stride)
+    return LayerFacts(
+        name=name,
+        layer_type=details.call,
+        weight=init,
+        bias=bias,
+        fan_in=fans.fan_in,
+        fan_out=fans.fan_out,
+        site=next((s.site for s in init.steps if s.site), None),
+        kind=details.kind,
+        **_pairing_fields(pairing),
+        extra=(("groups", details.groups),) if details.kind != "dense" else (),
     )
 
 
@@ -257,10 +340,21 @@ def _class_key(cls: type) -> tuple[str, str] | None:
     return os.path.normcase(os.path.abspath(filename)), cls.__qualname__
 
 
-def analyze_model(path: str, name: str, line: int, factory: Callable[[], Any], user_files: list[str]) -> ModelFacts:
-    """Build, record, trace and describe one model."""
+def analyze_model(
+    path: str, name: str, line: int, factory: Callable[[], Any], user_files: list[str], accept_other: bool = False
+) -> ModelFacts | None:
+    """Build, record, trace and describe one model.
+
+    With ``accept_other``, a factory that returns something other than a
+    module gives None (it was not a model factory after all).
+    """
     try:
         model, recorder, sites = build_model(factory, user_files, path)
+    except NotAModule:
+        if accept_other:
+            return None
+        problem = AnalysisProblem("construction-error", f"{name}() did not return an nn.Module", Span(path, line, 1, line, 1))
+        return ModelFacts(path, name, line, ERROR, problem.message, error=problem)
     except ConstructionFailed as error:
         where = error.line or line
         problem = AnalysisProblem("construction-error", f"{name}() raised {error}", Span(path, where, 1, where, 1))
@@ -272,7 +366,9 @@ def analyze_model(path: str, name: str, line: int, factory: Callable[[], Any], u
         except Exception as error:  # tracing is best effort: report, keep the init facts
             flow = Flow((), PARTIAL, f"could not trace: {describe_exception(error)}")
     pairings: dict[str, Pairing] = {}
+    functional: dict[str, FunctionalLayer] = {}
     for graph in flow.graphs:
+        functional.update(graph.functional)
         for layer, pairing in pair_all(graph).items():
             if layer not in pairings or pairings[layer].downstream is None:
                 pairings[layer] = pairing
@@ -282,6 +378,10 @@ def analyze_model(path: str, name: str, line: int, factory: Callable[[], Any], u
         if kind is None:
             continue
         facts = layer_facts(qualname, module, kind, recorder, sites, pairings.get(qualname))
+        if facts is not None:
+            layers.append(facts)
+    for name, details in functional.items():
+        facts = functional_layer_facts(model, name, details, recorder, pairings.get(name))
         if facts is not None:
             layers.append(facts)
     components = frozenset(
@@ -295,17 +395,30 @@ def skipped_model(path: str, name: str, line: int, missing: list[str]) -> ModelF
     return ModelFacts(path, name, line, SKIPPED, detail)
 
 
+def _resolve(module: Any, dotted: str) -> Any:
+    value = module
+    for part in dotted.split("."):
+        value = getattr(value, part)
+    return value
+
+
 def analyze_file(
-    path: str, user_files: list[str], skip: frozenset[str] = frozenset(), lines: dict[str, int] | None = None
+    path: str,
+    user_files: list[str],
+    skip: frozenset[str] = frozenset(),
+    lines: dict[str, int] | None = None,
+    specs: tuple[ModelSpec, ...] = (),
 ) -> Iterator[tuple[str, Any]]:
-    """Events for one file: ("models", [names]), ("start", (name, line)), ("model", ModelFacts).
+    """Events for one file: ("models", [names]), ("start", (name, line)),
+    ("model", ModelFacts), ("dropped", name) for a factory that built no module.
 
     Raises ImportFailed when the file cannot be imported.
     """
     module = import_file(path)
     lines = lines or {}
-    classes = model_classes(module, lines)
-    yield "models", [name for name, _ in classes]
+    configured = {spec.attribute for spec in specs}
+    classes = [(name, cls) for name, cls in model_classes(module, lines) if name not in configured]
+    yield "models", [name for name, _ in classes] + [spec.name for spec in specs]
     for name, cls in classes:
         if name in skip:
             continue
@@ -316,4 +429,18 @@ def analyze_file(
             continue
         yield "start", (name, line)
         yield "model", analyze_model(path, name, line, cls, user_files)
-
+    for spec in specs:
+        if spec.name in skip:
+            continue
+        yield "start", (spec.name, spec.line)
+        try:
+            target = _resolve(module, spec.attribute)
+        except AttributeError:
+            problem = AnalysisProblem("construction-error", f"{spec.attribute} is not defined in this file",
+                                      Span(path, max(spec.line, 1), 1, max(spec.line, 1), 1))
+            yield "model", ModelFacts(path, spec.name, spec.line, ERROR, problem.message, error=problem)
+            continue
+        line = spec.line or _first_line(target)
+        kwargs = dict(spec.kwargs)
+        facts = analyze_model(path, spec.name, line, lambda: target(**kwargs), user_files, accept_other=True)
+        yield ("dropped", spec.name) if facts is None else ("model", facts)

@@ -102,6 +102,8 @@ class Screening:
     """What reading a file without importing it tells."""
 
     candidates: tuple[tuple[str, int], ...] = ()  # (class name, line)
+    functions: tuple[tuple[str, int, tuple[str, ...]], ...] = ()  # possible factories: (name, line, callees)
+    imports: tuple[tuple[str, int, str], ...] = ()  # from <module> (<level> dots) import <name>
     problem: AnalysisProblem | None = None
     text: str = ""
 
@@ -141,7 +143,106 @@ def screen(path: str, data: bytes) -> Screening:
         for node in tree.body
         if isinstance(node, ast.ClassDef) and any(_could_be_module(b) for b in node.bases)
     )
-    return Screening(candidates=candidates, text=text)
+    functions = tuple(
+        (node.name, node.lineno, callees)
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        for callees in [factory_callees(node)]
+        if callees is not None
+    )
+    imports = tuple(
+        (node.module or "", node.level, alias.name)
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    )
+    return Screening(candidates=candidates, functions=functions, imports=imports, text=text)
+
+
+def local_module(path: str, module: str, level: int) -> str | None:
+    """The file ``from <module> import ...`` in ``path`` refers to, if it is a local file."""
+    directory = os.path.dirname(path)
+    for _ in range(max(level - 1, 0)):
+        directory = os.path.dirname(directory)
+    parts = module.split(".") if module else []
+    bases = [directory] if level else [directory, os.getcwd()]
+    for base in bases:
+        for candidate in (os.path.join(base, *parts) + ".py", os.path.join(base, *parts, "__init__.py")):
+            if parts and os.path.isfile(candidate):
+                return os.path.abspath(candidate)
+    return None
+
+
+# Zero-argument functions that are entry points, not model builders: never call them.
+_NOT_FACTORIES = frozenset({"main", "cli", "run", "train", "evaluate", "setup", "app"})
+
+
+def factory_callees(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...] | None:
+    """What a possible ``def resnet18(): return ResNet(...)`` builds its result with.
+
+    Calling a function runs arbitrary code, so only plain, undecorated, public
+    functions with no required argument qualify, whose every return is a call
+    or a variable assigned from calls. Returns the callees' dotted names (or
+    ``("<annotated>",)`` when the return annotation names a Module); None
+    when the function cannot be a factory. ``model_factories`` decides.
+    """
+    if isinstance(node, ast.AsyncFunctionDef) or node.decorator_list:
+        return None
+    if node.name.startswith(("_", "test")) or node.name in _NOT_FACTORIES:
+        return None
+    args = node.args
+    if args.posonlyargs or len(args.defaults) < len(args.args) or any(d is None for d in args.kw_defaults):
+        return None
+    if node.returns is not None and "Module" in ast.unparse(node.returns):
+        return ("<annotated>",)
+    assigned: dict[str, list[str]] = {}
+    for statement in ast.walk(node):
+        if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    assigned.setdefault(target.id, []).append(ast.unparse(statement.value.func))
+    callees: list[str] = []
+    returns = [r.value for r in _own_returns(node)]
+    if not returns:
+        return None
+    for value in returns:
+        if isinstance(value, ast.Call):
+            callees.append(ast.unparse(value.func))
+        elif isinstance(value, ast.Name) and value.id in assigned:
+            callees.extend(assigned[value.id])
+        else:
+            return None
+    return tuple(callees)
+
+
+def _builds_model(callee: str, known: set[str]) -> bool:
+    """A class-like name, a known model builder, or a model zoo (``torchvision.models.resnet18``)."""
+    last = callee.rpartition(".")[2]
+    return callee == "<annotated>" or last[:1].isupper() or last in known or ".models." in f".{callee}"
+
+
+def model_factories(candidates: dict[tuple[str, str], tuple[str, ...]], known: set[str]) -> set[tuple[str, str]]:
+    """Which candidate (path, function)s build models, given names known to (classes).
+
+    A fixed point: ``def small(): return resnet18()`` counts once ``resnet18`` does.
+    """
+    found: set[tuple[str, str]] = set()
+    while True:
+        names = known | {name for _, name in found}
+        more = {key for key, callees in candidates.items()
+                if key not in found and all(_builds_model(c, names) for c in callees)}  # fmt: skip
+        if not more:
+            return found
+        found |= more
+
+
+def _own_returns(node: ast.AST) -> Iterator[ast.Return]:
+    """Return statements of this function, not of functions nested in it."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.Return):
+            yield child
+        elif not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            yield from _own_returns(child)
 
 
 def _decode_message(error: Exception, data: bytes) -> str:

@@ -6,18 +6,22 @@ Python API both call ``check_paths``.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
 from . import rules as catalogue
-from .discover import SourceFile, collect_files, screen
+from .discover import Screening, SourceFile, collect_files, local_module, model_factories, screen
 from .facts import ERROR as STATUS_ERROR
-from .facts import PARTIAL, SKIPPED, AnalysisProblem, FileFacts, LayerFacts, ModelFacts, Span
+from .config import Entry, resolve_entry
+from .facts import PARTIAL, SKIPPED, AnalysisProblem, FileFacts, ModelFacts, ModelSpec, Span
 from .findings import Finding
 from .rules import ModelView, Rule, Settings, Verdict
+from .rules.base import JUDGED_KINDS
 
 DEFAULT_JOBS = os.cpu_count() or 1
+DEFAULT_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -25,9 +29,26 @@ class Options:
     exclude: tuple[str, ...] = ()
     select: tuple[str, ...] = ("ALL",)
     ignore: tuple[str, ...] = ()
-    timeout: float = 60.0
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (glob, codes), globs relative to root
+    timeout: float = DEFAULT_TIMEOUT
     jobs: int = DEFAULT_JOBS
     settings: Settings = field(default_factory=Settings)
+    entries: tuple[Entry, ...] = ()  # [tool.initlint] models
+    root: str = ""  # the configuration's directory: where entries and globs are relative to
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """A weight layer as ``models[].layers`` lists it: what it was paired with and its init."""
+
+    layer: str
+    layer_type: str
+    activation: str | None  # None: not paired
+    upstream: str | None
+    norm_between: bool
+    init: str
+    actual_std: float | None
+    expected_std: float | None
 
 
 @dataclass(frozen=True)
@@ -38,7 +59,7 @@ class ModelEntry:
     model: str
     status: str
     detail: str = ""
-    layers: tuple[LayerFacts, ...] = ()
+    layers: tuple[LayerRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,9 +73,14 @@ class Report:
 class _Paths:
     """Shows absolute paths the way the user named them."""
 
-    def __init__(self, files: Iterable[SourceFile]):
+    def __init__(self, files: Iterable[SourceFile], root: str = ""):
         self._shown = {os.path.normcase(f.path): f.display for f in files}
         self._cwd = os.getcwd()
+        self.root = root or self._cwd
+
+    def relative_to_root(self, path: str) -> str:
+        """For per-file-ignores globs, which are relative to the configuration."""
+        return os.path.relpath(path, self.root).replace(os.sep, "/")
 
     def show(self, path: str) -> str:
         known = self._shown.get(os.path.normcase(path))
@@ -67,7 +93,7 @@ class _Paths:
 def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable | None) -> list[FileFacts]:
     """Screen every file; import only those that may define models."""
     results: dict[str, FileFacts] = {}
-    to_import: list[tuple[str, tuple]] = []
+    screened: dict[str, Screening] = {}
     for source in sources:
         try:
             with open(source.path, "rb") as handle:
@@ -79,25 +105,63 @@ def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable
         screening = screen(source.path, data)
         if screening.problem is not None:
             results[source.path] = FileFacts(source.path, problem=screening.problem)
-        elif screening.candidates:
-            to_import.append((source.path, screening.candidates))
         else:
-            results[source.path] = FileFacts(source.path)
-    if to_import:
+            screened[source.path] = screening
+    factories = _factories(screened)
+    tasks: dict[str, tuple[tuple, list[ModelSpec]]] = {}
+    for path, screening in screened.items():
+        specs = [ModelSpec(name, name, (), line) for name, line, _ in screening.functions if (path, name) in factories]
+        if screening.candidates or specs:
+            tasks[path] = (screening.candidates, specs)
+        else:
+            results[path] = FileFacts(path)
+    for entry, path in _entry_files(options):
+        if path is None:
+            problem = AnalysisProblem("import-error", f"cannot find module {entry.module!r} of models entry "
+                                      f"'{entry.module}:{entry.attribute}' under {options.root or '.'}")
+            results.setdefault(f"<entry {entry.module}>", FileFacts(os.path.join(options.root, entry.module), problem=problem))
+            continue
+        lines, specs = tasks.setdefault(path, ((), []))
+        specs[:] = [s for s in specs if s.attribute != entry.attribute]  # configured kwargs win
+        specs.append(ModelSpec(entry.name, entry.attribute, entry.kwargs))
+    if tasks:
         from .load import Task, analyse_files  # imports torch: only when there is a model to build
 
-        user_files = tuple(s.path for s in sources)
-        tasks = [Task(path, user_files, options.timeout, lines) for path, lines in to_import]
-        for facts in analyse_files(tasks, options.jobs, progress):
+        user_files = tuple(dict.fromkeys([*(s.path for s in sources), *tasks]))
+        work = [Task(path, user_files, options.timeout, lines, tuple(specs)) for path, (lines, specs) in tasks.items()]
+        for facts in analyse_files(work, options.jobs, progress):
             results[facts.path] = facts
-    return [results[s.path] for s in sources]
+    in_order = [results.pop(s.path) for s in sources if s.path in results]
+    return in_order + list(results.values())  # then files only configured entries brought in
+
+
+def _factories(screened: dict[str, Screening]) -> set[tuple[str, str]]:
+    """Factory functions of the checked files, knowing what their local imports define."""
+    everything = dict(screened)
+    for path, screening in screened.items():
+        for module, level, _ in screening.imports:
+            imported = local_module(path, module, level)
+            if imported and imported not in everything:
+                try:
+                    with open(imported, "rb") as handle:
+                        everything[imported] = screen(imported, handle.read())
+                except OSError:
+                    continue
+    return model_factories(
+        {(path, name): callees for path, s in everything.items() for name, _, callees in s.functions},
+        {name for s in everything.values() for name, _ in s.candidates},
+    )
+
+
+def _entry_files(options: Options) -> list[tuple[Entry, str | None]]:
+    return [(entry, resolve_entry(entry, options.root or os.getcwd())) for entry in options.entries]
 
 
 def check_paths(paths: Sequence[str], options: Options = Options(), progress: Callable | None = None) -> Report:
-    """Check every model under ``paths``."""
+    """Check every model under ``paths`` (and the configured entries)."""
     sources, missing = collect_files(paths, options.exclude)
     files = _analyse(sources, options, progress)
-    report = judge(files, options, _Paths(sources))
+    report = judge(files, options, _Paths(sources, options.root))
     return replace(report, missing=tuple(missing))
 
 
@@ -122,17 +186,42 @@ def judge(files: Sequence[FileFacts], options: Options, paths: _Paths) -> Report
             if key in components:
                 entries.append(ModelEntry(shown, model.name, SKIPPED, "building block of another checked model: judged inside it"))
                 continue
-            entries.append(ModelEntry(shown, model.name, model.status, model.detail, model.layers))
-            findings.extend(_model_findings(model, options.settings, paths))
-    selected = [f for f in findings if _selected(f.code, options)]
+            view = ModelView(model, options.settings)
+            entries.append(ModelEntry(shown, model.name, model.status, model.detail, _layer_rows(view)))
+            findings.extend(_model_findings(model, view, paths))
+    selected = [f for f in findings if _selected(f, options, paths)]
     return Report(tuple(sorted(_grouped(selected), key=lambda f: f.sort_key)), tuple(entries), len(files))
 
 
-def _selected(code: str, options: Options) -> bool:
-    return catalogue.matches(code, options.select) and not catalogue.matches(code, options.ignore)
+def _selected(finding: Finding, options: Options, paths: _Paths) -> bool:
+    if not catalogue.matches(finding.code, options.select) or catalogue.matches(finding.code, options.ignore):
+        return False
+    if options.per_file_ignores:
+        relative = paths.relative_to_root(os.path.abspath(finding.path))
+        for pattern, codes in options.per_file_ignores:
+            if fnmatch.fnmatch(relative, pattern) and catalogue.matches(finding.code, codes):
+                return False
+    return True
 
 
-def _model_findings(model: ModelFacts, settings: Settings, paths: _Paths) -> list[Finding]:
+def _layer_rows(view: ModelView) -> tuple[LayerRow, ...]:
+    rows = []
+    for layer in view.model.layers:
+        act = layer.downstream if layer.paired else None
+        rows.append(LayerRow(
+            layer=layer.name,
+            layer_type=layer.layer_type,
+            activation=act.display if act is not None else None,
+            upstream=layer.upstream.display if layer.upstream is not None else None,
+            norm_between=layer.norm_after,
+            init=layer.weight.display,
+            actual_std=layer.weight.std,
+            expected_std=view.expected_std(layer) if layer.kind in JUDGED_KINDS else None,
+        ))
+    return tuple(rows)
+
+
+def _model_findings(model: ModelFacts, view: ModelView, paths: _Paths) -> list[Finding]:
     if model.status == STATUS_ERROR and model.error is not None:
         return [_problem_finding(model.error, model.path, model.name, model.line, paths)]
     if model.status == SKIPPED:
@@ -143,7 +232,6 @@ def _model_findings(model: ModelFacts, settings: Settings, paths: _Paths) -> lis
     if model.status == PARTIAL:
         message = f"{model.name}: {model.detail}"
         found.append(_plain_finding(catalogue.PARTIAL_TRACE, message, Span(model.path, model.line, 1, model.line, 1), model.name, paths))
-    view = ModelView(model, settings)
     for rule in catalogue.MODEL_RULES:
         for verdict in rule.check(view):
             found.append(_verdict_finding(rule, verdict, model, paths))

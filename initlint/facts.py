@@ -81,6 +81,8 @@ class InitStep:
     partial: bool = False  # wrote only part of the tensor (a slice)
     generic: bool = False  # the same call site initialised several parameters
     effect: str = "set"  # set | scale | shift | partial | unknown: what it did to the values
+    region: tuple[int, int] | None = None  # elements [start, end) a partial write covered
+    value: float | None = None  # the constant a partial write set, if any
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,11 @@ class LayerFacts:
     residual_end: bool = False  # output is added to a skip connection
     scale: float = 1.0  # constant factor between the layer and its activation
     successors: tuple[Link, ...] = ()  # next layers in the same unnormalized chain
+    params: tuple[tuple[str, ParamInit], ...] = ()  # every parameter, for recurrent and attention layers
     extra: tuple[tuple[str, object], ...] = ()  # kind-specific facts (groups, hidden size...)
+
+    def get(self, key: str, default: object = None) -> object:
+        return dict(self.extra).get(key, default)
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,16 @@ class ModelFacts:
     error: "AnalysisProblem | None" = None
     # (path, qualname) of every module class inside it: who is a building block
     component_classes: frozenset[tuple[str, str]] = frozenset()
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model to build besides a file's classes: a factory or a configured entry."""
+
+    name: str  # as reported: "resnet18", "ResNet(depth=50)"
+    attribute: str  # dotted attribute of the module to call
+    kwargs: tuple[tuple[str, object], ...] = ()
+    line: int = 0
 
 
 @dataclass(frozen=True)

@@ -41,9 +41,21 @@ class Node:
     factor: float = 1.0  # for SCALE
 
 
+@dataclass(frozen=True)
+class FunctionalLayer:
+    """A parameter used as a layer's weight in a call: ``F.linear(x, self.w)``."""
+
+    kind: str  # dense | conv | conv_transpose
+    call: str  # "F.linear"
+    bias: str | None = None  # qualified name of the bias parameter
+    groups: int = 1
+    stride: tuple[int, ...] = ()
+
+
 @dataclass
 class FlowGraph:
     nodes: list[Node] = field(default_factory=list)
+    functional: dict[str, FunctionalLayer] = field(default_factory=dict)  # LAYER name -> details
     _users: list[list[int]] | None = None
 
     def add(self, kind: str, inputs: list[int] = (), **attrs) -> int:  # type: ignore[assignment]

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from .facts import ERROR, AnalysisProblem, FileFacts, ModelFacts, Span
+from .facts import ERROR, AnalysisProblem, FileFacts, ModelFacts, ModelSpec, Span
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -32,6 +32,7 @@ class Task:
     user_files: tuple[str, ...]
     timeout: float = DEFAULT_TIMEOUT
     lines: tuple[tuple[str, int], ...] = ()  # class name -> line, from screening
+    specs: tuple[ModelSpec, ...] = ()  # factories and configured entries
 
 
 def _context() -> Any:
@@ -58,7 +59,7 @@ def _child(conn: Any, task: Task, skip: frozenset[str]) -> None:
         from .analyze import ImportFailed, analyze_file
 
         try:
-            for event in analyze_file(task.path, list(task.user_files), skip, dict(task.lines)):
+            for event in analyze_file(task.path, list(task.user_files), skip, dict(task.lines), task.specs):
                 conn.send(event)
         except ImportFailed as error:
             span = Span(task.path, error.line, 1, error.line, 1) if error.line else None
@@ -92,6 +93,7 @@ class _Run:
     models: list[ModelFacts] = field(default_factory=list)
     names: list[str] | None = None  # models the file defines, once imported
     current: tuple[str, int] | None = None  # (model, line) being built
+    dropped: set[str] = field(default_factory=set)  # factories that built no module
     problem: AnalysisProblem | None = None
     done: bool = False
     process: Any = None
@@ -99,7 +101,7 @@ class _Run:
     deadline: float = 0.0
 
     def skip(self) -> frozenset[str]:
-        return frozenset(m.name for m in self.models)
+        return frozenset(m.name for m in self.models) | self.dropped
 
     def result(self) -> FileFacts:
         return FileFacts(self.task.path, tuple(self.models), self.problem)
@@ -139,6 +141,9 @@ def _receive(run: _Run) -> None:
             run.current = payload
         elif kind == "model":
             run.models.append(payload)
+            run.current = None
+        elif kind == "dropped":
+            run.dropped.add(payload)
             run.current = None
         elif kind == "problem":
             run.problem = payload

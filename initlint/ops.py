@@ -227,6 +227,36 @@ def _is_homogeneous(values: list[float]) -> bool:
                for z in (-3.0, -1.5, -0.5, 0.5, 1.5, 3.0))  # fmt: skip
 
 
+# -- layers used as functions ------------------------------------------------------
+
+_FUNCTIONAL_LAYERS = {
+    F.linear: "dense", F.conv1d: "conv", F.conv2d: "conv", F.conv3d: "conv",
+    F.conv_transpose1d: "conv_transpose", F.conv_transpose2d: "conv_transpose", F.conv_transpose3d: "conv_transpose",
+}  # fmt: skip
+
+
+def functional_layer(fn: Any, args: tuple, kwargs: dict, constants: set) -> tuple[str, graph.FunctionalLayer] | None:
+    """``F.linear(x, self.w, self.b)`` with a module's parameter: (weight name, details)."""
+    kind = _FUNCTIONAL_LAYERS.get(fn)
+    if kind is None:
+        return None
+    weight = kwargs.get("weight", args[1] if len(args) > 1 else None)
+    if weight not in constants:
+        return None  # a computed weight: not a parameter we can follow
+    bias = kwargs.get("bias", args[2] if len(args) > 2 else None)
+    groups = kwargs.get("groups", args[6] if len(args) > 6 else 1)  # 7th in conv*d and conv_transpose*d
+    stride = kwargs.get("stride", args[3] if len(args) > 3 and kind != "dense" else 1)
+    stride = tuple(stride) if isinstance(stride, (tuple, list)) else (stride,) if isinstance(stride, int) else ()
+    details = graph.FunctionalLayer(
+        kind=kind,
+        call=f"F.{fn.__name__}",
+        bias=str(bias.target) if bias in constants else None,
+        groups=groups if isinstance(groups, int) else 1,
+        stride=stride,
+    )
+    return str(weight.target), details
+
+
 # -- functions and methods ---------------------------------------------------------
 
 _PASS_FUNCTIONS = {

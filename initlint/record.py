@@ -362,8 +362,11 @@ class InitRecorder(TorchFunctionMode):
             return
         partial = name == "__setitem__" or self._is_partial(tensor)
         rest = list(args[1:])
-        call = f".{name}({', '.join(_fmt(a) for a in rest if not isinstance(a, torch.Tensor) or a.numel() == 1)})"
+        call = _describe_write(name, rest)
         step, _ = self._step(call, f"Tensor.{name}", frame, partial)
+        if partial:
+            region, value = _partial_region(name, tensor, rest)
+            step = replace(step, region=region, value=value)
         write = self._write_for(name, tensor, rest, kwargs, step, partial)
         self._writes[storage_key(tensor)].append(write)
         if not partial:
@@ -567,6 +570,32 @@ class InitRecorder(TorchFunctionMode):
         if len(self._site_params.get((s.path, s.line, s.column, step.function), ())) > 1:
             return InitStep(step.call, step.function, step.origin, step.site, step.library, step.partial, True)
         return step
+
+
+def _describe_write(name: str, rest: list) -> str:
+    """``.normal_(0, 0.01)``, ``[8:16] = 1``: a tensor write as it reads in code."""
+    if name == "__setitem__" and len(rest) == 2:
+        key = rest[0]
+        if isinstance(key, slice):
+            index = f"{'' if key.start is None else key.start}:{'' if key.stop is None else key.stop}"
+        else:
+            index = "..." if key is Ellipsis else _fmt(key)
+        return f"[{index}] = {_fmt(rest[1])}"
+    shown = ", ".join(_fmt(a) for a in rest if not isinstance(a, torch.Tensor) or a.numel() == 1)
+    return f".{name}({shown})"
+
+
+def _partial_region(name: str, tensor: torch.Tensor, rest: list) -> tuple[tuple[int, int] | None, float | None]:
+    """Which elements a slice write covered and the constant it wrote (LSTM forget gates)."""
+    if name == "__setitem__":
+        key, value = (rest + [None, None])[:2]
+        if tensor.dim() == 1 and isinstance(key, slice) and key.step in (None, 1):
+            start, stop, _ = key.indices(tensor.shape[0])
+            return (tensor.storage_offset() + start, tensor.storage_offset() + stop), _scalar(value)
+        return None, _scalar(value)
+    start = tensor.storage_offset()
+    value = _scalar(rest[0]) if name == "fill_" and rest else 0.0 if name == "zero_" else None
+    return (start, start + tensor.numel()) if tensor.is_contiguous() else None, value
 
 
 def _init_function_name(func: Callable) -> str | None:

@@ -14,7 +14,7 @@ import sys
 import traceback
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Iterator
 
 import torch
@@ -205,6 +205,11 @@ class _Converter:
 
     def _function(self, flow: FlowGraph, node: fx.Node, data, constants: set) -> int:
         fn, args, kwargs = node.target, node.args, node.kwargs
+        layer = ops.functional_layer(fn, args, kwargs, constants)
+        if layer is not None:
+            name, details = layer
+            flow.functional[name] = details
+            return flow.add(g.LAYER, data(args[:1]), name=name)
         act = ops.function_activation(fn, args, kwargs)
         if act is not None:
             return flow.add(g.ACTIVATION, data(args[:1]), activation=act)
@@ -270,8 +275,16 @@ def _nodes_in(value: Any) -> Iterable[fx.Node]:
             yield from _nodes_in(v)
 
 
+def _prefixed_functional(sub: FlowGraph, prefix: str) -> dict[str, g.FunctionalLayer]:
+    return {
+        f"{prefix}.{name}" if prefix else name: replace(layer, bias=f"{prefix}.{layer.bias}" if prefix and layer.bias else layer.bias)
+        for name, layer in sub.functional.items()
+    }
+
+
 def _inline(flow: FlowGraph, sub: FlowGraph, prefix: str, inputs: list[int]) -> int:
     """Copy a submodule's graph into ``flow`` where the submodule is called."""
+    flow.functional.update(_prefixed_functional(sub, prefix))
     mapping: dict[int, int] = {}
     pending_inputs = list(inputs)
     result = None
@@ -290,7 +303,7 @@ def _inline(flow: FlowGraph, sub: FlowGraph, prefix: str, inputs: list[int]) -> 
 
 def _detached(sub: FlowGraph, prefix: str) -> FlowGraph:
     """A separately traced submodule's graph, names prefixed, ends unknown."""
-    flow = FlowGraph()
+    flow = FlowGraph(functional=_prefixed_functional(sub, prefix))
     for node in sub.nodes:
         kind = {g.INPUT_NODE: g.SOURCE, g.OUTPUT_NODE: g.SINK}.get(node.kind, node.kind)
         name = f"{prefix}.{node.name}" if prefix and node.name else node.name
@@ -343,6 +356,8 @@ def _trace(module: nn.Module, roles: dict[str, ops.ModuleRole], depth: int) -> F
                 tracer = _Tracer(leaves | extra_leaves, branch)
                 fx_graph = tracer.trace(module, concrete_args=_concrete_args(forward) or None)
             except (TypeError, AttributeError, ValueError) as error:
+                if isinstance(error, fx.proxy.TraceError):
+                    raise  # control flow: the branch attempts handle it
                 try:
                     tracer = _Tracer(leaves | extra_leaves, branch)
                     fx_graph = tracer.trace(module, concrete_args=_concrete_args(forward, specialise_none=False) or None)

@@ -98,7 +98,14 @@ def test_json_contract(tmp_path):
     assert (finding["model"], finding["layer"], finding["parameter"], finding["layer_type"]) == ("Net", "fc1", "weight", "Linear")
     assert finding["line"] == 10 and finding["column"] == 9 and finding["end_line"] == 10
     assert finding["fix"] is None
-    assert document["models"] == [{"path": "m.py", "model": "Net", "status": "traced", "detail": ""}]
+    [model] = document["models"]
+    assert {k: model[k] for k in ("path", "model", "status", "detail")} == {"path": "m.py", "model": "Net", "status": "traced", "detail": ""}
+    assert [row["layer"] for row in model["layers"]] == ["fc1", "fc2"]
+    fc1 = model["layers"][0]
+    assert (fc1["layer_type"], fc1["activation"], fc1["upstream"], fc1["norm_between"]) == ("Linear", "torch.relu", "input", False)
+    assert fc1["init"] == "xavier_normal_()"
+    assert fc1["actual_std"] == pytest.approx((2 / 96) ** 0.5, rel=1e-4)
+    assert fc1["expected_std"] == pytest.approx((2 / 64) ** 0.5, rel=1e-4)
     assert document["summary"] == {"files": 1, "models": 1, "findings": 1}
 
 

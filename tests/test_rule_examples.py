@@ -10,7 +10,7 @@ import pytest
 
 from initlint import rules
 from initlint.engine import Options, check_paths
-from initlint.findings import INFO
+from initlint.findings import severity_rank
 
 from conftest import write
 
@@ -45,7 +45,8 @@ def test_example(report, rule, kind, index, source):
     by_file, statuses = report
     name = f"{rule.code}_{kind}_{index}.py"
     assert statuses.get(name) in ("traced", "partial"), f"{name} was not analysed: {statuses.get(name)}"
-    hits = [f for f in by_file.get(name, []) if f.code == rule.code and f.severity != INFO]
+    hits = [f for f in by_file.get(name, [])
+            if f.code == rule.code and severity_rank(f.severity) >= severity_rank(rule.severity)]
     if kind == "invalid":
         assert hits, f"{rule.code} did not fire on its INVALID example {index}"
     else:

@@ -7,7 +7,7 @@ import math
 from dataclasses import asdict
 from typing import Any
 
-from ..engine import ModelEntry, Report
+from ..engine import LayerRow, ModelEntry, Report
 from ..findings import Finding
 
 VERSION = 1
@@ -43,8 +43,22 @@ def finding_record(f: Finding) -> dict[str, Any]:
     }
 
 
+def layer_record(row: LayerRow) -> dict[str, Any]:
+    return {
+        "layer": row.layer,
+        "layer_type": row.layer_type,
+        "activation": row.activation,
+        "upstream": row.upstream,
+        "norm_between": row.norm_between,
+        "init": row.init,
+        "actual_std": _number(row.actual_std),
+        "expected_std": _number(row.expected_std),
+    }
+
+
 def model_record(m: ModelEntry) -> dict[str, Any]:
-    return {"path": m.path, "model": m.model, "status": m.status, "detail": m.detail}
+    return {"path": m.path, "model": m.model, "status": m.status, "detail": m.detail,
+            "layers": [layer_record(row) for row in m.layers]}
 
 
 def render(report: Report) -> str:

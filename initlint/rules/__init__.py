@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from . import constant_weight, default_init, gain_mismatch, init_scale, overwritten_init, uninitialized_weight
+from . import (
+    constant_weight, default_init, fan_quirk, forget_gate_bias, gain_mismatch, init_scale, overwritten_init,
+    recurrent_init, uninitialized_weight,
+)  # fmt: skip
 from .analysis import ANALYSIS_RULES, MODEL_SKIPPED, PARTIAL_TRACE, PROBLEM_RULES
 from .base import ModelView, Rule, Settings, Verdict
 
@@ -12,9 +15,12 @@ MODEL_RULES: tuple[Rule, ...] = (
     gain_mismatch.RULE,
     default_init.RULE,
     init_scale.RULE,
+    fan_quirk.RULE,
     overwritten_init.RULE,
     constant_weight.RULE,
     uninitialized_weight.RULE,
+    recurrent_init.RULE,
+    forget_gate_bias.RULE,
 )
 RULES: tuple[Rule, ...] = (*MODEL_RULES, *ANALYSIS_RULES)
 BY_CODE = {rule.code: rule for rule in RULES}

@@ -148,8 +148,16 @@ class ModelView:
         self._chains = self._compute_chains()
 
     def judged(self) -> list[LayerFacts]:
-        """Weight layers whose fans and dataflow rules can reason about."""
-        return [l for l in self.model.layers if l.kind in JUDGED_KINDS and l.weight.shape and len(l.weight.shape) >= 2]
+        """Weight layers whose fans and dataflow rules can reason about.
+
+        Custom layers count once their weight layout is known (a probe found
+        whether they store (out, in) or (in, out)).
+        """
+        return [
+            l for l in self.model.layers
+            if (l.kind in JUDGED_KINDS or l.kind == "custom" and l.get("layout_known"))
+            and len(l.weight.shape) >= 2
+        ]  # fmt: skip
 
     # -- chains ---------------------------------------------------------------------
 
@@ -261,6 +269,13 @@ class ModelView:
                 found.append(layer.upstream)
             return found
         return [act]
+
+    def expected_std(self, layer: LayerFacts) -> float | None:
+        """The variance-preserving std for the layer's activation, with the true fan_in."""
+        targets = self.targets(layer)
+        if not targets or layer.fan_in <= 0:
+            return None
+        return recommended_gain(targets[0]) / math.sqrt(layer.fan_in)
 
     def severity(self, base: str, layer: LayerFacts, act: Activation | None, absorbed: bool = False) -> str:
         """The base severity, lowered where harmless, raised where the chain is extreme."""
