@@ -9,9 +9,11 @@ import click
 from . import __version__
 from . import rules as catalogue
 from .config import Config, ConfigError, check_selectors, find_config, load_config
-from .engine import DEFAULT_JOBS, DEFAULT_TIMEOUT, Options, check_paths
+from .engine import DEFAULT_JOBS, DEFAULT_TIMEOUT, Options, Report, check_paths
 from .findings import SEVERITIES, severity_rank
+from .fix.apply import FileChange, Unfixable, prepare, write
 from .report import FORMATS, STATISTICS
+from .report.text import render as render_text
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -65,9 +67,14 @@ def _options(config: Config, select: tuple[str, ...], extend_select: tuple[str, 
               help="Lowest severity that makes the exit code 1 [default: warning].")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
 @click.option("--statistics", is_flag=True, help="Show a count per rule instead of the findings.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes, then report what remains.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply (or show) fixes marked unsafe.")
+@click.option("--diff", is_flag=True, help="Print the fixes as unified diffs; write nothing (exit 1 if any).")
+@click.option("--show-fixes", is_flag=True, help="List the fixes applied (with --fix) or available.")
 def check(paths: tuple[str, ...], output_format: str, output_file: str | None, config_path: str | None,
           select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...], exclude: tuple[str, ...],
-          timeout: float | None, jobs: int, fail_on: str | None, exit_zero: bool, statistics: bool) -> None:
+          timeout: float | None, jobs: int, fail_on: str | None, exit_zero: bool, statistics: bool, fix: bool,
+          unsafe_fixes: bool, diff: bool, show_fixes: bool) -> None:
     """Check the models defined under PATHS (default: the current directory)."""
     paths = paths or (".",)
     try:
@@ -76,14 +83,26 @@ def check(paths: tuple[str, ...], output_format: str, output_file: str | None, c
     except ConfigError as error:
         click.echo(f"initlint: error: {error}", err=True)
         sys.exit(EXIT_ERROR)
-    try:
-        report = check_paths(paths, options)
-    except Exception as error:  # a bug in initlint: one line, exit 2, never a traceback
-        click.echo(f"initlint: internal error: {type(error).__name__}: {error}", err=True)
-        sys.exit(EXIT_ERROR)
+    report = _run(paths, options)
     for path in report.missing:
         click.echo(f"initlint: error: {path}: no such file or directory", err=True)
-    rendered = STATISTICS(report) if statistics else FORMATS[output_format](report)
+    if diff:
+        changes = _changes(report, unsafe_fixes)
+        click.echo("".join(change.diff() for change in changes), nl=False)
+        sys.exit(EXIT_FINDINGS if changes else (EXIT_ERROR if report.missing else EXIT_CLEAN))
+    fixed: list[FileChange] = []
+    if fix:
+        fixed = _apply(_changes(report, unsafe_fixes))
+        if fixed:
+            report = _run(paths, options)  # what remains, judged on the files as they are now
+    if show_fixes:
+        _show_fixes(fixed if fix else None, report, unsafe_fixes)
+    if statistics:
+        rendered = STATISTICS(report)
+    elif output_format == "text":
+        rendered = render_text(report, unsafe_fixes=unsafe_fixes, fixed=sum(len(c.fixed) for c in fixed) if fix else None)
+    else:
+        rendered = FORMATS[output_format](report)
     if output_file:
         with open(output_file, "w", encoding="utf-8") as handle:
             handle.write(rendered + ("\n" if rendered else ""))
@@ -94,6 +113,46 @@ def check(paths: tuple[str, ...], output_format: str, output_file: str | None, c
     threshold = severity_rank(fail_on or config.fail_on or "warning")
     failing = any(severity_rank(f.severity) >= threshold for f in report.findings)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+
+
+def _run(paths: tuple[str, ...], options: Options) -> Report:
+    try:
+        return check_paths(paths, options)
+    except Exception as error:  # a bug in initlint: one line, exit 2, never a traceback
+        click.echo(f"initlint: internal error: {type(error).__name__}: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def _changes(report: Report, unsafe: bool) -> list[FileChange]:
+    chosen = [f for f in report.findings if f.fix is not None and (f.fix.applicability == "safe" or unsafe)]
+    changes, problems = prepare(chosen, report.digests)
+    for path, reason in problems:
+        click.echo(f"initlint: warning: {path}: not fixed: {reason}", err=True)
+    return changes
+
+
+def _apply(changes: list[FileChange]) -> list[FileChange]:
+    written = []
+    for change in changes:
+        try:
+            write(change)
+        except Unfixable as error:
+            click.echo(f"initlint: warning: {change.shown}: not fixed: {error}", err=True)
+            continue
+        written.append(change)
+    return written
+
+
+def _show_fixes(fixed: list[FileChange] | None, report: Report, unsafe: bool) -> None:
+    """Fixes applied (after --fix) or available, by file, on stderr so formats stay parseable."""
+    if fixed is not None:
+        lines = [f"{c.shown}:{f.line}:{f.column}: {f.code} {f.fix.message}" for c in fixed for f in c.fixed]
+        title = f"Fixed {len(lines)} finding{'' if len(lines) == 1 else 's'}:"
+    else:
+        lines = [f"{f.path}:{f.line}:{f.column}: {f.code} {f.fix.message} ({f.fix.applicability})"
+                 for f in report.findings if f.fix is not None and (f.fix.applicability == "safe" or unsafe)]
+        title = f"{len(lines)} fix{'' if len(lines) == 1 else 'es'} available:"
+    click.echo("\n".join([title, *(f"  {line}" for line in lines)]), err=True)
 
 
 @main.command()

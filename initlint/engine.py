@@ -17,6 +17,8 @@ from .facts import ERROR as STATUS_ERROR
 from .config import Entry, resolve_entry
 from .facts import PARTIAL, SKIPPED, AnalysisProblem, FileFacts, ModelFacts, ModelSpec, Span
 from .findings import Finding
+from .fix.apply import digest
+from .fix.plan import merge_intents, plan_fixes
 from .rules import ModelView, Rule, Settings, Verdict
 from .rules.base import JUDGED_KINDS
 
@@ -68,6 +70,7 @@ class Report:
     models: tuple[ModelEntry, ...]
     files: int
     missing: tuple[str, ...] = ()
+    digests: dict[str, str] = field(default_factory=dict)  # absolute path -> sha256 of the analysed bytes
 
 
 class _Paths:
@@ -94,6 +97,7 @@ def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable
     """Screen every file; import only those that may define models."""
     results: dict[str, FileFacts] = {}
     screened: dict[str, Screening] = {}
+    digests: dict[str, str] = {}
     for source in sources:
         try:
             with open(source.path, "rb") as handle:
@@ -104,9 +108,10 @@ def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable
             continue
         screening = screen(source.path, data)
         if screening.problem is not None:
-            results[source.path] = FileFacts(source.path, problem=screening.problem)
+            results[source.path] = FileFacts(source.path, problem=screening.problem, digest=digest(data))
         else:
             screened[source.path] = screening
+            digests[source.path] = digest(data)
     factories = _factories(screened)
     tasks: dict[str, tuple[tuple, list[ModelSpec]]] = {}
     for path, screening in screened.items():
@@ -114,7 +119,7 @@ def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable
         if screening.candidates or specs:
             tasks[path] = (screening.candidates, specs)
         else:
-            results[path] = FileFacts(path)
+            results[path] = FileFacts(path, digest=digests[path])
     for entry, path in _entry_files(options):
         if path is None:
             problem = AnalysisProblem("import-error", f"cannot find module {entry.module!r} of models entry "
@@ -162,7 +167,7 @@ def check_paths(paths: Sequence[str], options: Options = Options(), progress: Ca
     sources, missing = collect_files(paths, options.exclude)
     files = _analyse(sources, options, progress)
     report = judge(files, options, _Paths(sources, options.root))
-    return replace(report, missing=tuple(missing))
+    return replace(report, missing=tuple(missing), digests={f.path: f.digest for f in files if f.digest})
 
 
 def judge(files: Sequence[FileFacts], options: Options, paths: _Paths) -> Report:
@@ -190,7 +195,9 @@ def judge(files: Sequence[FileFacts], options: Options, paths: _Paths) -> Report
             entries.append(ModelEntry(shown, model.name, model.status, model.detail, _layer_rows(view)))
             findings.extend(_model_findings(model, view, paths))
     selected = [f for f in findings if _selected(f, options, paths)]
-    return Report(tuple(sorted(_grouped(selected), key=lambda f: f.sort_key)), tuple(entries), len(files))
+    digests = {f.path: f.digest for f in files if f.digest}
+    planned = plan_fixes(_grouped(selected), digests, paths)
+    return Report(tuple(sorted(planned, key=lambda f: f.sort_key)), tuple(entries), len(files), digests=digests)
 
 
 def _selected(finding: Finding, options: Options, paths: _Paths) -> bool:
@@ -276,6 +283,7 @@ def _verdict_finding(rule: Rule, verdict: Verdict, model: ModelFacts, paths: _Pa
         expected_std=verdict.expected_std,
         actual_std=verdict.actual_std,
         layers=(layer.name,) if layer else (),
+        intent=verdict.fix,
     )
 
 
@@ -301,5 +309,6 @@ def _grouped(findings: Iterable[Finding]) -> list[Finding]:
             others = ", ".join(names[1:4]) + (", ..." if len(names) > 4 else "")
             more = len(names) - 1
             prefix += f" and {more} more layer{'s' if more > 1 else ''} built here ({others})"
-        merged.append(replace(first, message=f"{prefix}: {first.message}", layers=names))
+        merged.append(replace(first, message=f"{prefix}: {first.message}", layers=names,
+                              intent=merge_intents([f.intent for f in items])))
     return merged

@@ -6,7 +6,7 @@ are picklable so they cross the process boundary and can be cached.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Where an init came from.
 DEFAULT = "default"  # PyTorch's own reset_parameters()
@@ -176,6 +176,8 @@ class ModelFacts:
     error: "AnalysisProblem | None" = None
     # (path, qualname) of every module class inside it: who is a building block
     component_classes: frozenset[tuple[str, str]] = frozenset()
+    attributes: tuple[tuple[str, Span], ...] = ()  # where each direct child was assigned (self.fc = ...)
+    kind: str = "class"  # class | factory: only a class has an __init__ to insert fixes into
 
 
 @dataclass(frozen=True)
@@ -202,4 +204,4 @@ class FileFacts:
     path: str  # absolute
     models: tuple[ModelFacts, ...] = ()
     problem: AnalysisProblem | None = None  # the whole file failed (syntax, import...)
-    notes: tuple[str, ...] = field(default=())
+    digest: str | None = None  # sha256 of the bytes analysed: fixes apply only to exactly these

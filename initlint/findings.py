@@ -54,6 +54,7 @@ class Finding:
     actual_std: float | None = None
     fix: Fix | None = None
     layers: tuple[str, ...] = field(default=())  # every layer this finding covers
+    intent: object = field(default=None, compare=False, repr=False)  # fix.intent.FixIntent, before planning
 
     @property
     def sort_key(self) -> tuple:

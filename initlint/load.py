@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from .fix.apply import digest
 from .facts import ERROR, AnalysisProblem, FileFacts, ModelFacts, ModelSpec, Span
 
 DEFAULT_TIMEOUT = 60.0
@@ -58,6 +59,8 @@ def _child(conn: Any, task: Task, skip: frozenset[str]) -> None:
         torch.set_num_threads(1)  # forked children of a threaded parent can deadlock in matmul
         from .analyze import ImportFailed, analyze_file
 
+        with open(task.path, "rb") as handle:  # what is about to be imported: fixes must match it
+            conn.send(("digest", digest(handle.read())))
         try:
             for event in analyze_file(task.path, list(task.user_files), skip, dict(task.lines), task.specs):
                 conn.send(event)
@@ -94,6 +97,7 @@ class _Run:
     names: list[str] | None = None  # models the file defines, once imported
     current: tuple[str, int] | None = None  # (model, line) being built
     dropped: set[str] = field(default_factory=set)  # factories that built no module
+    digest: str | None = None
     problem: AnalysisProblem | None = None
     done: bool = False
     process: Any = None
@@ -104,7 +108,7 @@ class _Run:
         return frozenset(m.name for m in self.models) | self.dropped
 
     def result(self) -> FileFacts:
-        return FileFacts(self.task.path, tuple(self.models), self.problem)
+        return FileFacts(self.task.path, tuple(self.models), self.problem, self.digest)
 
 
 def _start(ctx: Any, run: _Run) -> None:
@@ -135,7 +139,9 @@ def _receive(run: _Run) -> None:
         except (EOFError, OSError):
             _lost(run, None)
             return
-        if kind == "models":
+        if kind == "digest":
+            run.digest = payload
+        elif kind == "models":
             run.names = list(payload)
         elif kind == "start":
             run.current = payload

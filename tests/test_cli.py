@@ -97,7 +97,7 @@ def test_json_contract(tmp_path):
     assert (finding["code"], finding["name"], finding["severity"]) == ("IL101", "gain-mismatch", "warning")
     assert (finding["model"], finding["layer"], finding["parameter"], finding["layer_type"]) == ("Net", "fc1", "weight", "Linear")
     assert finding["line"] == 10 and finding["column"] == 9 and finding["end_line"] == 10
-    assert finding["fix"] is None
+    assert finding["fix"]["applicability"] == "safe"
     [model] = document["models"]
     assert {k: model[k] for k in ("path", "model", "status", "detail")} == {"path": "m.py", "model": "Net", "status": "traced", "detail": ""}
     assert [row["layer"] for row in model["layers"]] == ["fc1", "fc2"]
@@ -112,9 +112,10 @@ def test_json_contract(tmp_path):
 def test_text_format(tmp_path):
     write(tmp_path, "m.py", XAVIER_RELU)
     code, out = run_cli("check", "m.py", cwd=tmp_path)
-    first, summary = out.strip().splitlines()
-    assert first.startswith("m.py:10:9: IL101 [warning] fc1 (Linear): xavier_normal_() assumes gain 1")
+    first, summary, hint = out.strip().splitlines()
+    assert first.startswith("m.py:10:9: IL101 [*] [warning] fc1 (Linear): xavier_normal_() assumes gain 1")
     assert summary == "Found 1 finding (1 warning); 1 model checked in 1 file."
+    assert hint == "[*] 1 fixable with `initlint check --fix`."
     assert "\x1b[" not in out  # no colour when not a terminal
 
 

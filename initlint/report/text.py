@@ -14,10 +14,14 @@ from ..findings import ERROR, INFO, WARNING, Finding
 _COLOURS = {ERROR: "red", WARNING: "yellow", INFO: "blue"}
 
 
-def _line(f: Finding) -> str:
+def _fixable(f: Finding, unsafe_fixes: bool) -> bool:
+    return f.fix is not None and (f.fix.applicability == "safe" or unsafe_fixes)
+
+
+def _line(f: Finding, unsafe_fixes: bool) -> str:
     location = click.style(f"{f.path}:{f.line}:{f.column}:", bold=True)
     code = click.style(f.code, fg=_COLOURS[f.severity], bold=True)
-    fixable = " [*]" if f.fix is not None else ""
+    fixable = " [*]" if _fixable(f, unsafe_fixes) else ""
     return f"{location} {code}{fixable} [{f.severity}] {f.message}"
 
 
@@ -41,7 +45,16 @@ def summary(report: Report) -> str:
     return f"Found {_plural(len(report.findings), 'finding')} ({', '.join(parts)}); {scope}."
 
 
-def render(report: Report) -> str:
-    lines = [_line(f) for f in report.findings]
+def render(report: Report, unsafe_fixes: bool = False, fixed: int | None = None) -> str:
+    """Findings, then the summary; after --fix, how many were fixed (the findings shown remain)."""
+    lines = [_line(f, unsafe_fixes) for f in report.findings]
+    if fixed:
+        lines.append(f"Fixed {_plural(fixed, 'finding')}.")
     lines.append(summary(report))
+    fixable = sum(_fixable(f, unsafe_fixes) for f in report.findings)
+    hidden = sum(f.fix is not None for f in report.findings) - fixable
+    if fixable:
+        lines.append(f"[*] {fixable} fixable with `initlint check --fix{' --unsafe-fixes' if unsafe_fixes else ''}`.")
+    if hidden:
+        lines.append(f"{_plural(hidden, 'more fix')} available with `--unsafe-fixes`.".replace("more fixs", "more fixes"))
     return "\n".join(lines)

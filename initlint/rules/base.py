@@ -13,6 +13,7 @@ from typing import Callable, Iterable
 
 from .. import theory
 from ..facts import DEFAULT, IDENTITY, Activation, LayerFacts, ModelFacts, Span
+from ..fix.intent import SAFE, FixIntent, NewInit, NoFix, RewriteCall
 from ..findings import ERROR, INFO, WARNING
 
 
@@ -39,6 +40,7 @@ class Verdict:
     activation: Activation | None = None
     expected_std: float | None = None
     actual_std: float | None = None
+    fix: FixIntent | None = None
 
 
 @dataclass(frozen=True)
@@ -89,12 +91,18 @@ def recommended_gain(act: Activation) -> float:
     return act.forward_gain
 
 
-def gain_name(act: Activation) -> str:
-    """How to ask torch for this gain, if it can: ``nonlinearity='relu'``."""
+def nonlinearity_of(act: Activation) -> tuple[str, float | None] | None:
+    """(``nonlinearity=``, ``a=``) that makes torch use this activation's recommended gain, if any.
+
+    SELU maps to 'linear' (LeCun init); GELU/SiLU and custom activations have
+    no torch name, so no fix is offered for them.
+    """
+    if act.name == "selu":
+        return "linear", None
     name = _TORCH_NAMES.get(act.name)
-    if name is None and act.name == "selu":
-        return "linear"
-    return name or ""
+    if name == "leaky_relu":
+        return name, dict(act.params).get("negative_slope", 0.01)
+    return (name, None) if name else None
 
 
 def std_for_gain(function: str, gain: float, fan_in: int, fan_out: int, mode: str | None) -> float:
@@ -277,6 +285,44 @@ class ModelView:
             return None
         return recommended_gain(targets[0]) / math.sqrt(layer.fan_in)
 
+    def accepts_gain(self, layer: LayerFacts, gain: float, mode: str | None) -> bool:
+        """Whether an init of this gain fits the layer (IL101's test): within the gain
+        tolerance of the recommended gain of one of its target activations (or of
+        the backward gain, in fan_out mode)."""
+        targets = self.targets(layer)
+        accepted = [recommended_gain(a) for a in targets]
+        if mode == "fan_out":
+            accepted += [a.backward_gain for a in targets]
+        return any(gain > 0 and g > 0 and abs(math.log(gain / g)) <= math.log(self.settings.gain_tolerance)
+                   for g in accepted)  # fmt: skip
+
+    def new_init(self, layer: LayerFacts, family: str, mode: str | None) -> NewInit | None:
+        """The kaiming call that gives the layer its recommended gain, keeping the init's family and mode."""
+        targets = self.targets(layer)
+        named = nonlinearity_of(targets[0]) if targets else None
+        if named is None:
+            return None
+        function = "kaiming_uniform_" if family == "uniform" else "kaiming_normal_"
+        return NewInit(function, named[0], named[1], mode if mode == "fan_out" else None)
+
+    def rewrite(self, layer: LayerFacts, site: Span | None, new: NewInit | None, applicability: str) -> FixIntent | None:
+        """Rewrite the call at ``site`` if the new init fits every layer that call initialises."""
+        if site is None or new is None:
+            return None
+        gain = theory.torch_gain(new.nonlinearity, new.a)
+        sharing = [l for l in self.model.layers if l.weight.last is not None and l.weight.last.site == site]
+        misfits = [l.name for l in sharing if l.kind in JUDGED_KINDS and not self.accepts_gain(l, gain, new.mode)]
+        if misfits:
+            shown = ", ".join(misfits[:3]) + (", ..." if len(misfits) > 3 else "")
+            return NoFix(f"this call also initialises {shown}, which need{'s' if len(misfits) == 1 else ''} a "
+                         f"different init: split it by layer (or activation) before fixing")
+        method = layer.weight.last is not None and layer.weight.last.function.startswith("Tensor.")
+        return RewriteCall(site, new, applicability, tensor_method=method)
+
+    def attribute_site(self, layer: LayerFacts) -> Span | None:
+        """Where the model assigned the attribute that holds the layer (``self.body = ...``)."""
+        return dict(self.model.attributes).get(layer.name.split(".")[0])
+
     def severity(self, base: str, layer: LayerFacts, act: Activation | None, absorbed: bool = False) -> str:
         """The base severity, lowered where harmless, raised where the chain is extreme."""
         if self.is_extreme(self.chain(layer)):
@@ -296,4 +342,4 @@ def judged_activation_label(layer: LayerFacts) -> str:
 
 
 __all__ = ["Rule", "Verdict", "Settings", "ModelView", "Chain", "recommended_gain", "std_for_gain", "fmt",
-           "ERROR", "WARNING", "INFO", "gain_name", "judged_activation_label"]
+           "ERROR", "WARNING", "INFO", "nonlinearity_of", "judged_activation_label", "SAFE"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
-from ..facts import DEFAULT
+from ..facts import DEFAULT, LayerFacts
+from ..fix.intent import UNSAFE, InsertInit, NewInit
 from .base import WARNING, ModelView, Rule, Verdict, fmt, judged_activation_label, recommended_gain
 
 
@@ -27,6 +28,7 @@ def check(view: ModelView) -> Iterator[Verdict]:
             f"(std {fmt(w.std)} = 1/sqrt(3 fan_in)), before {judged_activation_label(layer)} the "
             f"variance-preserving std is {fmt(expected)} ({fmt((w.std or 0) / expected)}x); {chain.consequence}"
         )
+        new = view.new_init(layer, "normal", None)
         yield Verdict(
             message=message,
             severity=view.severity(WARNING, layer, act),
@@ -35,7 +37,15 @@ def check(view: ModelView) -> Iterator[Verdict]:
             activation=act,
             expected_std=expected,
             actual_std=w.std,
+            fix=_fix(view, layer, new),
         )
+
+
+def _fix(view: ModelView, layer: LayerFacts, new: NewInit | None) -> InsertInit | None:
+    """Explicit init statements in the model's own __init__ (a factory's model has none to edit)."""
+    if new is None or view.model.kind != "class":
+        return None
+    return InsertInit(view.model.path, view.model.name, (layer.name,), new, view.attribute_site(layer), UNSAFE)
 
 
 RULE = Rule(
@@ -58,8 +68,12 @@ about 1e-6 of the input and the gradients vanish with it. The message gives the
 predicted factor over the chain; severity is error beyond 1e4x.
 """,
     fix_safety="""
-Where offered, the fix adds an explicit `kaiming_normal_(..., nonlinearity=...)`
-for the layer; unsafe, because it changes the model's starting point.
+Unsafe (applied with `--unsafe-fixes`): the fix adds explicit
+`kaiming_normal_(self.<layer>.weight, nonlinearity=...)` statements to the model's
+`__init__`, after the statement that assigned the layers (a loop over the
+container when many layers need the same init). It changes the model's
+starting point, so it is offered, not assumed. Models built by factory
+functions get no fix.
 """,
     references=(
         "pytorch/pytorch#15314, #57109: the default init is not He init",

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import math
 from typing import Iterator
 
-from ..facts import DEFAULT
-from .base import WARNING, ModelView, Rule, Verdict, fmt, judged_activation_label, recommended_gain, std_for_gain
-
-
-def _close(a: float, b: float, tolerance: float) -> bool:
-    return a > 0 and b > 0 and abs(math.log(a / b)) <= math.log(tolerance)
+from ..facts import DEFAULT, USER, LayerFacts
+from ..fix.intent import FixIntent
+from .base import SAFE, WARNING, ModelView, Rule, Verdict, fmt, judged_activation_label, recommended_gain, std_for_gain
 
 
 def check(view: ModelView) -> Iterator[Verdict]:
-    tolerance = view.settings.gain_tolerance
     for layer in view.judged():
         w = layer.weight
         step = w.last
         if step is None or step.origin == DEFAULT or w.gain is None or not layer.paired:
             continue
         targets = view.targets(layer)
-        if not targets:
-            continue
-        accepted = [recommended_gain(a) for a in targets]
-        if w.mode == "fan_out":
-            accepted += [a.backward_gain for a in targets]
-        if any(_close(w.gain, g, tolerance) for g in accepted):
+        if not targets or view.accepts_gain(layer, w.gain, w.mode):
             continue
         act = targets[0]
         want = recommended_gain(act)
@@ -45,7 +35,21 @@ def check(view: ModelView) -> Iterator[Verdict]:
             activation=act,
             expected_std=expected,
             actual_std=w.std,
+            fix=_fix(view, layer),
         )
+
+
+def _fix(view: ModelView, layer: LayerFacts) -> FixIntent | None:
+    """Swap the call for the kaiming call of the right gain (safe: the intent is the activation's gain).
+
+    Orthogonal inits and gains torch cannot name (GELU, SiLU) get no fix.
+    """
+    step = layer.weight.last
+    if step.origin != USER or not step.function.startswith(("init.xavier", "init.kaiming")):
+        return None
+    family = "uniform" if step.function.endswith("uniform_") else "normal"
+    new = view.new_init(layer, family, layer.weight.mode)
+    return view.rewrite(layer, step.site, new, SAFE)
 
 
 RULE = Rule(
@@ -73,9 +77,14 @@ input. The severity is lowered to info when a normalization follows the layer
 raised to error when the unnormalized chain changes the signal more than 1e4x.
 """,
     fix_safety="""
-Where the fix is offered, it rewrites the call with the right gain
-(`nonlinearity=`), keeping the init family; it is unsafe for GELU/SiLU nets,
-where switching schemes has been reported to hurt.
+Safe: the fix rewrites the `xavier_*`/`kaiming_*` call as `kaiming_normal_` or
+`kaiming_uniform_` (the same family) with the `nonlinearity=` (and `a=`) of the
+activation the layer feeds, keeping `mode='fan_out'`, the tensor argument and
+the spelling of the `nn.init` prefix: the code already states the intent
+(a variance-preserving init), only the gain is wrong. No fix is offered when the
+same call initialises layers that need different gains (an `apply` function
+with isinstance dispatch), for activations torch has no gain name for (GELU,
+SiLU: switching schemes there has been reported to hurt), or for `orthogonal_`.
 """,
     references=(
         "He et al., Delving Deep into Rectifiers, ICCV 2015",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
-from ..facts import DEFAULT
+from ..facts import DEFAULT, USER, LayerFacts
+from ..fix.intent import UNSAFE, FixIntent
 from .base import INFO, WARNING, ModelView, Rule, Verdict, fmt, judged_activation_label, recommended_gain
 
 # Families whose std was chosen by hand (no gain): normal_, uniform_, randn * c...
@@ -58,7 +59,21 @@ def check(view: ModelView) -> Iterator[Verdict]:
             activation=act,
             expected_std=expected,
             actual_std=std,
+            fix=_fix(view, layer),
         )
+
+
+# Hand-rolled calls the fix can replace: the first argument (or the receiver) is the weight.
+_REPLACEABLE = {"init.normal_", "init.uniform_", "init.trunc_normal_", "Tensor.normal_", "Tensor.uniform_"}
+
+
+def _fix(view: ModelView, layer: LayerFacts) -> FixIntent | None:
+    """Replace the hand-rolled call with the kaiming call of the right gain (unsafe: the std may be tuned)."""
+    step = layer.weight.last
+    if step is None or step.origin != USER or step.function not in _REPLACEABLE:
+        return None
+    family = "uniform" if step.function.endswith("uniform_") else "normal"
+    return view.rewrite(layer, step.site, view.new_init(layer, family, None), UNSAFE)
 
 
 RULE = Rule(
@@ -84,9 +99,12 @@ a norm the finding is info; it becomes an error when the unnormalized chain
 changes the signal more than 1e4x.
 """,
     fix_safety="""
-Where the fix is offered it replaces the call with the matching `nn.init`
-call (`kaiming_normal_(..., nonlinearity=...)`); unsafe, because the chosen
-std may have been tuned.
+Unsafe (applied with `--unsafe-fixes`): the fix replaces `nn.init.normal_(w, ...)`,
+`nn.init.uniform_`, `trunc_normal_` or `w.data.normal_(...)`/`.uniform_(...)` with
+`kaiming_normal_`/`kaiming_uniform_(w, nonlinearity=...)` for the layer's
+activation. A hand-picked std may have been tuned on purpose, so the change is
+offered, not assumed. No fix for `torch.randn(...) * c` constructions or when the
+call initialises layers that need different inits.
 """,
     references=(
         "He et al., Delving Deep into Rectifiers, ICCV 2015",

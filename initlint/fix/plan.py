@@ -1,0 +1,103 @@
+"""Attach fixes to findings: merge their intents, then compute edits file by file.
+
+Only files that were analysed, and are unchanged since, get edits; libcst is
+imported only when some finding has something to fix.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Callable, Iterable, Sequence
+
+from ..findings import Edit, Finding, Fix
+from .apply import digest
+from .intent import FixIntent, InsertInit, NoFix, RewriteCall
+
+
+def merge_intents(intents: Sequence[object]) -> FixIntent | None:
+    """One intent for a finding that covers several layers built or initialised at one place."""
+    present = [i for i in intents if i is not None]
+    if not present:
+        return None
+    first = present[0]
+    if isinstance(first, InsertInit):
+        if all(isinstance(i, InsertInit) and (i.path, i.model, i.new, i.anchor, i.applicability)
+               == (first.path, first.model, first.new, first.anchor, first.applicability) for i in present):
+            layers = tuple(dict.fromkeys(layer for i in present for layer in i.layers))
+            return replace(first, layers=layers)
+        return NoFix("the layers built here need different inits: initialise each one explicitly")
+    if all(i == first for i in present):
+        return first
+    return NoFix("the layers initialised here need different inits: split the call by layer")
+
+
+def _target(intent: FixIntent) -> str | None:
+    if isinstance(intent, RewriteCall):
+        return intent.site.path
+    if isinstance(intent, InsertInit):
+        return intent.path
+    return None
+
+
+def _describe(intent: RewriteCall | InsertInit) -> str:
+    if isinstance(intent, RewriteCall):
+        return f"Replace with {intent.new.describe()}"
+    shown = ", ".join(intent.layers[:4]) + (", ..." if len(intent.layers) > 4 else "")
+    return f"Add {intent.new.describe()} for {shown} in {intent.model}.__init__"
+
+
+def plan_fixes(findings: Iterable[Finding], digests: dict[str, str], paths: object) -> list[Finding]:
+    """The findings with ``fix`` set where an edit could be computed; reasons added where not."""
+    findings = list(findings)
+    by_file: dict[str, list[int]] = {}
+    for index, finding in enumerate(findings):
+        intent = finding.intent
+        if isinstance(intent, NoFix):
+            findings[index] = replace(finding, message=f"{finding.message} (no automatic fix: {intent.reason})")
+        target = _target(intent) if intent is not None else None
+        if target is not None:
+            by_file.setdefault(os.path.normcase(os.path.abspath(target)), []).append(index)
+    for path, indices in by_file.items():
+        planner, reason = _planner(path, digests.get(path))
+        for index in indices:
+            finding = findings[index]
+            if planner is None:
+                findings[index] = replace(finding, message=f"{finding.message} (no automatic fix: {reason})")
+                continue
+            findings[index] = _with_fix(finding, planner, paths.show)  # type: ignore[attr-defined]
+    return findings
+
+
+def _planner(path: str, analysed: str | None) -> tuple[object | None, str]:
+    if analysed is None:
+        return None, "the call is in a file initlint did not check"
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        return None, f"cannot read {os.path.basename(path)}: {error.strerror}"
+    if digest(data) != analysed:
+        return None, "the file changed during analysis"
+    from .apply import _decode  # one decoding rule for planning and writing
+    from .edits import SourcePlanner
+
+    try:
+        return SourcePlanner(path, _decode(data).text), ""
+    except Exception as error:  # libcst cannot parse what Python could: say so, fix nothing
+        return None, f"libcst cannot parse the file ({type(error).__name__})"
+
+
+def _with_fix(finding: Finding, planner: object, show: Callable[[str], str]) -> Finding:
+    from .edits import CannotFix
+
+    intent = finding.intent
+    try:
+        if isinstance(intent, RewriteCall):
+            edits = planner.rewrite_call(intent)  # type: ignore[attr-defined]
+        else:
+            edits = planner.insert_init(intent)  # type: ignore[attr-defined]
+    except CannotFix as error:
+        return replace(finding, message=f"{finding.message} (no automatic fix: {error})")
+    shown = tuple(replace(e, path=show(e.path)) for e in edits)
+    return replace(finding, fix=Fix(intent.applicability, _describe(intent), shown))
