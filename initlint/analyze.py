@@ -342,7 +342,7 @@ def _class_key(cls: type) -> tuple[str, str] | None:
 
 def analyze_model(
     path: str, name: str, line: int, factory: Callable[[], Any], user_files: list[str], accept_other: bool = False,
-    kind: str | None = None,
+    model_kind: str | None = None,
 ) -> ModelFacts | None:
     """Build, record, trace and describe one model.
 
@@ -389,9 +389,9 @@ def analyze_model(
         key for m in model.modules() if m is not model for key in [_class_key(type(m))] if key is not None
     )
     attributes = tuple((child, sites[id(m)]) for child, m in model.named_children() if id(m) in sites)
-    kind = kind or ("class" if isinstance(factory, type) else "factory")
+    model_kind = model_kind or ("class" if isinstance(factory, type) else "factory")
     return ModelFacts(path, name, line, flow.status, flow.detail, tuple(layers), component_classes=components,
-                      attributes=attributes, kind=kind)
+                      attributes=attributes, kind=model_kind)
 
 
 def skipped_model(path: str, name: str, line: int, missing: list[str]) -> ModelFacts:
@@ -446,6 +446,7 @@ def analyze_file(
             continue
         line = spec.line or _first_line(target)
         kwargs = dict(spec.kwargs)
-        kind = "class" if isinstance(target, type) else "factory"
-        facts = analyze_model(path, spec.name, line, lambda: target(**kwargs), user_files, accept_other=True, kind=kind)
+        model_kind = "class" if isinstance(target, type) else "factory"
+        facts = analyze_model(path, spec.name, line, lambda: target(**kwargs), user_files, accept_other=True,
+                              model_kind=model_kind)
         yield ("dropped", spec.name) if facts is None else ("model", facts)

@@ -45,7 +45,7 @@ def model_sources(draw):
         lines.append("        x = " + act.format(f"self.l{i}(x)"))
     lines.append("        return x")
     newline = draw(st.sampled_from(["\n", "\r\n"]))
-    return newline.join(l for l in lines if l is not None) + newline
+    return ("\n".join(lines) + "\n").replace("\n", newline)
 
 
 def _fix_once(path):
