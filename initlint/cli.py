@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 import click
 
@@ -71,10 +72,11 @@ def _options(config: Config, select: tuple[str, ...], extend_select: tuple[str, 
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply (or show) fixes marked unsafe.")
 @click.option("--diff", is_flag=True, help="Print the fixes as unified diffs; write nothing (exit 1 if any).")
 @click.option("--show-fixes", is_flag=True, help="List the fixes applied (with --fix) or available.")
+@click.option("--show-suppressed", is_flag=True, help="Also report findings silenced by suppression comments.")
 def check(paths: tuple[str, ...], output_format: str, output_file: str | None, config_path: str | None,
           select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...], exclude: tuple[str, ...],
           timeout: float | None, jobs: int, fail_on: str | None, exit_zero: bool, statistics: bool, fix: bool,
-          unsafe_fixes: bool, diff: bool, show_fixes: bool) -> None:
+          unsafe_fixes: bool, diff: bool, show_fixes: bool, show_suppressed: bool) -> None:
     """Check the models defined under PATHS (default: the current directory)."""
     paths = paths or (".",)
     try:
@@ -97,6 +99,10 @@ def check(paths: tuple[str, ...], output_format: str, output_file: str | None, c
             report = _run(paths, options)  # what remains, judged on the files as they are now
     if show_fixes:
         _show_fixes(fixed if fix else None, report, unsafe_fixes)
+    if show_suppressed:
+        report = replace(report, findings=tuple(sorted(
+            [*report.findings, *(replace(f, message=f"{f.message} (suppressed)") for f in report.suppressed)],
+            key=lambda f: f.sort_key)), suppressed=())
     if statistics:
         rendered = STATISTICS(report)
     elif output_format == "text":

@@ -86,11 +86,16 @@ def find_config(paths: Iterable[str]) -> str | None:
 
 
 def _has_table(path: str) -> bool:
+    """Whether the file configures initlint; a broken file that mentions it does (load reports it)."""
     try:
         with open(path, "rb") as handle:
-            return "initlint" in tomllib.load(handle).get("tool", {})
-    except (OSError, tomllib.TOMLDecodeError):
+            data = handle.read()
+    except OSError:
         return False
+    try:
+        return "initlint" in tomllib.loads(data.decode("utf-8", "replace")).get("tool", {})
+    except tomllib.TOMLDecodeError:
+        return b"tool.initlint" in data
 
 
 def load_config(path: str | None) -> Config:

@@ -12,15 +12,16 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
 from . import rules as catalogue
-from .discover import Screening, SourceFile, collect_files, local_module, model_factories, screen
-from .facts import ERROR as STATUS_ERROR
 from .config import Entry, resolve_entry
+from .discover import Screening, SourceFile, collect_files, decode_source, local_module, model_factories, screen
+from .facts import ERROR as STATUS_ERROR
 from .facts import PARTIAL, SKIPPED, AnalysisProblem, FileFacts, ModelFacts, ModelSpec, Span
 from .findings import Finding
 from .fix.apply import digest
 from .fix.plan import merge_intents, plan_fixes
 from .rules import ModelView, Rule, Settings, Verdict
 from .rules.base import JUDGED_KINDS
+from .suppress import FileComments, parse_comments
 
 DEFAULT_JOBS = os.cpu_count() or 1
 DEFAULT_TIMEOUT = 60.0
@@ -71,6 +72,7 @@ class Report:
     files: int
     missing: tuple[str, ...] = ()
     digests: dict[str, str] = field(default_factory=dict)  # absolute path -> sha256 of the analysed bytes
+    suppressed: tuple[Finding, ...] = ()  # silenced by comments; shown with --show-suppressed
 
 
 class _Paths:
@@ -195,9 +197,35 @@ def judge(files: Sequence[FileFacts], options: Options, paths: _Paths) -> Report
             entries.append(ModelEntry(shown, model.name, model.status, model.detail, _layer_rows(view)))
             findings.extend(_model_findings(model, view, paths))
     selected = [f for f in findings if _selected(f, options, paths)]
+    kept, silenced = _suppressions(selected)
     digests = {f.path: f.digest for f in files if f.digest}
-    planned = plan_fixes(_grouped(selected), digests, paths)
-    return Report(tuple(sorted(planned, key=lambda f: f.sort_key)), tuple(entries), len(files), digests=digests)
+    planned = plan_fixes(_grouped(kept), digests, paths)
+    return Report(tuple(sorted(planned, key=lambda f: f.sort_key)), tuple(entries), len(files), digests=digests,
+                  suppressed=tuple(sorted(_grouped(silenced), key=lambda f: f.sort_key)))
+
+
+def _suppressions(findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
+    """(kept, silenced by a suppression comment on one of the finding's lines)."""
+    comments: dict[str, FileComments] = {}
+
+    def of(path: str) -> FileComments:
+        if path not in comments:
+            try:
+                with open(path, "rb") as handle:
+                    comments[path] = parse_comments(decode_source(handle.read()))
+            except (OSError, UnicodeDecodeError, SyntaxError, LookupError):
+                comments[path] = FileComments()
+        return comments[path]
+
+    kept, silenced = [], []
+    for f in findings:
+        here = os.path.abspath(f.path)
+        places = [(here, line) for line in range(f.line, f.end_line + 1)] + list(f.anchors)
+        if any(of(path).silences(f.code, line) for path, line in places):
+            silenced.append(f)
+        else:
+            kept.append(f)
+    return kept, silenced
 
 
 def _selected(finding: Finding, options: Options, paths: _Paths) -> bool:
@@ -284,6 +312,7 @@ def _verdict_finding(rule: Rule, verdict: Verdict, model: ModelFacts, paths: _Pa
         actual_std=verdict.actual_std,
         layers=(layer.name,) if layer else (),
         intent=verdict.fix,
+        anchors=tuple((s.path, s.line) for s in (layer.site, layer.assigned) if s is not None) if layer else (),
     )
 
 

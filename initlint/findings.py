@@ -55,6 +55,8 @@ class Finding:
     fix: Fix | None = None
     layers: tuple[str, ...] = field(default=())  # every layer this finding covers
     intent: object = field(default=None, compare=False, repr=False)  # fix.intent.FixIntent, before planning
+    # (absolute path, line) where a suppression comment also silences it: the layer's construction
+    anchors: tuple[tuple[str, int], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def sort_key(self) -> tuple:
