@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 
@@ -9,6 +10,8 @@ import click
 
 from . import __version__
 from . import rules as catalogue
+from .cache import DEFAULT_DIR as DEFAULT_CACHE_DIR
+from .cache import clean as clean_cache
 from .config import Config, ConfigError, check_selectors, find_config, load_config
 from .engine import DEFAULT_JOBS, DEFAULT_TIMEOUT, Options, Report, check_paths
 from .findings import SEVERITIES, severity_rank
@@ -73,10 +76,14 @@ def _options(config: Config, select: tuple[str, ...], extend_select: tuple[str, 
 @click.option("--diff", is_flag=True, help="Print the fixes as unified diffs; write nothing (exit 1 if any).")
 @click.option("--show-fixes", is_flag=True, help="List the fixes applied (with --fix) or available.")
 @click.option("--show-suppressed", is_flag=True, help="Also report findings silenced by suppression comments.")
+@click.option("--no-cache", is_flag=True, help="Analyse every file again, ignoring and not writing the cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help=f"Where results are cached [default: {DEFAULT_CACHE_DIR} next to the configuration, or here].")
 def check(paths: tuple[str, ...], output_format: str, output_file: str | None, config_path: str | None,
           select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...], exclude: tuple[str, ...],
           timeout: float | None, jobs: int, fail_on: str | None, exit_zero: bool, statistics: bool, fix: bool,
-          unsafe_fixes: bool, diff: bool, show_fixes: bool, show_suppressed: bool) -> None:
+          unsafe_fixes: bool, diff: bool, show_fixes: bool, show_suppressed: bool, no_cache: bool,
+          cache_dir: str | None) -> None:
     """Check the models defined under PATHS (default: the current directory)."""
     paths = paths or (".",)
     try:
@@ -85,6 +92,8 @@ def check(paths: tuple[str, ...], output_format: str, output_file: str | None, c
     except ConfigError as error:
         click.echo(f"initlint: error: {error}", err=True)
         sys.exit(EXIT_ERROR)
+    if not no_cache:
+        options = replace(options, cache_dir=cache_dir or os.path.join(config.root, DEFAULT_CACHE_DIR))
     report = _run(paths, options)
     for path in report.missing:
         click.echo(f"initlint: error: {path}: no such file or directory", err=True)
@@ -159,6 +168,17 @@ def _show_fixes(fixed: list[FileChange] | None, report: Report, unsafe: bool) ->
                  for f in report.findings if f.fix is not None and (f.fix.applicability == "safe" or unsafe)]
         title = f"{len(lines)} fix{'' if len(lines) == 1 else 'es'} available:"
     click.echo("\n".join([title, *(f"  {line}" for line in lines)]), err=True)
+
+
+@main.command()
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="The cache to remove.")
+def clean(cache_dir: str | None) -> None:
+    """Remove the result cache."""
+    config_path = find_config(["."])
+    root = os.path.dirname(config_path) if config_path else os.getcwd()
+    directory = cache_dir or os.path.join(root, DEFAULT_CACHE_DIR)
+    removed = clean_cache(directory)
+    click.echo(f"Removed {directory}" if removed else f"No cache at {directory}")
 
 
 @main.command()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import hashlib
 import io
 import os
 import tokenize
@@ -103,7 +104,8 @@ class Screening:
 
     candidates: tuple[tuple[str, int], ...] = ()  # (class name, line)
     functions: tuple[tuple[str, int, tuple[str, ...]], ...] = ()  # possible factories: (name, line, callees)
-    imports: tuple[tuple[str, int, str], ...] = ()  # from <module> (<level> dots) import <name>
+    imports: tuple[tuple[str, int, str], ...] = ()  # from <module> (<level> dots) import <name>; import <module>
+    digest: str = ""  # sha256 of the bytes screened
     problem: AnalysisProblem | None = None
     text: str = ""
 
@@ -155,8 +157,9 @@ def screen(path: str, data: bytes) -> Screening:
         for node in tree.body
         if isinstance(node, ast.ImportFrom)
         for alias in node.names
-    )
-    return Screening(candidates=candidates, functions=functions, imports=imports, text=text)
+    ) + tuple((alias.name, 0, "") for node in tree.body if isinstance(node, ast.Import) for alias in node.names)
+    return Screening(candidates=candidates, functions=functions, imports=imports, text=text,
+                     digest=hashlib.sha256(data).hexdigest())
 
 
 def local_module(path: str, module: str, level: int) -> str | None:

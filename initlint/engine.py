@@ -12,12 +12,12 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
 from . import rules as catalogue
+from .cache import Cache
 from .config import Entry, resolve_entry
 from .discover import Screening, SourceFile, collect_files, decode_source, local_module, model_factories, screen
 from .facts import ERROR as STATUS_ERROR
 from .facts import PARTIAL, SKIPPED, AnalysisProblem, FileFacts, ModelFacts, ModelSpec, Span
 from .findings import Finding
-from .fix.apply import digest
 from .fix.plan import merge_intents, plan_fixes
 from .rules import ModelView, Rule, Settings, Verdict
 from .rules.base import JUDGED_KINDS
@@ -38,6 +38,8 @@ class Options:
     settings: Settings = field(default_factory=Settings)
     entries: tuple[Entry, ...] = ()  # [tool.initlint] models
     root: str = ""  # the configuration's directory: where entries and globs are relative to
+    cache_dir: str | None = None  # None: no cache
+    device: str = "auto"  # where models are built: auto | cpu | meta
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,6 @@ def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable
     """Screen every file; import only those that may define models."""
     results: dict[str, FileFacts] = {}
     screened: dict[str, Screening] = {}
-    digests: dict[str, str] = {}
     for source in sources:
         try:
             with open(source.path, "rb") as handle:
@@ -110,18 +111,18 @@ def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable
             continue
         screening = screen(source.path, data)
         if screening.problem is not None:
-            results[source.path] = FileFacts(source.path, problem=screening.problem, digest=digest(data))
+            results[source.path] = FileFacts(source.path, problem=screening.problem, digest=screening.digest)
         else:
             screened[source.path] = screening
-            digests[source.path] = digest(data)
-    factories = _factories(screened)
+    everything = _local_imports(screened)
+    factories = _factories(everything)
     tasks: dict[str, tuple[tuple, list[ModelSpec]]] = {}
     for path, screening in screened.items():
         specs = [ModelSpec(name, name, (), line) for name, line, _ in screening.functions if (path, name) in factories]
         if screening.candidates or specs:
             tasks[path] = (screening.candidates, specs)
         else:
-            results[path] = FileFacts(path, digest=digests[path])
+            results[path] = FileFacts(path, digest=screening.digest)
     for entry, path in _entry_files(options):
         if path is None:
             problem = AnalysisProblem("import-error", f"cannot find module {entry.module!r} of models entry "
@@ -131,29 +132,72 @@ def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable
         lines, specs = tasks.setdefault(path, ((), []))
         specs[:] = [s for s in specs if s.attribute != entry.attribute]  # configured kwargs win
         specs.append(ModelSpec(entry.name, entry.attribute, entry.kwargs))
+    cache = Cache(options.cache_dir) if options.cache_dir else None
+    keys: dict[str, str] = {}
+    for path, (lines, specs) in list(tasks.items()):
+        if cache is None or path not in everything:
+            continue
+        keys[path] = cache.key(path, [*_closure(path, everything), repr(lines), repr(specs), repr(options.device)])
+        hit = cache.get(keys[path])
+        if hit is not None:
+            results[path] = hit
+            del tasks[path]
     if tasks:
-        from .load import Task, analyse_files  # imports torch: only when there is a model to build
-
-        user_files = tuple(dict.fromkeys([*(s.path for s in sources), *tasks]))
-        work = [Task(path, user_files, options.timeout, lines, tuple(specs)) for path, (lines, specs) in tasks.items()]
-        for facts in analyse_files(work, options.jobs, progress):
+        for facts in _run_workers(tasks, sources, options, progress):
             results[facts.path] = facts
+            if cache is not None and facts.path in keys and facts.digest == everything[facts.path].digest:
+                cache.put(keys[facts.path], facts)
     in_order = [results.pop(s.path) for s in sources if s.path in results]
     return in_order + list(results.values())  # then files only configured entries brought in
 
 
-def _factories(screened: dict[str, Screening]) -> set[tuple[str, str]]:
-    """Factory functions of the checked files, knowing what their local imports define."""
+def _run_workers(tasks: dict[str, tuple[tuple, list[ModelSpec]]], sources: Sequence[SourceFile], options: Options,
+                 progress: Callable | None) -> list[FileFacts]:
+    try:
+        from .load import Task, analyse_files, preload
+
+        preload()  # imports torch: only when there is a model to build
+    except ImportError as error:  # torch is missing or broken: every file says so, nothing crashes
+        problem = AnalysisProblem("import-error", f"cannot import torch ({error}): install torch, or use --static")
+        return [FileFacts(path, problem=problem) for path in tasks]
+    user_files = tuple(dict.fromkeys([*(s.path for s in sources), *tasks]))
+    work = [Task(path, user_files, options.timeout, lines, tuple(specs)) for path, (lines, specs) in tasks.items()]
+    return analyse_files(work, options.jobs, progress)
+
+
+def _local_imports(screened: dict[str, Screening]) -> dict[str, Screening]:
+    """The checked files and every local file they import, transitively, screened."""
     everything = dict(screened)
-    for path, screening in screened.items():
-        for module, level, _ in screening.imports:
+    queue = list(screened)
+    while queue:
+        path = queue.pop()
+        for module, level, _ in everything[path].imports:
             imported = local_module(path, module, level)
-            if imported and imported not in everything:
-                try:
-                    with open(imported, "rb") as handle:
-                        everything[imported] = screen(imported, handle.read())
-                except OSError:
-                    continue
+            if imported is None or imported in everything:
+                continue
+            try:
+                with open(imported, "rb") as handle:
+                    everything[imported] = screen(imported, handle.read())
+            except OSError:
+                continue
+            queue.append(imported)
+    return everything
+
+
+def _closure(path: str, everything: dict[str, Screening]) -> list[str]:
+    """Digests of the local files ``path`` imports, transitively (a cache key's dependencies)."""
+    seen, queue = {path}, [path]
+    while queue:
+        for module, level, _ in everything[queue.pop()].imports:
+            imported = local_module(path, module, level)
+            if imported and imported in everything and imported not in seen:
+                seen.add(imported)
+                queue.append(imported)
+    return sorted(f"{p}:{everything[p].digest}" for p in seen)
+
+
+def _factories(everything: dict[str, Screening]) -> set[tuple[str, str]]:
+    """Factory functions, knowing what the checked files' local imports define."""
     return model_factories(
         {(path, name): callees for path, s in everything.items() for name, _, callees in s.functions},
         {name for s in everything.values() for name, _ in s.candidates},

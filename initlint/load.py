@@ -36,6 +36,15 @@ class Task:
     specs: tuple[ModelSpec, ...] = ()  # factories and configured entries
 
 
+def preload() -> None:
+    """Import torch and the analysis once, in the parent, so forked children start warm.
+
+    Raises ImportError when torch cannot be imported.
+    """
+    if _context().get_start_method() == "fork":
+        from . import analyze  # noqa: F401
+
+
 def _context() -> Any:
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if sys.platform.startswith("linux") and "fork" in methods else "spawn")
@@ -188,8 +197,6 @@ def _lost(run: _Run, timed_out: float | None) -> None:
 def analyse_files(tasks: Sequence[Task], jobs: int = 1, progress: Callable[[int, str], None] | None = None) -> list[FileFacts]:
     """Analyse files in at most ``jobs`` workers; results in the order given."""
     ctx = _context()
-    if ctx.get_start_method() == "fork":
-        from . import analyze  # noqa: F401  (torch and the analysis, loaded once for every child)
     runs = [_Run(t) for t in tasks]
     waiting = list(runs)
     active: list[_Run] = []
