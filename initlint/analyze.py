@@ -5,12 +5,15 @@ Produces ``facts.ModelFacts`` for each model; everything torch stays here.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import importlib.util
 import inspect
 import os
 import sys
 import warnings
+from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import torch
@@ -18,10 +21,10 @@ import torch.nn as nn
 
 from . import ops, theory
 from .facts import (
-    DEFAULT, ERROR, PARTIAL, SKIPPED, AnalysisProblem, ModelSpec, LayerFacts, ModelFacts, ParamInit, Span,
+    DEFAULT, ERROR, LIBRARY, PARTIAL, SKIPPED, AnalysisProblem, ModelSpec, LayerFacts, ModelFacts, ParamInit, Span,
 )  # fmt: skip
 from .graph import FunctionalLayer, Pairing, pair_all
-from .record import InitRecorder, span_of_frame
+from .record import InitRecorder, OverBudget, span_of_frame
 from .trace import Flow, trace_model
 
 
@@ -174,19 +177,84 @@ class _Registrations:
             self.sites[id(submodule)] = span_of_frame(frame)
 
 
-def build_model(factory: Callable[[], Any], user_files: list[str], path: str = "") -> tuple[nn.Module, InitRecorder, dict[int, Span]]:
-    recorder = InitRecorder(user_files)
+# A model whose construction allocates more elements than this is analysed on
+# the meta device (200 MB of float32 at most is ever allocated on the CPU).
+META_THRESHOLD = 50_000_000
+
+
+@dataclass
+class Built:
+    """A constructed model and what was recorded while building it."""
+
+    model: nn.Module
+    recorder: InitRecorder
+    sites: dict[int, Span]
+    device: str  # cpu | meta
+    note: str = ""
+
+
+def _construct(factory: Callable[[], Any], user_files: list[str], path: str, meta: bool,
+               budget: int | None = None) -> Built:
+    recorder = InitRecorder(user_files, budget)
     registrations = _Registrations(recorder)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with registrations, recorder:
+            with registrations, recorder, torch.device("meta") if meta else nullcontext():
                 model = factory()
+    except OverBudget:
+        raise
     except BaseException as error:
         raise ConstructionFailed(describe_exception(error), line_in(error, path) if path else None) from error
     if not isinstance(model, nn.Module):
         raise NotAModule(type(model).__name__)
-    return model, recorder, registrations.sites
+    return Built(model, recorder, registrations.sites, "meta" if meta else "cpu")
+
+
+def build_model(factory: Callable[[], Any], user_files: list[str], path: str = "", device: str = "cpu") -> Built:
+    """Build a model while recording its init, on the device the option (and its size) calls for.
+
+    ``auto`` builds on the CPU with an allocation budget: a model that
+    outgrows it is dropped at once and built again on the meta device, before
+    it can exhaust memory (a 7B-parameter model needs ~27 GB on the CPU, none
+    on meta). On meta, inits are judged analytically.
+    """
+    if device == "cpu":
+        return _construct(factory, user_files, path, meta=False)
+    if device == "auto":
+        try:
+            return _construct(factory, user_files, path, meta=False, budget=META_THRESHOLD)
+        except OverBudget:
+            gc.collect()
+    built = _construct(factory, user_files, path, meta=True)
+    _library_init_on_meta(built)
+    return built
+
+
+def _library_init_on_meta(built: Built) -> None:
+    """transformers skips ``_init_weights`` under a meta device context: run it here, analytically.
+
+    Its init calls are then recorded as the library's, as they would be on the CPU.
+    """
+    model = built.model
+    initialize = getattr(model, "initialize_weights", None)
+    if not callable(initialize) or not hasattr(model, "_init_weights"):
+        return
+    library_steps = any(
+        step.origin == LIBRARY
+        for p in model.parameters()
+        for step in built.recorder.param_init(p).steps
+    )
+    if library_steps:
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with built.recorder:
+                initialize()
+        built.note = "built on the meta device; the library's own init, which it skips there, was run analytically"
+    except Exception as error:
+        built.note = f"built on the meta device; the library skipped its init there and running it failed ({describe_exception(error)})"
 
 
 def _weight_of(module: nn.Module, kind: str) -> tuple[str, torch.Tensor] | None:
@@ -342,7 +410,7 @@ def _class_key(cls: type) -> tuple[str, str] | None:
 
 def analyze_model(
     path: str, name: str, line: int, factory: Callable[[], Any], user_files: list[str], accept_other: bool = False,
-    model_kind: str | None = None,
+    model_kind: str | None = None, device: str = "cpu",
 ) -> ModelFacts | None:
     """Build, record, trace and describe one model.
 
@@ -350,7 +418,7 @@ def analyze_model(
     module gives None (it was not a model factory after all).
     """
     try:
-        model, recorder, sites = build_model(factory, user_files, path)
+        built = build_model(factory, user_files, path, device)
     except NotAModule:
         if accept_other:
             return None
@@ -360,12 +428,37 @@ def analyze_model(
         where = error.line or line
         problem = AnalysisProblem("construction-error", f"{name}() raised {error}", Span(path, where, 1, where, 1))
         return ModelFacts(path, name, line, ERROR, str(problem.message), error=problem)
+    model = built.model
+    flow = _trace(model)
+    pairings, functional = _pairings(flow)
+    layers = [
+        *(facts for qualname, module in model.named_modules() for kind in [ops.layer_kind(module)] if kind
+          for facts in [layer_facts(qualname, module, kind, built.recorder, built.sites, pairings.get(qualname))]
+          if facts is not None),
+        *(facts for layer, details in functional.items()
+          for facts in [functional_layer_facts(model, layer, details, built.recorder, pairings.get(layer))]
+          if facts is not None),
+    ]  # fmt: skip
+    components = frozenset(
+        key for m in model.modules() if m is not model for key in [_class_key(type(m))] if key is not None
+    )
+    attributes = tuple((child, built.sites[id(m)]) for child, m in model.named_children() if id(m) in built.sites)
+    detail = "; ".join(d for d in (flow.detail, built.note) if d)
+    return ModelFacts(path, name, line, flow.status, detail, tuple(layers), component_classes=components,
+                      attributes=attributes, kind=model_kind or ("class" if isinstance(factory, type) else "factory"))
+
+
+def _trace(model: nn.Module) -> Flow:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            flow = trace_model(model)
+            return trace_model(model)
         except Exception as error:  # tracing is best effort: report, keep the init facts
-            flow = Flow((), PARTIAL, f"could not trace: {describe_exception(error)}")
+            return Flow((), PARTIAL, f"could not trace: {describe_exception(error)}")
+
+
+def _pairings(flow: Flow) -> tuple[dict[str, Pairing], dict[str, FunctionalLayer]]:
+    """Every layer's pairing across the flow's graphs (the first that paired it), and functional layers."""
     pairings: dict[str, Pairing] = {}
     functional: dict[str, FunctionalLayer] = {}
     for graph in flow.graphs:
@@ -373,25 +466,7 @@ def analyze_model(
         for layer, pairing in pair_all(graph).items():
             if layer not in pairings or pairings[layer].downstream is None:
                 pairings[layer] = pairing
-    layers = []
-    for qualname, module in model.named_modules():
-        kind = ops.layer_kind(module)
-        if kind is None:
-            continue
-        facts = layer_facts(qualname, module, kind, recorder, sites, pairings.get(qualname))
-        if facts is not None:
-            layers.append(facts)
-    for name, details in functional.items():
-        facts = functional_layer_facts(model, name, details, recorder, pairings.get(name))
-        if facts is not None:
-            layers.append(facts)
-    components = frozenset(
-        key for m in model.modules() if m is not model for key in [_class_key(type(m))] if key is not None
-    )
-    attributes = tuple((child, sites[id(m)]) for child, m in model.named_children() if id(m) in sites)
-    model_kind = model_kind or ("class" if isinstance(factory, type) else "factory")
-    return ModelFacts(path, name, line, flow.status, flow.detail, tuple(layers), component_classes=components,
-                      attributes=attributes, kind=model_kind)
+    return pairings, functional
 
 
 def skipped_model(path: str, name: str, line: int, missing: list[str]) -> ModelFacts:
@@ -412,6 +487,7 @@ def analyze_file(
     skip: frozenset[str] = frozenset(),
     lines: dict[str, int] | None = None,
     specs: tuple[ModelSpec, ...] = (),
+    device: str = "cpu",
 ) -> Iterator[tuple[str, Any]]:
     """Events for one file: ("models", [names]), ("start", (name, line)),
     ("model", ModelFacts), ("dropped", name) for a factory that built no module.
@@ -432,7 +508,7 @@ def analyze_file(
             yield "model", skipped_model(path, name, line, missing)
             continue
         yield "start", (name, line)
-        yield "model", analyze_model(path, name, line, cls, user_files)
+        yield "model", analyze_model(path, name, line, cls, user_files, device=device)
     for spec in specs:
         if spec.name in skip:
             continue
@@ -448,5 +524,5 @@ def analyze_file(
         kwargs = dict(spec.kwargs)
         model_kind = "class" if isinstance(target, type) else "factory"
         facts = analyze_model(path, spec.name, line, lambda: target(**kwargs), user_files, accept_other=True,
-                              model_kind=model_kind)
+                              model_kind=model_kind, device=device)
         yield ("dropped", spec.name) if facts is None else ("model", facts)

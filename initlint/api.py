@@ -27,7 +27,7 @@ def check_model(factory: Callable[[], Any], options: Options | None = None) -> l
     except (TypeError, OSError):
         path, line = "<unknown>", 0
     name = getattr(factory, "__qualname__", getattr(factory, "__name__", type(factory).__name__))
-    facts = analyze_model(path, name, line, factory, [path])
+    facts = analyze_model(path, name, line, factory, [path], device=options.device)
     report = judge([FileFacts(path, (facts,))], options, _Paths([]))
     return list(report.findings)
 

@@ -161,7 +161,8 @@ def _run_workers(tasks: dict[str, tuple[tuple, list[ModelSpec]]], sources: Seque
         problem = AnalysisProblem("import-error", f"cannot import torch ({error}): install torch, or use --static")
         return [FileFacts(path, problem=problem) for path in tasks]
     user_files = tuple(dict.fromkeys([*(s.path for s in sources), *tasks]))
-    work = [Task(path, user_files, options.timeout, lines, tuple(specs)) for path, (lines, specs) in tasks.items()]
+    work = [Task(path, user_files, options.timeout, lines, tuple(specs), options.device)
+            for path, (lines, specs) in tasks.items()]
     return analyse_files(work, options.jobs, progress)
 
 

@@ -34,6 +34,7 @@ class Task:
     timeout: float = DEFAULT_TIMEOUT
     lines: tuple[tuple[str, int], ...] = ()  # class name -> line, from screening
     specs: tuple[ModelSpec, ...] = ()  # factories and configured entries
+    device: str = "auto"  # cpu | meta | auto (meta above a parameter count)
 
 
 def preload() -> None:
@@ -71,7 +72,8 @@ def _child(conn: Any, task: Task, skip: frozenset[str]) -> None:
         with open(task.path, "rb") as handle:  # what is about to be imported: fixes must match it
             conn.send(("digest", digest(handle.read())))
         try:
-            for event in analyze_file(task.path, list(task.user_files), skip, dict(task.lines), task.specs):
+            for event in analyze_file(task.path, list(task.user_files), skip, dict(task.lines), task.specs,
+                                      task.device):
                 conn.send(event)
         except ImportFailed as error:
             span = Span(task.path, error.line, 1, error.line, 1) if error.line else None

@@ -237,12 +237,23 @@ def storage_key(t: torch.Tensor) -> int:
     return t.untyped_storage()._cdata
 
 
-class InitRecorder(TorchFunctionMode):
-    """Use as ``with InitRecorder(user_files) as rec: model = Model()``."""
+class OverBudget(BaseException):
+    """Construction allocated more elements than the recorder's budget (BaseException:
+    user code's ``except Exception`` must not swallow it)."""
 
-    def __init__(self, user_files: Iterable[str] = ()):
+
+class InitRecorder(TorchFunctionMode):
+    """Use as ``with InitRecorder(user_files) as rec: model = Model()``.
+
+    With ``budget``, construction stops with OverBudget once tensors made by
+    factory calls off the meta device hold more elements than that.
+    """
+
+    def __init__(self, user_files: Iterable[str] = (), budget: int | None = None):
         super().__init__()
         self.code = CodeMap(user_files)
+        self._budget = budget
+        self._allocated = 0
         self._writes: dict[int, list[_Write]] = defaultdict(list)
         self._origins: dict[int, _Origin] = {}
         self._site_params: dict[tuple, set[int]] = defaultdict(set)
@@ -256,6 +267,11 @@ class InitRecorder(TorchFunctionMode):
             except Exception:
                 pass
         result = func(*args, **kwargs)
+        if self._budget is not None and isinstance(result, torch.Tensor) and result.device.type != "meta" \
+                and getattr(func, "__name__", "") in _FACTORIES:
+            self._allocated += result.numel()
+            if self._allocated > self._budget:
+                raise OverBudget(self._allocated)
         try:
             self._observe(func, args, kwargs, result)
         except Exception:  # recording must never break the user's construction

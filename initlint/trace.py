@@ -47,12 +47,17 @@ class Flow:
 class _Tracer(fx.Tracer):
     """Keeps weight layers, activations and norms as leaves; may answer branches."""
 
-    def __init__(self, leaves: set[int], branch: bool | None = None):
+    def __init__(self, leaves: set[int], branch: bool = True):
         super().__init__()
         self.proxy_buffer_attributes = True  # `self.position_ids[:, :n]` slices a proxy, not a real tensor
         self._leaves = leaves
         self._branch = branch
         self._asked: Counter = Counter()
+
+    @property
+    def branched(self) -> bool:
+        """Whether the trace met data-dependent control flow (and chose a side)."""
+        return bool(self._asked)
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         return id(m) in self._leaves
@@ -83,8 +88,6 @@ class _Tracer(fx.Tracer):
             fx.Proxy.__len__, fx.Proxy.__getattr__ = saved_len, saved_getattr  # type: ignore[method-assign]
 
     def to_bool(self, obj: fx.Proxy) -> bool:
-        if self._branch is None:
-            return super().to_bool(obj)
         caller = sys._getframe(2)
         site = (caller.f_code.co_filename, caller.f_lineno)
         self._asked[site] += 1
@@ -349,34 +352,40 @@ def _trace(module: nn.Module, roles: dict[str, ops.ModuleRole], depth: int) -> F
     names = {id(m): n for n, m in module.named_modules()}
     leaves = {id(module.get_submodule(n)) for n in roles}
 
-    def attempt(branch: bool | None, extra: dict[str, FlowGraph]) -> FlowGraph:
+    def attempt(branch: bool, extra: dict[str, FlowGraph]) -> tuple[FlowGraph, bool]:
+        """One trace: (graph, whether it met data-dependent control flow)."""
         extra_leaves = {id(module.get_submodule(n)) for n in extra}
         with _plain_forward(module) as forward:
+            tracer = _Tracer(leaves | extra_leaves, branch)
             try:
-                tracer = _Tracer(leaves | extra_leaves, branch)
                 fx_graph = tracer.trace(module, concrete_args=_concrete_args(forward) or None)
             except (TypeError, AttributeError, ValueError) as error:
                 if isinstance(error, fx.proxy.TraceError):
-                    raise  # control flow: the branch attempts handle it
+                    raise  # not about a None argument: retrying would only skip code
                 try:
                     tracer = _Tracer(leaves | extra_leaves, branch)
                     fx_graph = tracer.trace(module, concrete_args=_concrete_args(forward, specialise_none=False) or None)
                 except Exception:
                     raise error from None
-        return _Converter(module, roles, extra).convert(fx_graph)
+        return _Converter(module, roles, extra).convert(fx_graph), tracer.branched
+
+    def both_sides(extra: dict[str, FlowGraph]) -> tuple[list[FlowGraph], bool]:
+        """Graphs of the True side of every data-dependent branch and, if there was one, of the False side."""
+        graph, branched = attempt(True, extra)
+        if not branched:
+            return [graph], False
+        try:
+            return [graph, attempt(False, extra)[0]], True
+        except Exception:
+            return [graph], True
 
     try:
-        return Flow((attempt(None, {}),), TRACED)
+        graphs, branched = both_sides({})
+        if not branched:
+            return Flow(tuple(graphs), TRACED)
+        return Flow(tuple(graphs), PARTIAL, "data-dependent control flow: paired both branches")
     except Exception as e:
         first = error = e
-    branches = []
-    for choice in (True, False):
-        try:
-            branches.append(attempt(choice, {}))
-        except Exception as e:
-            error = e
-    if branches:
-        return Flow(tuple(branches), PARTIAL, f"data-dependent control flow ({_brief(first)}): paired both branches")
     if depth >= _MAX_DEPTH:
         return Flow((), PARTIAL, f"could not trace: {_brief(first)}")
 
@@ -397,8 +406,8 @@ def _trace(module: nn.Module, roles: dict[str, ops.ModuleRole], depth: int) -> F
             inlined[name].add(g.OUTPUT_NODE, [inlined[name].add(g.OPAQUE, [inlined[name].add(g.INPUT_NODE)])])
             detached.extend(_detached(s, name) for s in sub.graphs)
         try:
-            graph = attempt(None, inlined)
-            return Flow((graph, *detached), PARTIAL, f"traced around untraceable {', '.join(inlined)}: {notes[0]}")
+            graphs, _ = both_sides(inlined)
+            return Flow((*graphs, *detached), PARTIAL, f"traced around untraceable {', '.join(inlined)}: {notes[0]}")
         except Exception as e:
             error = e
     # The root's own forward cannot be traced: trace each child on its own.

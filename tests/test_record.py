@@ -21,8 +21,8 @@ def build(tmp_path, source, cls="Net", device=None):
         def factory(f=factory):
             with torch.device(device):
                 return f()
-    model, recorder, _ = build_model(factory, [str(path)], str(path))
-    return path, model, recorder
+    built = build_model(factory, [str(path)], str(path))
+    return path, built.model, built.recorder
 
 
 HEADER = """
