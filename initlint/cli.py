@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from dataclasses import replace
 
@@ -134,12 +135,34 @@ def check(paths: tuple[str, ...], output_format: str, output_file: str | None, c
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
 
 
+class _Progress:
+    """`[3/50] models/resnet.py` on a terminal's stderr, rewritten in place; nothing when piped."""
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, done: int, total: int, path: str) -> None:
+        line = f"[{done}/{total}] {os.path.relpath(path)}"[: shutil.get_terminal_size().columns - 1]
+        sys.stderr.write(f"\r\x1b[2K{line}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[2K")
+            sys.stderr.flush()
+
+
 def _run(paths: tuple[str, ...], options: Options) -> Report:
+    progress = _Progress() if sys.stderr.isatty() else None
     try:
-        return check_paths(paths, options)
+        return check_paths(paths, options, progress)
     except Exception as error:  # a bug in initlint: one line, exit 2, never a traceback
         click.echo(f"initlint: internal error: {type(error).__name__}: {error}", err=True)
         sys.exit(EXIT_ERROR)
+    finally:
+        if progress is not None:
+            progress.clear()
 
 
 def _changes(report: Report, unsafe: bool) -> list[FileChange]:

@@ -196,7 +196,9 @@ def _lost(run: _Run, timed_out: float | None) -> None:
     run.done = all(n in run.skip() for n in run.names)
 
 
-def analyse_files(tasks: Sequence[Task], jobs: int = 1, progress: Callable[[int, str], None] | None = None) -> list[FileFacts]:
+def analyse_files(
+    tasks: Sequence[Task], jobs: int = 1, progress: Callable[[int, int, str], None] | None = None
+) -> list[FileFacts]:
     """Analyse files in at most ``jobs`` workers; results in the order given."""
     ctx = _context()
     runs = [_Run(t) for t in tasks]
@@ -209,7 +211,7 @@ def analyse_files(tasks: Sequence[Task], jobs: int = 1, progress: Callable[[int,
             _start(ctx, run)
             active.append(run)
             if progress:
-                progress(finished, run.task.path)
+                progress(finished, len(runs), run.task.path)
         timeout = max(0.0, min(r.deadline for r in active) - time.monotonic())
         multiprocessing.connection.wait([r.conn for r in active if r.conn is not None], timeout=timeout)
         for run in list(active):
@@ -222,6 +224,8 @@ def analyse_files(tasks: Sequence[Task], jobs: int = 1, progress: Callable[[int,
             if run.done:
                 active.remove(run)
                 finished += 1
+                if progress:
+                    progress(finished, len(runs), run.task.path)
             elif run.conn is None:
                 _start(ctx, run)  # a fresh worker for the models left
     return [r.result() for r in runs]

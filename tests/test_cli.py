@@ -195,3 +195,28 @@ def test_real_process_exit_codes(tmp_path):
     result = run_process("check", "--format", "json", "bad.py", cwd=tmp_path)
     assert result.returncode == 1 and json.loads(result.stdout)["summary"]["findings"] == 1
     assert run_process("check", "--timeout", "-1", "good.py", cwd=tmp_path).returncode == 2
+
+
+def test_progress_only_on_a_terminal(tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    write(tmp_path, "m.py", CLEAN)
+    leader, follower = pty.openpty()
+    process = subprocess.run([sys.executable, "-m", "initlint", "check", "--no-cache", "m.py"], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=follower, timeout=300)
+    os.close(follower)
+    shown = b""
+    try:
+        while chunk := os.read(leader, 4096):
+            shown += chunk
+    except OSError:
+        pass
+    os.close(leader)
+    assert process.returncode == 0
+    assert b"[1/1] m.py" in shown
+    assert b"[1/1]" not in process.stdout
+    piped = run_process("check", "--no-cache", "m.py", cwd=tmp_path)
+    assert piped.stderr == ""
