@@ -142,6 +142,27 @@ def _stop(run: _Run) -> None:
     run.process = run.conn = None
 
 
+_exiting: list[Any] = []  # finished children still tearing down; reaped without waiting
+
+
+def _release(run: _Run) -> None:
+    """A child that said it is done exits by itself: do not wait for its teardown (~10 ms)."""
+    if run.conn is not None:
+        run.conn.close()
+    _exiting.append(run.process)
+    run.process = run.conn = None
+    _exiting[:] = [p for p in _exiting if p.exitcode is None]
+
+
+def _reap() -> None:
+    for process in _exiting:
+        process.join(5)
+        if process.exitcode is None:
+            process.kill()
+            process.join()
+    _exiting.clear()
+
+
 def _receive(run: _Run) -> None:
     """Take every message the child has sent so far."""
     while run.conn is not None and run.conn.poll():
@@ -165,7 +186,7 @@ def _receive(run: _Run) -> None:
         elif kind == "problem":
             run.problem = payload
         elif kind == "done":
-            _stop(run)
+            _release(run)
             run.done = True
             return
         run.deadline = time.monotonic() + run.task.timeout
@@ -228,4 +249,5 @@ def analyse_files(
                     progress(finished, len(runs), run.task.path)
             elif run.conn is None:
                 _start(ctx, run)  # a fresh worker for the models left
+    _reap()
     return [r.result() for r in runs]
