@@ -1,11 +1,13 @@
-"""Run user code in isolated worker processes, with a timeout per step.
+"""Run user code in worker processes, with a timeout per step.
 
-Each file gets its own child process, forked from a parent that has already
-imported torch (so a child costs tens of milliseconds, not an ``import
-torch``). The child reports as it goes: the models it found, which one it is
-building, each result. When a child exits, crashes or hangs, the model in
-progress becomes an error and a new child carries on with the rest, so one
-bad model never hides the others.
+Workers are forked once from a parent that has already imported torch, and
+analyse files one after another; after each file a worker forgets the
+modules the file imported and restores the working directory, ``sys.path``
+and torch's defaults, so files do not see each other. A worker reports as it
+goes (the models it found, which one it is building, each result). When a
+worker exits, crashes or hangs, it is killed and replaced: the model in
+progress becomes an error and the file's remaining models are analysed by the
+replacement, so one bad model never hides the others.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from .fix.apply import digest
 from .facts import ERROR, AnalysisProblem, FileFacts, ModelFacts, ModelSpec, Span
+from .fix.apply import digest
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -37,8 +39,13 @@ class Task:
     device: str = "auto"  # cpu | meta | auto (meta above a parameter count)
 
 
+def _context() -> Any:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if sys.platform.startswith("linux") and "fork" in methods else "spawn")
+
+
 def preload() -> None:
-    """Import torch and the analysis once, in the parent, so forked children start warm.
+    """Import torch and the analysis once, in the parent, so forked workers start warm.
 
     Raises ImportError when torch cannot be imported.
     """
@@ -46,9 +53,7 @@ def preload() -> None:
         from . import analyze  # noqa: F401
 
 
-def _context() -> Any:
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if sys.platform.startswith("linux") and "fork" in methods else "spawn")
+# -- the worker process ----------------------------------------------------------------
 
 
 def _silence_output() -> None:
@@ -61,28 +66,65 @@ def _silence_output() -> None:
     sys.stderr = sys.stdout
 
 
-def _child(conn: Any, task: Task, skip: frozenset[str]) -> None:
+class _Isolation:
+    """What one file may change and the next must not see."""
+
+    def __init__(self) -> None:
+        import torch
+
+        self.modules = set(sys.modules)
+        self.path = list(sys.path)
+        self.cwd = os.getcwd()
+        self.dtype = torch.get_default_dtype()
+
+    def restore(self) -> None:
+        import torch
+
+        for name in set(sys.modules) - self.modules:
+            del sys.modules[name]
+        sys.path[:] = self.path
+        os.chdir(self.cwd)
+        torch.set_default_dtype(self.dtype)
+
+
+def _analyse_one(conn: Any, task: Task, skip: frozenset[str]) -> None:
+    from .analyze import ImportFailed, analyze_file
+
+    with open(task.path, "rb") as handle:  # what is about to be imported: fixes must match it
+        conn.send(("digest", digest(handle.read())))
+    try:
+        for event in analyze_file(task.path, list(task.user_files), skip, dict(task.lines), task.specs, task.device):
+            conn.send(event)
+    except ImportFailed as error:
+        span = Span(task.path, error.line, 1, error.line, 1) if error.line else None
+        conn.send(("problem", AnalysisProblem("import-error", f"cannot import: {error}", span)))
+
+
+def _worker(conn: Any) -> None:
     _silence_output()
     try:
         import torch
 
         torch.set_num_threads(1)  # forked children of a threaded parent can deadlock in matmul
-        from .analyze import ImportFailed, analyze_file
-
-        with open(task.path, "rb") as handle:  # what is about to be imported: fixes must match it
-            conn.send(("digest", digest(handle.read())))
-        try:
-            for event in analyze_file(task.path, list(task.user_files), skip, dict(task.lines), task.specs,
-                                      task.device):
-                conn.send(event)
-        except ImportFailed as error:
-            span = Span(task.path, error.line, 1, error.line, 1) if error.line else None
-            conn.send(("problem", AnalysisProblem("import-error", f"cannot import: {error}", span)))
-    except BaseException as error:  # an initlint bug: say so, never hang the parent
-        conn.send(("problem", AnalysisProblem("internal-error", f"{type(error).__name__}: {error}")))
-    conn.send(("done", None))
-    conn.close()
+        while True:
+            message = conn.recv()
+            if message is None:
+                break
+            task, skip = message
+            isolation = _Isolation()
+            try:
+                _analyse_one(conn, task, skip)
+            except BaseException as error:  # an initlint bug: say so, never hang the parent
+                conn.send(("problem", AnalysisProblem("internal-error", f"{type(error).__name__}: {error}")))
+            finally:
+                isolation.restore()
+            conn.send(("done", None))
+    except (EOFError, OSError, KeyboardInterrupt):
+        pass
     os._exit(0)  # skip the user's atexit handlers
+
+
+# -- the parent's side --------------------------------------------------------------------
 
 
 def _exit_description(code: int | None) -> str:
@@ -101,19 +143,16 @@ def _exit_description(code: int | None) -> str:
 
 @dataclass
 class _Run:
-    """The state of one file's analysis across worker restarts."""
+    """The state of one file's analysis, across worker replacements."""
 
     task: Task
     models: list[ModelFacts] = field(default_factory=list)
     names: list[str] | None = None  # models the file defines, once imported
     current: tuple[str, int] | None = None  # (model, line) being built
-    dropped: set[str] = field(default_factory=set)  # factories that built no module
-    digest: str | None = None
     problem: AnalysisProblem | None = None
     done: bool = False
-    process: Any = None
-    conn: Any = None
-    deadline: float = 0.0
+    dropped: set[str] = field(default_factory=set)  # factories that built no module
+    digest: str | None = None
 
     def skip(self) -> frozenset[str]:
         return frozenset(m.name for m in self.models) | self.dropped
@@ -121,100 +160,86 @@ class _Run:
     def result(self) -> FileFacts:
         return FileFacts(self.task.path, tuple(self.models), self.problem, self.digest)
 
-
-def _start(ctx: Any, run: _Run) -> None:
-    receiver, sender = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_child, args=(sender, run.task, run.skip()), daemon=True)
-    process.start()
-    sender.close()
-    run.process, run.conn = process, receiver
-    run.current = None
-    run.deadline = time.monotonic() + run.task.timeout
-
-
-def _stop(run: _Run) -> None:
-    if run.process is not None and run.process.is_alive():
-        run.process.kill()
-    if run.process is not None:
-        run.process.join(5)
-    if run.conn is not None:
-        run.conn.close()
-    run.process = run.conn = None
-
-
-_exiting: list[Any] = []  # finished children still tearing down; reaped without waiting
-
-
-def _release(run: _Run) -> None:
-    """A child that said it is done exits by itself: do not wait for its teardown (~10 ms)."""
-    if run.conn is not None:
-        run.conn.close()
-    _exiting.append(run.process)
-    run.process = run.conn = None
-    _exiting[:] = [p for p in _exiting if p.exitcode is None]
-
-
-def _reap() -> None:
-    for process in _exiting:
-        process.join(5)
-        if process.exitcode is None:
-            process.kill()
-            process.join()
-    _exiting.clear()
-
-
-def _receive(run: _Run) -> None:
-    """Take every message the child has sent so far."""
-    while run.conn is not None and run.conn.poll():
-        try:
-            kind, payload = run.conn.recv()
-        except (EOFError, OSError):
-            _lost(run, None)
-            return
+    def take(self, kind: str, payload: Any) -> None:
+        """One event from the worker."""
         if kind == "digest":
-            run.digest = payload
+            self.digest = payload
         elif kind == "models":
-            run.names = list(payload)
+            self.names = list(payload)
         elif kind == "start":
-            run.current = payload
+            self.current = payload
         elif kind == "model":
-            run.models.append(payload)
-            run.current = None
+            self.models.append(payload)
+            self.current = None
         elif kind == "dropped":
-            run.dropped.add(payload)
-            run.current = None
+            self.dropped.add(payload)
+            self.current = None
         elif kind == "problem":
-            run.problem = payload
+            self.problem = payload
         elif kind == "done":
-            _release(run)
-            run.done = True
+            self.done = True
+
+    def lost(self, what: str, kind: str) -> None:
+        """The worker died or hung: blame the step in progress; done unless models remain."""
+        if self.names is None or self.current is None:
+            step = "importing the file" if self.names is None else "analysing the file"
+            self.problem = AnalysisProblem(kind, f"{step}: {what}")
+            self.done = True
             return
-        run.deadline = time.monotonic() + run.task.timeout
+        name, line = self.current
+        message = f"building or tracing {name}: {what}"
+        problem = AnalysisProblem(kind, message, Span(self.task.path, line, 1, line, 1))
+        self.models.append(ModelFacts(self.task.path, name, line, ERROR, message, error=problem))
+        self.current = None
+        self.done = all(n in self.skip() for n in self.names)
 
 
-def _lost(run: _Run, timed_out: float | None) -> None:
-    """The child died or hung: blame the step in progress, maybe carry on."""
-    if timed_out is None and run.process is not None:
-        run.process.join(2)
-    exit_text = _exit_description(run.process.exitcode if run.process is not None else None)
-    _stop(run)
-    if timed_out is not None:
-        kind, what = "timeout", f"timed out after {timed_out:g} s"
-    else:
-        kind, what = "crash", f"the worker {exit_text}"
-    if run.names is None:
-        run.problem = AnalysisProblem(kind, f"importing the file: {what}")
-        run.done = True
-        return
-    if run.current is None:
-        run.problem = AnalysisProblem(kind, f"analysing the file: {what}")
-        run.done = True
-        return
-    name, line = run.current
-    message = f"building or tracing {name}: {what}"
-    span = Span(run.task.path, line, 1, line, 1)
-    run.models.append(ModelFacts(run.task.path, name, line, ERROR, message, error=AnalysisProblem(kind, message, span)))
-    run.done = all(n in run.skip() for n in run.names)
+class _Worker:
+    """A worker process and the run it is busy with."""
+
+    def __init__(self, ctx: Any):
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+        self.run: _Run | None = None
+        self.deadline = 0.0
+
+    def give(self, run: _Run) -> None:
+        self.run = run
+        run.current = None
+        self.conn.send((run.task, run.skip()))
+        self.deadline = time.monotonic() + run.task.timeout
+
+    def receive(self) -> bool:
+        """Take every message sent so far; False when the worker is gone."""
+        try:
+            while self.conn.poll():
+                kind, payload = self.conn.recv()
+                self.run.take(kind, payload)
+                self.deadline = time.monotonic() + self.run.task.timeout
+                if kind == "done":
+                    self.run = None
+                    return True
+        except (EOFError, OSError):
+            return False
+        return self.process.is_alive() or self.conn.poll()
+
+    def kill(self) -> str:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+        return _exit_description(self.process.exitcode)
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.process.join(5)
+        if self.process.is_alive():
+            self.kill()
 
 
 def analyse_files(
@@ -224,30 +249,42 @@ def analyse_files(
     ctx = _context()
     runs = [_Run(t) for t in tasks]
     waiting = list(runs)
-    active: list[_Run] = []
+    workers = [_Worker(ctx) for _ in range(max(1, min(jobs, len(runs))))]
     finished = 0
-    while waiting or active:
-        while waiting and len(active) < max(jobs, 1):
-            run = waiting.pop(0)
-            _start(ctx, run)
-            active.append(run)
-            if progress:
-                progress(finished, len(runs), run.task.path)
-        timeout = max(0.0, min(r.deadline for r in active) - time.monotonic())
-        multiprocessing.connection.wait([r.conn for r in active if r.conn is not None], timeout=timeout)
-        for run in list(active):
-            _receive(run)
-            if not run.done and run.conn is not None:
-                if not run.process.is_alive() and not run.conn.poll():
-                    _lost(run, None)
-                elif time.monotonic() > run.deadline:
-                    _lost(run, run.task.timeout)
-            if run.done:
-                active.remove(run)
-                finished += 1
-                if progress:
-                    progress(finished, len(runs), run.task.path)
-            elif run.conn is None:
-                _start(ctx, run)  # a fresh worker for the models left
-    _reap()
+    try:
+        while waiting or any(w.run for w in workers):
+            for worker in workers:
+                if worker.run is None and waiting:
+                    worker.give(waiting.pop(0))
+                    if progress:
+                        progress(finished, len(runs), worker.run.task.path)
+            busy = [w for w in workers if w.run is not None]
+            timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+            multiprocessing.connection.wait([w.conn for w in busy], timeout=timeout)
+            for index, worker in enumerate(workers):
+                run = worker.run
+                if run is None:
+                    continue
+                alive = worker.receive()
+                if worker.run is None:  # the file is done
+                    finished += 1
+                    if progress:
+                        progress(finished, len(runs), run.task.path)
+                    continue
+                timed_out = time.monotonic() > worker.deadline
+                if alive and not timed_out:
+                    continue
+                exit_text = worker.kill()
+                if timed_out:
+                    run.lost(f"timed out after {run.task.timeout:g} s", "timeout")
+                else:
+                    run.lost(f"the worker {exit_text}", "crash")
+                workers[index] = _Worker(ctx)
+                if run.done:
+                    finished += 1
+                else:
+                    waiting.insert(0, run)  # the replacement carries on with the models left
+    finally:
+        for worker in workers:
+            worker.stop()
     return [r.result() for r in runs]

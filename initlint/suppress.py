@@ -39,9 +39,14 @@ def _codes(listed: str | None) -> set[str]:
     return {c.strip().upper() for c in re.split(r"[\s,]+", listed) if c.strip()}
 
 
+_MENTION = re.compile(r"noqa|initlint\s*:", re.IGNORECASE)
+
+
 def parse_comments(text: str) -> FileComments:
     """Read the suppression comments of a source (tokenize: comments only, not strings)."""
     found = FileComments()
+    if not _MENTION.search(text):
+        return found  # nearly every file: no need to tokenize it
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, SyntaxError):
