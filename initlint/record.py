@@ -20,7 +20,6 @@ import site
 import sys
 import sysconfig
 import types
-import weakref
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Sequence
@@ -32,6 +31,7 @@ from torch.overrides import TorchFunctionMode
 from . import theory
 from .facts import DEFAULT, LIBRARY, USER, InitStep, ParamInit, Span
 from .theory import Distribution
+from .writes import UNINITIALIZED, Write, final_state, fold, site_key
 
 # -- the calls that matter -------------------------------------------------
 
@@ -70,7 +70,6 @@ _VALUE_PRESERVING = {
     "unsqueeze", "flatten",
 }  # fmt: skip
 
-_UNINITIALIZED = Distribution("uninitialized", math.nan)
 
 # -- where code lives ------------------------------------------------------
 
@@ -212,23 +211,9 @@ def _scalar(value: Any) -> float | None:
 
 
 @dataclass
-class _Write:
-    """One recorded write, before folding into a final distribution."""
-
-    effect: str  # set | scale | shift | partial | unknown
-    step: InitStep
-    dist: Distribution | None = None
-    factor: float = 1.0
-    gain: float | None = None
-    mode: str | None = None
-    init_frame: Any = None  # the nn.init frame whose inner ops made this write (held: ids get reused)
-
-
-@dataclass
 class _Origin:
     """How a tensor came to be: a factory call and the ops applied since."""
 
-    ref: Any  # weakref to the tensor, so a reused storage address is not confused
     dist: Distribution | None
     step: InitStep | None
 
@@ -254,8 +239,11 @@ class InitRecorder(TorchFunctionMode):
         self.code = CodeMap(user_files)
         self._budget = budget
         self._allocated = 0
-        self._writes: dict[int, list[_Write]] = defaultdict(list)
+        self._writes: dict[int, list[Write]] = defaultdict(list)
         self._origins: dict[int, _Origin] = {}
+        # Storages we hold facts about, kept alive while recording so that their
+        # address (the key) cannot be reused by another tensor.
+        self._held: dict[int, Any] = {}
         self._site_params: dict[tuple, set[int]] = defaultdict(set)
 
     # The mode is disabled inside this method, so torch calls here are not seen.
@@ -339,8 +327,19 @@ class InitRecorder(TorchFunctionMode):
         step, _ = self._step(call, f"init.{name}", frame)
         self._add_init(tensor, name, arguments, step, None)
 
-    def _add_init(self, tensor: torch.Tensor, name: str, arguments: dict, step: InitStep, init_frame: Any) -> None:
+    def _hold(self, tensor: torch.Tensor) -> int:
         key = storage_key(tensor)
+        self._held.setdefault(key, tensor.untyped_storage())
+        return key
+
+    def _new_tensor(self, tensor: torch.Tensor, origin: _Origin) -> None:
+        """A freshly allocated tensor: its facts start here."""
+        key = self._hold(tensor)
+        self._writes.pop(key, None)
+        self._origins[key] = origin
+
+    def _add_init(self, tensor: torch.Tensor, name: str, arguments: dict, step: InitStep, init_frame: Any) -> None:
+        key = self._hold(tensor)
         writes = self._writes[key]
         if init_frame is not None and writes and writes[-1].init_frame is init_frame:
             return  # another inner op of the same nn.init call (orthogonal_: copy_ then mul_)
@@ -356,7 +355,7 @@ class InitRecorder(TorchFunctionMode):
             pass
         mode = str(arguments.get("mode")) if name.startswith("kaiming") else None
         effect = "set" if not self._is_partial(tensor) else "partial"
-        writes.append(_Write(effect, step, dist, gain=gain, mode=mode, init_frame=init_frame))
+        writes.append(Write(effect, step, dist, gain=gain, mode=mode, init_frame=init_frame))
         self._note_site(step, key)
 
     def _record_write(self, name: str, args: Sequence, kwargs: dict, frame: Any) -> None:
@@ -384,58 +383,61 @@ class InitRecorder(TorchFunctionMode):
             region, value = _partial_region(name, tensor, rest)
             step = replace(step, region=region, value=value)
         write = self._write_for(name, tensor, rest, kwargs, step, partial)
-        self._writes[storage_key(tensor)].append(write)
+        key = self._hold(tensor)
+        self._writes[key].append(write)
         if not partial:
-            self._note_site(step, storage_key(tensor))
+            self._note_site(step, key)
 
     def _write_for(self, name: str, tensor: torch.Tensor, rest: list, kwargs: dict,
-                   step: InitStep, partial: bool) -> _Write:
+                   step: InitStep, partial: bool) -> Write:
         if partial:
-            return _Write("partial", step)
+            return Write("partial", step)
         if name == "normal_":
             mean = _scalar(kwargs.get("mean", rest[0] if rest else 0.0))
             std = _scalar(kwargs.get("std", rest[1] if len(rest) > 1 else 1.0))
             if mean is not None and std is not None:
-                return _Write("set", step, Distribution("normal", abs(std), mean))
+                return Write("set", step, Distribution("normal", abs(std), mean))
         elif name == "uniform_":
             low = _scalar(kwargs.get("from", rest[0] if rest else 0.0))
             high = _scalar(kwargs.get("to", rest[1] if len(rest) > 1 else 1.0))
             if low is not None and high is not None:
-                return _Write("set", step, Distribution("uniform", theory.uniform_std(low, high), (low + high) / 2))
+                return Write("set", step, Distribution("uniform", theory.uniform_std(low, high), (low + high) / 2))
         elif name == "zero_":
-            return _Write("set", step, Distribution("constant", 0.0, 0.0))
+            return Write("set", step, Distribution("constant", 0.0, 0.0))
         elif name == "fill_":
             value = _scalar(kwargs.get("value", rest[0] if rest else None))
             if value is not None:
-                return _Write("set", step, Distribution("constant", 0.0, value))
+                return Write("set", step, Distribution("constant", 0.0, value))
         elif name == "copy_":
             source = rest[0] if rest else kwargs.get("src")
             if isinstance(source, torch.Tensor):
                 origin = self.origin_of(source)
-                return _Write("set", step, origin.dist if origin else None)
+                return Write("set", step, origin.dist if origin else None)
         elif name in _SCALERS:
             value = _scalar(rest[0] if rest else kwargs.get("other"))
             if value is not None:
-                return _Write("scale", step, factor=value if name in ("mul_", "__imul__") else 1.0 / value)
+                return Write("scale", step, factor=value if name in ("mul_", "__imul__") else 1.0 / value)
         elif name in _SHIFTERS:
             value = _scalar(rest[0] if rest else kwargs.get("other"))
             alpha = _scalar(kwargs.get("alpha", 1.0))
             if value is not None and alpha is not None:
                 sign = 1.0 if name in ("add_", "__iadd__") else -1.0
-                return _Write("shift", step, factor=sign * value * alpha)
-        return _Write("unknown", step)
+                return Write("shift", step, factor=sign * value * alpha)
+        return Write("unknown", step)
 
     def _record_data_set(self, target: Any, source: Any, frame: Any) -> None:
         """``p.data = t``: p moves to t's storage, keeping its history, with t's values."""
         if not (isinstance(target, torch.Tensor) and isinstance(source, torch.Tensor)):
             return
+        if storage_key(target) == storage_key(source):
+            return  # `w.data -= c` assigns w its own (already recorded) storage
         origin = self.origin_of(source)
         step, _ = self._step("data = ...", "Tensor.data", frame)
         if origin is not None and origin.step is not None:
             step = replace(origin.step, call=f"data = {origin.step.call}")
         history = self._writes.get(storage_key(target), [])
-        key = storage_key(source)
-        self._writes[key] = [*history, _Write("set", step, origin.dist if origin else None)]
+        key = self._hold(source)
+        self._writes[key] = [*history, Write("set", step, origin.dist if origin else None)]
         self._note_site(step, key)
 
     def _record_unknown_write(self, tensor: torch.Tensor, name: str, frame: Any) -> None:
@@ -444,7 +446,7 @@ class InitRecorder(TorchFunctionMode):
             self._record_write("copy_", (tensor, tensor), {}, frame)  # eye_ writes via out=
             return
         step, _ = self._step(f"{name}(out=...)", f"torch.{name}", frame, self._is_partial(tensor))
-        self._writes[storage_key(tensor)].append(_Write("unknown", step))
+        self._writes[self._hold(tensor)].append(Write("unknown", step))
 
     # -- where tensors come from ----------------------------------------------
 
@@ -452,7 +454,7 @@ class InitRecorder(TorchFunctionMode):
         if self._init_frame(frame) is not None:
             return  # scratch tensors inside nn.init functions
         if name in ("empty", "empty_like", "new_empty", "empty_strided"):
-            dist: Distribution | None = _UNINITIALIZED
+            dist: Distribution | None = UNINITIALIZED
         elif name in ("randn", "randn_like"):
             dist = Distribution("normal", 1.0)
         elif name in ("rand", "rand_like"):
@@ -471,7 +473,7 @@ class InitRecorder(TorchFunctionMode):
         step = None
         if result.dim() >= 2:  # biases and scalars do not need a site
             step, _ = self._step(f"torch.{name}(...)", f"torch.{name}", frame)
-        self._origins[storage_key(result)] = _Origin(weakref.ref(result), dist, step)
+        self._new_tensor(result, _Origin(dist, step))
 
     def _derive_scaled(self, name: str, args: Sequence, result: torch.Tensor) -> None:
         tensors = [a for a in args if isinstance(a, torch.Tensor) and a.dim() > 0]
@@ -498,28 +500,23 @@ class InitRecorder(TorchFunctionMode):
         step = origin.step
         if step is not None:
             step = replace(step, call=f"{step.call} {symbol} {_fmt(value)}")
-        self._origins[storage_key(result)] = _Origin(weakref.ref(result), dist, step)
+        self._new_tensor(result, _Origin(dist, step))
 
     def _derive_same(self, source: Any, result: torch.Tensor) -> None:
         if not isinstance(source, torch.Tensor):
             return
         origin = self.origin_of(source)
         if origin is not None and storage_key(result) != storage_key(source):
-            self._origins[storage_key(result)] = _Origin(weakref.ref(result), origin.dist, origin.step)
+            self._new_tensor(result, _Origin(origin.dist, origin.step))
 
     def origin_of(self, tensor: torch.Tensor) -> _Origin | None:
+        """What a tensor holds now: its creation, then the writes since."""
         key = storage_key(tensor)
         origin = self._origins.get(key)
-        if origin is None:
-            return None
-        alive = origin.ref()
-        if alive is None or storage_key(alive) != key:
-            return None
-        # A tensor written after creation: its origin is what the writes made it.
         writes = self._writes.get(key)
         if writes:
-            dist, _, _, _ = _fold(origin.dist, writes)
-            return _Origin(origin.ref, dist, writes[-1].step)
+            dist, _, _, known = fold(origin.dist if origin else None, writes)
+            return _Origin(dist if known else None, writes[-1].step)
         return origin
 
     # -- helpers --------------------------------------------------------------
@@ -546,9 +543,9 @@ class InitRecorder(TorchFunctionMode):
         return tensor.numel() < total
 
     def _note_site(self, step: InitStep, key: int) -> None:
-        if step.site is not None and step.origin != DEFAULT:
-            s = step.site
-            self._site_params[(s.path, s.line, s.column, step.function)].add(key)
+        site = site_key(step)
+        if site is not None:
+            self._site_params[site].add(key)
 
     # -- results --------------------------------------------------------------
 
@@ -556,36 +553,27 @@ class InitRecorder(TorchFunctionMode):
         """The final distribution of a parameter and the steps that made it."""
         key = storage_key(param)
         origin = self._origins.get(key)
-        start = origin.dist if origin else None
-        writes = self._writes.get(key, [])
-        dist, gain, mode, known = _fold(start, writes)
-        steps: list[InitStep] = []
-        if origin is not None and origin.step is not None and origin.dist is not _UNINITIALIZED:
-            if not any(w.effect == "set" for w in writes):
-                steps.append(origin.step)
-        for w in writes:
-            step = replace(self._with_generic(w.step), effect=w.effect)
-            if not steps or steps[-1] != step:
-                steps.append(step)
-        measured = False
-        if not known and param.device.type != "meta" and param.numel() > 1:
+
+        def measure() -> Distribution | None:
+            if param.device.type == "meta" or param.numel() <= 1:
+                return None
             with torch.no_grad():
                 values = param.detach().float()
-                dist = Distribution("unknown", float(values.std()), float(values.mean()))
-            measured = True
-        if dist is None:
-            return ParamInit(tuple(param.shape), "unknown", None, None, tuple(steps))
-        if dist.family == "uninitialized":
-            return ParamInit(tuple(param.shape), "uninitialized", None, None, tuple(steps))
-        return ParamInit(tuple(param.shape), dist.family, dist.std, dist.mean, tuple(steps), gain, mode, measured)
+                return Distribution("unknown", float(values.std()), float(values.mean()))
 
-    def _with_generic(self, step: InitStep) -> InitStep:
-        s = step.site
-        if s is None or step.origin == DEFAULT:
-            return step
-        if len(self._site_params.get((s.path, s.line, s.column, step.function), ())) > 1:
-            return InitStep(step.call, step.function, step.origin, step.site, step.library, step.partial, True)
-        return step
+        return final_state(
+            tuple(param.shape),
+            origin.dist if origin else None,
+            origin.step if origin else None,
+            self._writes.get(key, []),
+            self._is_generic,
+            measure,
+        )
+
+    def _is_generic(self, step: InitStep) -> bool:
+        """The same call site initialised several parameters (a loop, an apply function)."""
+        key = site_key(step)
+        return key is not None and len(self._site_params.get(key, ())) > 1
 
 
 def _describe_write(name: str, rest: list) -> str:
@@ -628,19 +616,3 @@ def _init_function_name(func: Callable) -> str | None:
 
 def _is_data_setter(func: Callable) -> bool:
     return getattr(func, "__name__", "") == "__set__" and getattr(getattr(func, "__self__", None), "__name__", "") == "data"
-
-
-def _fold(start: Distribution | None, writes: list[_Write]) -> tuple[Distribution | None, float | None, str | None, bool]:
-    """Apply writes in order: (distribution, gain, mode, fully known)."""
-    dist, gain, mode, known = start, None, None, start is not None
-    for w in writes:
-        if w.effect == "set":
-            dist, gain, mode, known = w.dist, w.gain, w.mode, w.dist is not None
-        elif w.effect == "scale" and dist is not None:
-            dist = dist.scaled(w.factor)
-            gain = gain * abs(w.factor) if gain is not None else None
-        elif w.effect == "shift" and dist is not None:
-            dist = dist.shifted(w.factor)
-        elif w.effect == "unknown":
-            dist, gain, mode, known = None, None, None, False
-    return dist, gain, mode, known

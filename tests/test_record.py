@@ -296,3 +296,62 @@ class Net(nn.Module):
     init = rec.param_init(model.weight)
     assert init.measured
     assert init.std == pytest.approx(0.3, rel=0.02)
+
+
+def test_replaced_parameter_has_its_own_distribution(tmp_path):
+    path, model, rec = build(tmp_path, HEADER + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 10)
+        self.fc.weight = nn.Parameter(torch.randn(10, 10) / math.sqrt(10))
+""")
+    init = rec.param_init(model.fc.weight)
+    assert (init.family, init.measured) == ("normal", False)
+    assert init.std == pytest.approx(1 / math.sqrt(10))
+
+
+def test_dtype_conversion_keeps_the_recorded_init(tmp_path):
+    path, model, rec = build(tmp_path, HEADER + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 16)
+        nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")
+        self.to(dtype=torch.float64)
+""")
+    init = rec.param_init(model.fc.weight)
+    assert model.fc.weight.dtype == torch.float64
+    assert (init.family, init.measured) == ("normal", False)
+    assert init.std == pytest.approx(math.sqrt(2 / 16))
+
+
+def test_in_place_arithmetic_on_data_is_a_shift(tmp_path):
+    path, model, rec = build(tmp_path, HEADER + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 10)
+        nn.init.normal_(self.fc.weight, std=0.1)
+        self.fc.weight.data -= 0.5
+""")
+    init = rec.param_init(model.fc.weight)
+    assert (init.family, init.std, init.mean, init.measured) == ("normal", 0.1, -0.5, False)
+    assert init.steps[-1].call == ".sub_(0.5)"
+
+
+def test_a_freed_tensors_history_never_reaches_a_new_one(tmp_path):
+    # Many temporaries are written and freed; parameters built afterwards may reuse their addresses.
+    path, model, rec = build(tmp_path, HEADER + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        for _ in range(50):
+            scratch = torch.empty(32, 32)
+            nn.init.xavier_uniform_(scratch)
+            del scratch
+        self.weight = nn.Parameter(torch.zeros(32, 32))
+""")
+    init = rec.param_init(model.weight)
+    assert (init.family, init.mean, init.std) == ("constant", 0.0, 0.0)
+    assert [s.function for s in init.steps] == ["torch.zeros"]

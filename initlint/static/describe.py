@@ -1,0 +1,92 @@
+"""``LayerFacts`` for a built module tree and its forward's pairings, as ``analyze.layer_facts`` fills them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ..facts import DEFAULT, LayerFacts
+from ..graph import Pairing
+from .inits import noted_sites, param_init
+from .layers import true_fans
+from .objects import ModuleObj, named_modules, named_parameters
+from .values import ClassInfo
+
+
+def layer_kind(module: ModuleObj) -> str | None:
+    """dense | conv | conv_transpose for torch layers (and the file's subclasses of them), custom for hand-made ones."""
+    if module.kind is not None:
+        return module.kind
+    weight = module.params.get("weight")
+    if isinstance(module.cls, ClassInfo) and not any(True for _ in module.named_children()) and weight is not None:
+        return "custom" if weight.shape is not None and len(weight.shape) >= 2 else None
+    return None
+
+
+def _certain_modules(root: ModuleObj) -> set[int]:
+    """Modules that exist for sure: not built (or under a module built) in a branch that may not run."""
+    certain: set[int] = set()
+    stack = [root]
+    while stack:
+        module = stack.pop()
+        if module.uncertain or id(module) in certain:
+            continue
+        certain.add(id(module))
+        stack.extend(child for _, child in module.named_children())
+    return certain
+
+
+def generic_sites(root: ModuleObj) -> set[tuple]:
+    """Call sites that initialised more than one parameter (a loop, ``apply``)."""
+    params_by_site: dict[tuple, set[int]] = defaultdict(set)
+    for _, state in named_parameters(root):
+        for key in noted_sites(state):
+            params_by_site[key].add(id(state))
+    return {key for key, params in params_by_site.items() if len(params) > 1}
+
+
+def layer_facts(root: ModuleObj, pairings: dict[str, Pairing]) -> tuple[LayerFacts, ...]:
+    """Facts of every weight layer whose existence and size the source decides."""
+    certain = _certain_modules(root)
+    generic = generic_sites(root)
+    found = []
+    for name, module in named_modules(root):
+        kind = layer_kind(module)
+        weight_state = module.params.get("weight")
+        if kind is None or id(module) not in certain or weight_state is None or weight_state.shape is None:
+            continue
+        if len(weight_state.shape) < 2 or (kind != "custom" and not isinstance(module.attrs.get("groups", 1), int)):
+            continue
+        weight = param_init(weight_state, generic)
+        bias_state = module.params.get("bias")
+        bias = param_init(bias_state, generic) if bias_state is not None else None
+        fans = true_fans(module, kind, weight_state.shape)
+        extra: tuple = ()
+        if kind in ("conv", "conv_transpose"):
+            extra = (("groups", module.attrs["groups"]),)
+        elif kind == "custom":
+            # Full mode probes whether the weight is (out, in) or (in, out); from source only a square one is known.
+            extra = (("layout_known", weight_state.shape[0] == weight_state.shape[1]),)
+        constructed = next((s.site for s in weight.steps if s.origin == DEFAULT and s.site), None)
+        p = pairings.get(name)
+        found.append(LayerFacts(
+            name=name,
+            layer_type=module.type_name,
+            weight=weight,
+            bias=bias,
+            fan_in=fans.fan_in,
+            fan_out=fans.fan_out,
+            site=constructed or module.assigned,
+            assigned=module.assigned,
+            kind=kind,
+            paired=p is not None and p.downstream is not None,
+            downstream=p.downstream if p else None,
+            upstream=p.upstream if p else None,
+            norm_after=p.norm_after if p else False,
+            norm_before=p.norm_before if p else False,
+            final=p.final if p else False,
+            residual_end=p.residual_end if p else False,
+            scale=p.scale if p else 1.0,
+            successors=p.successors if p else (),
+            extra=extra,
+        ))  # fmt: skip
+    return tuple(found)

@@ -1,0 +1,298 @@
+"""The torch.nn classes static mode knows: constructor signatures, roles, weight shapes.
+
+``construct`` turns ``nn.Linear(64, 32)``, ``nn.Conv2d(3, 16, 3, groups=...)``,
+``nn.LeakyReLU(0.2)``, ``nn.BatchNorm2d(16)``, ``nn.Sequential(...)`` with
+evaluated arguments into a ``ModuleObj``: weight layers get the weight shape
+torch would create and PyTorch's default init; activations their
+``Activation``. Sizes that are not literal leave the shape unknown, and such a
+layer is never judged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import activations, graph, theory
+from ..facts import Span
+from .inits import ParamState, default_bias_write, default_weight_write
+from .literals import is_number, truth
+from .names import Qual
+from .objects import ModuleObj
+from .values import UNKNOWN, Args, DictVal, ListVal
+
+CONTAINER = "container"  # Sequential, ModuleList, ModuleDict: a role beside graph's node kinds
+_DEVICE = {"device": None, "dtype": None}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A torch.nn class: what calling it does in a forward, and how to bind its constructor."""
+
+    role: str  # graph.LAYER | ACTIVATION | NORM | PASS | OPAQUE, or CONTAINER
+    params: tuple[str, ...] | None = None  # positional order; None: any arguments
+    defaults: dict[str, Any] = field(default_factory=dict)
+    bases: tuple[str, ...] = ()  # torch.nn base classes, for isinstance
+    known_bases: bool = True  # False for torch.nn classes outside this catalogue
+
+    def required(self) -> list[str]:
+        return [p for p in self.params or () if p not in self.defaults]
+
+
+def _spec(role: str, params: str = "", defaults: dict | None = None, bases: tuple[str, ...] = ()) -> Spec:
+    names = tuple(params.split()) if params is not None else None
+    return Spec(role, names, {**(defaults or {})}, tuple(f"torch.nn.{b}" for b in bases))
+
+
+_CONV = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True, "padding_mode": "zeros", **_DEVICE}
+_CONV_T = {**_CONV, "output_padding": 0}
+_NORM = {"eps": 1e-5, "momentum": 0.1, "affine": True, "track_running_stats": True, **_DEVICE}
+_ACTIVATION_DEFAULTS = {"inplace": False, "approximate": "none", "num_parameters": 1, "init": 0.25,
+                        "lower": 1 / 8, "upper": 1 / 3}  # fmt: skip
+_ACTIVATION_PARAMS = {
+    "ReLU": "inplace", "LeakyReLU": "negative_slope inplace", "ReLU6": "inplace", "Tanh": "", "Sigmoid": "",
+    "Hardtanh": "min_val max_val inplace", "Softsign": "", "Hardsigmoid": "inplace", "GELU": "approximate",
+    "SiLU": "inplace", "Mish": "inplace", "Hardswish": "inplace", "Softplus": "beta threshold",
+    "ELU": "alpha inplace", "CELU": "alpha inplace", "SELU": "inplace", "PReLU": "num_parameters init",
+    "RReLU": "lower upper inplace",
+}  # fmt: skip
+
+
+def _activation_spec(name: str, params: str) -> Spec:
+    defaults = dict(_ACTIVATION_DEFAULTS)
+    entry = activations.MODULES.get(name)
+    if entry is not None:
+        defaults.update(theory.ACTIVATIONS[entry[0]].defaults or {})
+    return _spec(graph.ACTIVATION, params, defaults, ("Hardtanh",) if name == "ReLU6" else ())
+
+
+def _catalogue() -> dict[str, Spec]:
+    specs: dict[str, Spec] = {
+        "Linear": _spec(graph.LAYER, "in_features out_features bias device dtype", {"bias": True, **_DEVICE}),
+        "Sequential": _spec(CONTAINER, None),
+        "ModuleList": _spec(CONTAINER, "modules", {"modules": None}),
+        "ModuleDict": _spec(CONTAINER, "modules", {"modules": None}),
+        "LayerNorm": _spec(graph.NORM, "normalized_shape eps elementwise_affine bias device dtype",
+                           {"eps": 1e-5, "elementwise_affine": True, "bias": True, **_DEVICE}),
+        "GroupNorm": _spec(graph.NORM, "num_groups num_channels eps affine device dtype",
+                           {"eps": 1e-5, "affine": True, **_DEVICE}),
+        "RMSNorm": _spec(graph.NORM, "normalized_shape eps elementwise_affine device dtype",
+                         {"eps": None, "elementwise_affine": True, **_DEVICE}),
+        "LocalResponseNorm": _spec(graph.NORM, None),
+        "Identity": _spec(graph.PASS, None),
+        "Flatten": _spec(graph.PASS, None),
+        "Unflatten": _spec(graph.PASS, None),
+        "Upsample": _spec(graph.PASS, None),
+        "UpsamplingNearest2d": _spec(graph.PASS, None, bases=("Upsample",)),
+        "UpsamplingBilinear2d": _spec(graph.PASS, None, bases=("Upsample",)),
+        "PixelShuffle": _spec(graph.PASS, None),
+        "PixelUnshuffle": _spec(graph.PASS, None),
+        "ChannelShuffle": _spec(graph.PASS, None),
+        **{name: _spec(graph.OPAQUE, None) for name in ("Softmax", "LogSoftmax", "Softmin", "Softmax2d")},
+        **{name: _activation_spec(name, params) for name, params in _ACTIVATION_PARAMS.items()},
+    }
+    for d in (1, 2, 3):
+        specs[f"Conv{d}d"] = _spec(graph.LAYER, "in_channels out_channels kernel_size stride padding dilation groups "
+                                   "bias padding_mode device dtype", _CONV, ("_ConvNd",))  # fmt: skip
+        specs[f"ConvTranspose{d}d"] = _spec(graph.LAYER, "in_channels out_channels kernel_size stride padding "
+                                            "output_padding groups bias dilation padding_mode device dtype",
+                                            _CONV_T, ("_ConvTransposeNd", "_ConvNd"))  # fmt: skip
+        specs[f"BatchNorm{d}d"] = _spec(graph.NORM, "num_features eps momentum affine track_running_stats device dtype",
+                                        _NORM, ("_BatchNorm", "_NormBase"))  # fmt: skip
+        specs[f"InstanceNorm{d}d"] = _spec(graph.NORM, "num_features eps momentum affine track_running_stats device "
+                                           "dtype", {**_NORM, "affine": False, "track_running_stats": False},
+                                           ("_InstanceNorm", "_NormBase"))  # fmt: skip
+        for family, base in (("MaxPool", "_MaxPoolNd"), ("AvgPool", "_AvgPoolNd"), ("LPPool", "_LPPoolNd"),
+                             ("AdaptiveAvgPool", "_AdaptiveAvgPoolNd"), ("AdaptiveMaxPool", "_AdaptiveMaxPoolNd"),
+                             ("ConstantPad", "_ConstantPadNd"), ("ReflectionPad", "_ReflectionPadNd"),
+                             ("ReplicationPad", "_ReplicationPadNd")):  # fmt: skip
+            specs[f"{family}{d}d"] = _spec(graph.PASS, None, bases=(base,))
+        specs[f"ZeroPad{d}d"] = _spec(graph.PASS, None, bases=(f"ConstantPad{d}d", "_ConstantPadNd"))
+        specs[f"Dropout{d}d"] = _spec(graph.PASS, None, bases=("_DropoutNd",))
+    specs["SyncBatchNorm"] = _spec(graph.NORM, "num_features eps momentum affine track_running_stats process_group "
+                                   "device dtype", {**_NORM, "process_group": None}, ("_BatchNorm", "_NormBase"))
+    for name in ("Dropout", "AlphaDropout", "FeatureAlphaDropout"):
+        specs[name] = _spec(graph.PASS, None, bases=("_DropoutNd",))
+    return {f"torch.nn.{name}": spec for name, spec in specs.items()}
+
+
+CATALOGUE = _catalogue()
+_UNKNOWN_SPEC = Spec(graph.OPAQUE, None, known_bases=False)
+# Weight layers full mode keeps as graph leaves but static mode does not size: calls are LAYER nodes, no facts.
+_UNSIZED_LAYERS = frozenset({
+    "Bilinear", "LazyLinear", "Embedding", "EmbeddingBag", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
+    "MultiheadAttention", *(f"Lazy{kind}{d}d" for kind in ("Conv", "ConvTranspose") for d in (1, 2, 3)),
+})  # fmt: skip
+_UNSIZED_SPEC = Spec(graph.LAYER, None, known_bases=False)
+_NOT_MODULES = frozenset({"Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer"})
+
+
+def spec_of(name: str) -> Spec | None:
+    """The catalogue entry of a torch.nn class; an opaque one for torch.nn classes it lacks."""
+    spec = CATALOGUE.get(name)
+    if spec is None and name.startswith("torch.nn.") and name.count(".") == 2 and name[9:10].isupper() \
+            and name[9:] not in _NOT_MODULES:
+        return _UNSIZED_SPEC if name[9:] in _UNSIZED_LAYERS else _UNKNOWN_SPEC
+    return spec
+
+
+def torch_isinstance(name: str, spec: Spec, target: str) -> bool | None:
+    """isinstance(<a torch.nn.name>, <target class>); None when the hierarchy is not known."""
+    if target in (name, "torch.nn.Module") or target in spec.bases:
+        return True
+    if spec.known_bases and (target.startswith("torch.") or target.startswith("builtins.")):
+        return False
+    return None
+
+
+def true_fans(module: ModuleObj, kind: str, shape: tuple[int, ...]) -> theory.Fans:
+    """How many inputs each output sums and outputs each input feeds: grouped and transposed convs counted right."""
+    groups = module.attrs.get("groups", 1)
+    if kind == "conv":
+        return theory.true_fans(shape, groups=groups)
+    if kind == "conv_transpose":
+        return theory.true_fans(shape, groups=groups, transposed=True, stride=module.attrs["stride"])
+    return theory.torch_fans(shape)
+
+
+# -- construction ---------------------------------------------------------------------
+
+
+def construct(qual: Qual, spec: Spec, args: Args, site: Span | None) -> ModuleObj:
+    """The module ``qual(*args)`` builds (a placeholder with nothing known when arguments do not bind)."""
+    module = ModuleObj(qual, spec, site, attrs={"training": True})
+    if spec.role == CONTAINER:
+        _fill_container(module, qual.last, args, site)
+        return module
+    if spec.params is None:
+        return module
+    bound = args.bind(spec.params, spec.defaults)
+    if bound is None:
+        return module
+    module.attrs.update({k: v for k, v in bound.items() if k not in ("bias", "device", "dtype")})
+    if spec.role == graph.LAYER:
+        _weight_layer(module, qual.last, bound, site)
+    elif spec.role == graph.ACTIVATION:
+        module.activation = _activation(qual.last, bound)
+        if qual.last == "PReLU" and isinstance(bound["num_parameters"], int):
+            module.params["weight"] = ParamState((bound["num_parameters"],))
+    elif spec.role == graph.NORM:
+        _norm_params(module, qual.last, bound)
+    return module
+
+
+def _ints(value: Any, dims: int) -> tuple[int, ...] | None:
+    """An int or tuple of ints as torch's _ntuple expands it."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,) * dims
+    if isinstance(value, tuple) and len(value) == dims and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return value
+    return None
+
+
+def _positive(*values: Any) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)
+
+
+def _weight_layer(module: ModuleObj, class_name: str, bound: dict, site: Span | None) -> None:
+    has_bias = truth(bound["bias"])
+    if class_name == "Linear":
+        module.kind = "dense"
+        n_in, n_out = bound["in_features"], bound["out_features"]
+        shape = (n_out, n_in) if _positive(n_in, n_out) else None
+        bias_shape = (n_out,) if shape else None
+    else:
+        module.kind = "conv_transpose" if "Transpose" in class_name else "conv"
+        dims = int(class_name[-2])
+        n_in, n_out, groups = bound["in_channels"], bound["out_channels"], bound["groups"]
+        kernel, stride = _ints(bound["kernel_size"], dims), _ints(bound["stride"], dims)
+        module.attrs.update(kernel_size=kernel or UNKNOWN, stride=stride or UNKNOWN)
+        shape = None
+        if kernel and stride and _positive(n_in, n_out, groups, *kernel) and n_in % groups == 0 and n_out % groups == 0:
+            if module.kind == "conv":
+                shape = (n_out, n_in // groups, *kernel)
+            else:
+                shape = (n_in, n_out // groups, *kernel)
+        bias_shape = (n_out,) if shape else None
+    if shape is None or has_bias is None:
+        module.params["weight"] = ParamState(None)  # a layer we cannot size is never judged
+        return
+    module.params["weight"] = ParamState(shape, [default_weight_write(shape, site)])
+    module.params["bias"] = ParamState(bias_shape, [default_bias_write(shape, bias_shape, site)]) if has_bias else None
+
+
+def _activation(class_name: str, bound: dict):
+    if class_name == "PReLU":
+        slope = bound["init"]
+        if is_number(slope):
+            return activations.make_activation("leaky_relu", f"nn.PReLU(init={slope:g})", negative_slope=slope)
+        return None
+    if class_name == "RReLU":
+        low, high = bound["lower"], bound["upper"]
+        if is_number(low) and is_number(high):
+            slope = (low + high) / 2.0
+            return activations.make_activation("leaky_relu", f"nn.RReLU(mean slope={slope:g})", negative_slope=slope)
+        return None
+    if class_name == "GELU":
+        approximate = bound["approximate"]
+        return activations.from_module("GELU", (), {"approximate": approximate}) if isinstance(approximate, str) else None
+    _, names = activations.MODULES[class_name]
+    if any(not is_number(bound[n]) for n in names):
+        return None  # a non-literal slope: which activation it is stays unknown
+    # All parameters given, as full mode reads them off the module: the labels then match.
+    return activations.from_module(class_name, (), {n: float(bound[n]) for n in names})
+
+
+def _norm_params(module: ModuleObj, class_name: str, bound: dict) -> None:
+    if class_name in ("LayerNorm", "RMSNorm"):
+        size = bound["normalized_shape"]
+        shape = (size,) if isinstance(size, int) else size if isinstance(size, tuple) else None
+        if truth(bound["elementwise_affine"]):
+            module.params["weight"] = ParamState(shape)
+            if class_name == "LayerNorm" and truth(bound["bias"]):
+                module.params["bias"] = ParamState(shape)
+        return
+    channels = bound["num_channels"] if class_name == "GroupNorm" else bound["num_features"]
+    shape = (channels,) if isinstance(channels, int) else None
+    if truth(bound["affine"]):
+        module.params["weight"] = ParamState(shape)
+        module.params["bias"] = ParamState(shape)
+
+
+def _fill_container(module: ModuleObj, class_name: str, args: Args, site: Span | None) -> None:
+    if class_name == "Sequential":
+        if len(args.positional) == 1 and isinstance(args.positional[0], DictVal):
+            items, complete = _pairs(args.positional[0]), args.positional[0].known and args.complete
+        else:
+            items, complete = [(str(i), v) for i, v in enumerate(args.positional)], args.complete
+    else:
+        given = args.positional[0] if args.positional else args.keywords.get("modules")
+        complete = args.complete and len(args.positional) + len(args.keywords) <= 1
+        if given is None:
+            items = []
+        elif class_name == "ModuleDict":
+            items = _pairs(given) if isinstance(given, DictVal) else []
+            complete = complete and isinstance(given, DictVal) and given.known
+        elif isinstance(given, (ListVal, tuple)):
+            values = given.items if isinstance(given, ListVal) else list(given)
+            items = [(str(i), v) for i, v in enumerate(values)]
+            complete = complete and (not isinstance(given, ListVal) or given.known)
+        else:
+            items, complete = [], False
+    for name, value in items:
+        add_child(module, name, value, site)
+    module.open_tail = not complete
+
+
+def _pairs(value: DictVal) -> list[tuple[str, Any]]:
+    return [(k, v) for k, v in value.items.items() if isinstance(k, str)]
+
+
+def add_child(parent: ModuleObj, name: str, value: Any, site: Span | None) -> None:
+    """Register ``value`` as ``parent.<name>``: what nn.Module.__setattr__/add_module do."""
+    if isinstance(value, ModuleObj):
+        if value.assigned is None:
+            value.assigned = site
+        parent.children[name] = value
+    else:
+        parent.children[name] = UNKNOWN if value is not None else None
