@@ -31,9 +31,10 @@ from .trace import Flow, trace_model
 class ImportFailed(Exception):
     """The file raised (or exited) while being imported."""
 
-    def __init__(self, message: str, line: int | None = None):
+    def __init__(self, message: str, line: int | None = None, missing: bool = False):
         super().__init__(message)
         self.line = line
+        self.missing = missing  # an ImportError: a dependency is not installed here
 
 
 class ConstructionFailed(Exception):
@@ -112,7 +113,7 @@ def import_file(path: str) -> Any:
     except ImportFailed:
         raise
     except BaseException as error:  # SystemExit included: user code may call sys.exit
-        raise ImportFailed(describe_exception(error), line_in(error, path)) from error
+        raise ImportFailed(describe_exception(error), line_in(error, path), isinstance(error, ImportError)) from error
     return module
 
 

@@ -77,6 +77,8 @@ def _options(config: Config, select: tuple[str, ...], extend_select: tuple[str, 
 @click.option("--diff", is_flag=True, help="Print the fixes as unified diffs; write nothing (exit 1 if any).")
 @click.option("--show-fixes", is_flag=True, help="List the fixes applied (with --fix) or available.")
 @click.option("--show-suppressed", is_flag=True, help="Also report findings silenced by suppression comments.")
+@click.option("--static", "static_mode", is_flag=True,
+              help="Analyse source only: never import your code or torch (what the initlint-static hook runs).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "meta"]), default="auto", show_default=True,
               help="Where models are built: meta needs no memory (inits are judged analytically); auto uses meta "
                    "for models over 50M parameters.")
@@ -86,7 +88,8 @@ def _options(config: Config, select: tuple[str, ...], extend_select: tuple[str, 
 def check(paths: tuple[str, ...], output_format: str, output_file: str | None, config_path: str | None,
           select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...], exclude: tuple[str, ...],
           timeout: float | None, jobs: int, fail_on: str | None, exit_zero: bool, statistics: bool, fix: bool,
-          unsafe_fixes: bool, diff: bool, show_fixes: bool, show_suppressed: bool, device: str, no_cache: bool,
+          unsafe_fixes: bool, diff: bool, show_fixes: bool, show_suppressed: bool, static_mode: bool, device: str,
+          no_cache: bool,
           cache_dir: str | None) -> None:
     """Check the models defined under PATHS (default: the current directory)."""
     paths = paths or (".",)
@@ -96,7 +99,7 @@ def check(paths: tuple[str, ...], output_format: str, output_file: str | None, c
     except ConfigError as error:
         click.echo(f"initlint: error: {error}", err=True)
         sys.exit(EXIT_ERROR)
-    options = replace(options, device=device)
+    options = replace(options, device=device, static=static_mode)
     if not no_cache:
         options = replace(options, cache_dir=cache_dir or os.path.join(config.root, DEFAULT_CACHE_DIR))
     report = _run(paths, options)

@@ -21,10 +21,12 @@ from .findings import Finding
 from .fix.plan import merge_intents, plan_fixes
 from .rules import ModelView, Rule, Settings, Verdict
 from .rules.base import JUDGED_KINDS
+from .static import analyze_source
 from .suppress import FileComments, parse_comments
 
 DEFAULT_JOBS = os.cpu_count() or 1
 DEFAULT_TIMEOUT = 60.0
+STATIC_FALLBACK = "analysed from source: importing the file failed: "
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Options:
     root: str = ""  # the configuration's directory: where entries and globs are relative to
     cache_dir: str | None = None  # None: no cache
     device: str = "auto"  # where models are built: auto | cpu | meta
+    static: bool = False  # source only: never import the user's code or torch
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,10 @@ def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable
             results[source.path] = FileFacts(source.path, problem=screening.problem, digest=screening.digest)
         else:
             screened[source.path] = screening
+    if options.static:
+        for path, screening in screened.items():
+            results[path] = replace(analyze_source(path, screening.text), digest=screening.digest)
+        return [results[s.path] for s in sources if s.path in results]
     everything = _local_imports(screened)
     factories = _factories(everything)
     tasks: dict[str, tuple[tuple, list[ModelSpec]]] = {}
@@ -147,8 +154,24 @@ def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable
             results[facts.path] = facts
             if cache is not None and facts.path in keys and facts.digest == everything[facts.path].digest:
                 cache.put(keys[facts.path], facts)
+    for path, facts in results.items():
+        if path in screened and facts.problem is not None and facts.problem.kind == "missing-dependency":
+            results[path] = _static_fallback(facts, screened[path])
     in_order = [results.pop(s.path) for s in sources if s.path in results]
     return in_order + list(results.values())  # then files only configured entries brought in
+
+
+def _static_fallback(failed: FileFacts, screening: Screening) -> FileFacts:
+    """A file that cannot be imported (a missing dependency) is analysed from its source instead."""
+    facts = analyze_source(failed.path, screening.text)
+    if facts.problem is not None or not facts.models:
+        return failed
+    reason = failed.problem.message.removeprefix("cannot import: ")
+    models = tuple(
+        replace(m, detail="; ".join(d for d in (f"{STATIC_FALLBACK}{reason}", m.detail) if d))
+        for m in facts.models
+    )
+    return replace(facts, models=models, digest=failed.digest or screening.digest)
 
 
 def _run_workers(tasks: dict[str, tuple[tuple, list[ModelSpec]]], sources: Sequence[SourceFile], options: Options,
@@ -158,7 +181,7 @@ def _run_workers(tasks: dict[str, tuple[tuple, list[ModelSpec]]], sources: Seque
 
         preload()  # imports torch: only when there is a model to build
     except ImportError as error:  # torch is missing or broken: every file says so, nothing crashes
-        problem = AnalysisProblem("import-error", f"cannot import torch ({error}): install torch, or use --static")
+        problem = AnalysisProblem("missing-dependency", f"cannot import torch ({error}): install torch, or use --static")
         return [FileFacts(path, problem=problem) for path in tasks]
     user_files = tuple(dict.fromkeys([*(s.path for s in sources), *tasks]))
     work = [Task(path, user_files, options.timeout, lines, tuple(specs), options.device)
@@ -233,6 +256,12 @@ def judge(files: Sequence[FileFacts], options: Options, paths: _Paths) -> Report
         if f.problem is not None:
             findings.append(_problem_finding(f.problem, f.path, None, 1, paths))
             entries.append(ModelEntry(shown, "", STATUS_ERROR, f.problem.message))
+        fallback = next((m for m in f.models if m.detail.startswith(STATIC_FALLBACK)), None)
+        if fallback is not None:
+            reason = fallback.detail[len(STATIC_FALLBACK):].split("; ")[0]
+            span = Span(f.path, fallback.line, 1, fallback.line, 1)
+            message = f"importing the file failed ({reason}); its models were analysed from source"
+            findings.append(_plain_finding(catalogue.STATIC_FALLBACK, message, span, None, paths))
         for model in f.models:
             key = (os.path.normcase(os.path.abspath(model.path)), model.name)
             if key in components:

@@ -50,7 +50,7 @@ def preload() -> None:
     Raises ImportError when torch cannot be imported.
     """
     if _context().get_start_method() == "fork":
-        from . import analyze  # noqa: F401
+        from . import analyze  # noqa: F401  (imported for its side effect: torch, loaded once)
 
 
 # -- the worker process ----------------------------------------------------------------
@@ -97,7 +97,8 @@ def _analyse_one(conn: Any, task: Task, skip: frozenset[str]) -> None:
             conn.send(event)
     except ImportFailed as error:
         span = Span(task.path, error.line, 1, error.line, 1) if error.line else None
-        conn.send(("problem", AnalysisProblem("import-error", f"cannot import: {error}", span)))
+        kind = "missing-dependency" if error.missing else "import-error"
+        conn.send(("problem", AnalysisProblem(kind, f"cannot import: {error}", span)))
 
 
 def _worker(conn: Any) -> None:

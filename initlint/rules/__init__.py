@@ -8,7 +8,7 @@ from . import (
     constant_weight, default_init, fan_quirk, forget_gate_bias, gain_mismatch, init_scale, overwritten_init,
     recurrent_init, uninitialized_weight,
 )  # fmt: skip
-from .analysis import ANALYSIS_RULES, MODEL_SKIPPED, PARTIAL_TRACE, PROBLEM_RULES
+from .analysis import ANALYSIS_RULES, MODEL_SKIPPED, PARTIAL_TRACE, PROBLEM_RULES, STATIC_FALLBACK
 from .base import ModelView, Rule, Settings, Verdict
 
 MODEL_RULES: tuple[Rule, ...] = (
@@ -42,4 +42,4 @@ def known_selector(selector: str) -> bool:
 
 
 __all__ = ["RULES", "MODEL_RULES", "BY_CODE", "find", "matches", "known_selector", "ModelView", "Rule",
-           "Settings", "Verdict", "PROBLEM_RULES", "PARTIAL_TRACE", "MODEL_SKIPPED"]
+           "Settings", "Verdict", "PROBLEM_RULES", "PARTIAL_TRACE", "MODEL_SKIPPED", "STATIC_FALLBACK"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import ERROR, INFO, Rule
+from .base import ERROR, INFO, WARNING, Rule
 
 _UNSEEN = "A model that is not analysed can hide any of the other findings; initlint reports it instead of passing silently."
 
@@ -59,14 +59,26 @@ MODEL_SKIPPED = _rule(
     "Its layers are not checked unless another model contains it.",
 )
 
+STATIC_FALLBACK = _rule(
+    "IL909", "static-fallback", WARNING,
+    "The file could not be imported, so its models were analysed from source (static mode).",
+    "When importing a file fails (typically a dependency missing where initlint runs), the default mode "
+    "analyses that file's models from their source instead, as `--static` does, and reports them with "
+    "status `static`.",
+    "Static analysis decides less than a full build (what it cannot decide, it does not judge), so the "
+    "run is not clean: install the file's dependencies, or accept source-only checking with `--static` "
+    "or `--ignore IL909`.",
+)
+
 ANALYSIS_RULES = (SOURCE_ERROR, IMPORT_ERROR, CONSTRUCTION_ERROR, TIMEOUT, CRASH, PARTIAL_TRACE,
-                  INTERNAL_ERROR, MODEL_SKIPPED)  # fmt: skip
+                  INTERNAL_ERROR, MODEL_SKIPPED, STATIC_FALLBACK)  # fmt: skip
 
 # AnalysisProblem.kind -> rule
 PROBLEM_RULES = {
     "syntax-error": SOURCE_ERROR,
     "decode-error": SOURCE_ERROR,
     "import-error": IMPORT_ERROR,
+    "missing-dependency": IMPORT_ERROR,  # after the static fallback found no model to analyse
     "construction-error": CONSTRUCTION_ERROR,
     "timeout": TIMEOUT,
     "crash": CRASH,

@@ -13,8 +13,8 @@ def check(view: ModelView) -> Iterator[Verdict]:
             if init is None or init.family != "uninitialized":
                 continue
             message = (
-                f"created with torch.empty and never "
-                f"initialized; its values are whatever memory held (zeros, garbage, NaN or 1e38)"
+                "created with torch.empty and never "
+                "initialized; its values are whatever memory held (zeros, garbage, NaN or 1e38)"
             )
             yield Verdict(message, ERROR, layer.site, layer, parameter=parameter)
 
