@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import stat
 
 import pytest
-import torch
 
 from initlint.analyze import import_file
 from initlint.engine import check_paths

@@ -20,7 +20,7 @@ import tokenize
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from ..findings import Edit, Finding
+from ..findings import Finding
 
 
 def digest(data: bytes) -> str:

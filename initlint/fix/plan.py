@@ -10,7 +10,7 @@ import os
 from dataclasses import replace
 from typing import Callable, Iterable, Sequence
 
-from ..findings import Edit, Finding, Fix
+from ..findings import Finding, Fix
 from .apply import digest
 from .intent import FixIntent, InsertInit, NoFix, RewriteCall
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..engine import Report
 from . import github, json_format, junit, sarif, statistics, text
 
 FORMATS: dict[str, Callable[..., str]] = {
