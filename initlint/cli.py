@@ -17,8 +17,7 @@ from .config import Config, ConfigError, check_selectors, find_config, load_conf
 from .engine import DEFAULT_JOBS, DEFAULT_TIMEOUT, Options, Report, check_paths
 from .findings import SEVERITIES, severity_rank
 from .fix.apply import FileChange, Unfixable, prepare, write
-from .report import FORMATS, STATISTICS
-from .report.text import render as render_text
+from .report import FORMATS, renderer
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -54,7 +53,7 @@ def _options(config: Config, select: tuple[str, ...], extend_select: tuple[str, 
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--format", "output_format", type=click.Choice(sorted(FORMATS)), default="text", show_default=True,
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format.")
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False, writable=True),
               help="Write the report to a file instead of stdout.")
@@ -121,11 +120,12 @@ def check(paths: tuple[str, ...], output_format: str, output_file: str | None, c
             [*report.findings, *(replace(f, message=f"{f.message} (suppressed)") for f in report.suppressed)],
             key=lambda f: f.sort_key)), suppressed=())
     if statistics:
-        rendered = STATISTICS(report)
+        rendered = renderer("statistics")(report)
     elif output_format == "text":
-        rendered = render_text(report, unsafe_fixes=unsafe_fixes, fixed=sum(len(c.fixed) for c in fixed) if fix else None)
+        fixed_count = sum(len(c.fixed) for c in fixed) if fix else None
+        rendered = renderer("text")(report, unsafe_fixes=unsafe_fixes, fixed=fixed_count)
     else:
-        rendered = FORMATS[output_format](report)
+        rendered = renderer(output_format)(report)
     if output_file:
         with open(output_file, "w", encoding="utf-8") as handle:
             handle.write(rendered + ("\n" if rendered else ""))

@@ -7,7 +7,9 @@ Python API both call ``check_paths``.
 from __future__ import annotations
 
 import fnmatch
+import importlib
 import os
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
@@ -18,10 +20,10 @@ from .discover import Screening, SourceFile, collect_files, decode_source, local
 from .facts import ERROR as STATUS_ERROR
 from .facts import PARTIAL, SKIPPED, AnalysisProblem, FileFacts, ModelFacts, ModelSpec, Span
 from .findings import Finding
+from .fix.apply import digest
 from .fix.plan import merge_intents, plan_fixes
 from .rules import ModelView, Rule, Settings, Verdict
 from .rules.base import JUDGED_KINDS
-from .static import analyze_source
 from .suppress import FileComments, parse_comments
 
 DEFAULT_JOBS = os.cpu_count() or 1
@@ -100,8 +102,22 @@ class _Paths:
         return path if relative.startswith("..") else relative
 
 
+def _screen(path: str, data: bytes, cache: Cache | None) -> Screening:
+    """``discover.screen``, remembered by the file's bytes."""
+    if cache is None:
+        return screen(path, data)
+    key = cache.key(path, ["screen", digest(data)])
+    found = cache.load(key)
+    if isinstance(found, Screening):
+        return found
+    found = screen(path, data)
+    cache.store(key, found)
+    return found
+
+
 def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable | None) -> list[FileFacts]:
     """Screen every file; import only those that may define models."""
+    cache = Cache(options.cache_dir) if options.cache_dir else None
     results: dict[str, FileFacts] = {}
     screened: dict[str, Screening] = {}
     for source in sources:
@@ -112,16 +128,18 @@ def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable
             problem = AnalysisProblem("decode-error", f"cannot read file: {error.strerror}")
             results[source.path] = FileFacts(source.path, problem=problem)
             continue
-        screening = screen(source.path, data)
+        screening = _screen(source.path, data, cache)
         if screening.problem is not None:
             results[source.path] = FileFacts(source.path, problem=screening.problem, digest=screening.digest)
         else:
             screened[source.path] = screening
     if options.static:
+        from .static import analyze_source
+
         for path, screening in screened.items():
             results[path] = replace(analyze_source(path, screening.text), digest=screening.digest)
         return [results[s.path] for s in sources if s.path in results]
-    everything = _local_imports(screened)
+    everything = _local_imports(screened, cache)
     factories = _factories(everything)
     tasks: dict[str, tuple[tuple, list[ModelSpec]]] = {}
     for path, screening in screened.items():
@@ -139,7 +157,6 @@ def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable
         lines, specs = tasks.setdefault(path, ((), []))
         specs[:] = [s for s in specs if s.attribute != entry.attribute]  # configured kwargs win
         specs.append(ModelSpec(entry.name, entry.attribute, entry.kwargs))
-    cache = Cache(options.cache_dir) if options.cache_dir else None
     keys: dict[str, str] = {}
     for path, (lines, specs) in list(tasks.items()):
         if cache is None or path not in everything:
@@ -163,6 +180,8 @@ def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable
 
 def _static_fallback(failed: FileFacts, screening: Screening) -> FileFacts:
     """A file that cannot be imported (a missing dependency) is analysed from its source instead."""
+    from .static import analyze_source
+
     facts = analyze_source(failed.path, screening.text)
     if facts.problem is not None or not facts.models:
         return failed
@@ -183,13 +202,15 @@ def _run_workers(tasks: dict[str, tuple[tuple, list[ModelSpec]]], sources: Seque
     except ImportError as error:  # torch is missing or broken: every file says so, nothing crashes
         problem = AnalysisProblem("missing-dependency", f"cannot import torch ({error}): install torch, or use --static")
         return [FileFacts(path, problem=problem) for path in tasks]
+    # Planning fixes needs libcst (0.2-0.3 s to import): import it while the workers run.
+    threading.Thread(target=importlib.import_module, args=("libcst",), daemon=True).start()
     user_files = tuple(dict.fromkeys([*(s.path for s in sources), *tasks]))
     work = [Task(path, user_files, options.timeout, lines, tuple(specs), options.device)
             for path, (lines, specs) in tasks.items()]
     return analyse_files(work, options.jobs, progress)
 
 
-def _local_imports(screened: dict[str, Screening]) -> dict[str, Screening]:
+def _local_imports(screened: dict[str, Screening], cache: Cache | None) -> dict[str, Screening]:
     """The checked files and every local file they import, transitively, screened."""
     everything = dict(screened)
     queue = list(screened)
@@ -201,7 +222,7 @@ def _local_imports(screened: dict[str, Screening]) -> dict[str, Screening]:
                 continue
             try:
                 with open(imported, "rb") as handle:
-                    everything[imported] = screen(imported, handle.read())
+                    everything[imported] = _screen(imported, handle.read(), cache)
             except OSError:
                 continue
             queue.append(imported)
@@ -273,7 +294,8 @@ def judge(files: Sequence[FileFacts], options: Options, paths: _Paths) -> Report
     selected = [f for f in findings if _selected(f, options, paths)]
     kept, silenced = _suppressions(selected)
     digests = {f.path: f.digest for f in files if f.digest}
-    planned = plan_fixes(_grouped(kept), digests, paths)
+    memo = Cache(options.cache_dir) if options.cache_dir else None
+    planned = plan_fixes(_grouped(kept), digests, paths, memo)
     return Report(tuple(sorted(planned, key=lambda f: f.sort_key)), tuple(entries), len(files), digests=digests,
                   suppressed=tuple(sorted(_grouped(silenced), key=lambda f: f.sort_key)))
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 from pathlib import Path
+
+from initlint.facts import FileFacts
 
 from conftest import run_cli, run_process, write
 
@@ -105,4 +108,5 @@ def test_timeouts_are_not_cached(tmp_path):
                                       "    def __init__(self):\n        super().__init__()\n        time.sleep(30)\n")
     code, document, _ = check_json(tmp_path, "--timeout", "1")
     assert document["findings"][0]["code"] == "IL904"
-    assert not list((tmp_path / ".initlint_cache").rglob("*.pickle"))
+    cached = [pickle.loads(p.read_bytes()) for p in (tmp_path / ".initlint_cache").rglob("*.pickle")]
+    assert cached and not [value for value in cached if isinstance(value, FileFacts)]

@@ -17,7 +17,7 @@ import pytest
 from initlint import __version__
 from initlint.engine import ModelEntry, Report, check_paths
 from initlint.findings import Edit, Finding, Fix
-from initlint.report import FORMATS, STATISTICS, github, junit, sarif, statistics
+from initlint.report import FORMATS, github, junit, renderer, sarif, statistics
 from initlint.rules import BY_CODE, RULES
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,8 +62,8 @@ def bad_models_report() -> Report:
 
 def test_formats_are_registered():
     assert {"sarif", "github", "junit"} <= set(FORMATS) and "statistics" not in FORMATS
-    assert FORMATS["sarif"] is sarif.render and FORMATS["github"] is github.render
-    assert FORMATS["junit"] is junit.render and STATISTICS is statistics.render
+    assert renderer("sarif") is sarif.render and renderer("github") is github.render
+    assert renderer("junit") is junit.render and renderer("statistics") is statistics.render
 
 
 # -- SARIF ----------------------------------------------------------------------------

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
-from ..findings import Finding, Fix
+from ..findings import Edit, Finding, Fix
 from .apply import digest
 from .intent import FixIntent, InsertInit, NoFix, RewriteCall
 
@@ -47,8 +47,12 @@ def _describe(intent: RewriteCall | InsertInit) -> str:
     return f"Add {intent.new.describe()} for {shown} in {intent.model}.__init__"
 
 
-def plan_fixes(findings: Iterable[Finding], digests: dict[str, str], paths: object) -> list[Finding]:
-    """The findings with ``fix`` set where an edit could be computed; reasons added where not."""
+def plan_fixes(findings: Iterable[Finding], digests: dict[str, str], paths: object, memo: Any = None) -> list[Finding]:
+    """The findings with ``fix`` set where an edit could be computed; reasons added where not.
+
+    ``memo`` (a ``cache.Cache``) remembers edits by file content and intent, so an
+    unchanged file never needs libcst again.
+    """
     findings = list(findings)
     by_file: dict[str, list[int]] = {}
     for index, finding in enumerate(findings):
@@ -59,13 +63,19 @@ def plan_fixes(findings: Iterable[Finding], digests: dict[str, str], paths: obje
         if target is not None:
             by_file.setdefault(os.path.normcase(os.path.abspath(target)), []).append(index)
     for path, indices in by_file.items():
-        planner, reason = _planner(path, digests.get(path))
+        planner: Any = None
+        reason = ""
         for index in indices:
             finding = findings[index]
-            if planner is None:
-                findings[index] = replace(finding, message=f"{finding.message} (no automatic fix: {reason})")
-                continue
-            findings[index] = _with_fix(finding, planner, paths.show)  # type: ignore[attr-defined]
+            key = memo.key(path, ["fix", digests.get(path) or "", repr(finding.intent)]) if memo else None
+            outcome = memo.load(key) if key else None
+            if outcome is None:
+                if planner is None and not reason:
+                    planner, reason = _planner(path, digests.get(path))
+                outcome = _plan(finding.intent, planner) if planner is not None else reason
+                if key and planner is not None:
+                    memo.store(key, outcome)
+            findings[index] = _applied(finding, outcome, paths.show)  # type: ignore[attr-defined]
     return findings
 
 
@@ -88,16 +98,21 @@ def _planner(path: str, analysed: str | None) -> tuple[object | None, str]:
         return None, f"libcst cannot parse the file ({type(error).__name__})"
 
 
-def _with_fix(finding: Finding, planner: object, show: Callable[[str], str]) -> Finding:
+def _plan(intent: FixIntent, planner: Any) -> tuple[Edit, ...] | str:
+    """The edits for an intent, or why there are none."""
     from .edits import CannotFix
 
-    intent = finding.intent
     try:
         if isinstance(intent, RewriteCall):
-            edits = planner.rewrite_call(intent)  # type: ignore[attr-defined]
-        else:
-            edits = planner.insert_init(intent)  # type: ignore[attr-defined]
+            return tuple(planner.rewrite_call(intent))
+        return tuple(planner.insert_init(intent))
     except CannotFix as error:
-        return replace(finding, message=f"{finding.message} (no automatic fix: {error})")
-    shown = tuple(replace(e, path=show(e.path)) for e in edits)
+        return str(error)
+
+
+def _applied(finding: Finding, outcome: tuple[Edit, ...] | str, show: Callable[[str], str]) -> Finding:
+    if isinstance(outcome, str):
+        return replace(finding, message=f"{finding.message} (no automatic fix: {outcome})")
+    intent = finding.intent
+    shown = tuple(replace(e, path=show(e.path)) for e in outcome)
     return replace(finding, fix=Fix(intent.applicability, _describe(intent), shown))

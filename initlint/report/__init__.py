@@ -1,16 +1,17 @@
-"""Renderers of a Report: one module per output format."""
+"""Renderers of a Report: one module per output format, imported only when used."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Callable
 
-from . import github, json_format, junit, sarif, statistics, text
+_MODULES = {
+    "text": "text", "json": "json_format", "sarif": "sarif", "github": "github", "junit": "junit",
+    "statistics": "statistics",  # --statistics rather than a --format
+}  # fmt: skip
+FORMATS = ("text", "json", "sarif", "github", "junit")
 
-FORMATS: dict[str, Callable[..., str]] = {
-    "text": text.render,
-    "json": json_format.render,
-    "sarif": sarif.render,
-    "github": github.render,
-    "junit": junit.render,
-}
-STATISTICS = statistics.render  # --statistics: a count per rule instead of the findings
+
+def renderer(name: str) -> Callable[..., str]:
+    """The ``render`` function of a format (or of ``statistics``)."""
+    return importlib.import_module(f".{_MODULES[name]}", __name__).render
