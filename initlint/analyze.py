@@ -173,7 +173,7 @@ class _Registrations:
     def _hook(self, parent: nn.Module, name: str, submodule: Any) -> None:
         if submodule is None or id(submodule) in self.sites:
             return
-        frame, origin, _ = self._recorder._locate(sys._getframe(1))
+        frame, origin, _ = self._recorder.locate(sys._getframe(1))
         if frame is not None:
             self.sites[id(submodule)] = span_of_frame(frame)
 

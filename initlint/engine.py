@@ -115,9 +115,36 @@ def _screen(path: str, data: bytes, cache: Cache | None) -> Screening:
     return found
 
 
+Tasks = dict[str, tuple[tuple, list[ModelSpec]]]  # file -> (class lines, factories and entries)
+
+
 def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable | None) -> list[FileFacts]:
-    """Screen every file; import only those that may define models."""
+    """Facts of every file: screened without importing, then analysed (cached, in workers, or statically)."""
     cache = Cache(options.cache_dir) if options.cache_dir else None
+    results, screened = _screen_all(sources, cache)
+    if options.static:
+        from .static import analyze_source
+
+        for path, screening in screened.items():
+            results[path] = replace(analyze_source(path, screening.text), digest=screening.digest)
+        return [results[s.path] for s in sources if s.path in results]
+    everything = _local_imports(screened, cache)
+    tasks = _tasks(screened, everything, options, results)
+    keys = _cached(tasks, everything, options, cache, results)
+    if tasks:
+        for facts in _run_workers(tasks, sources, options, progress):
+            results[facts.path] = facts
+            if cache is not None and facts.path in keys and facts.digest == everything[facts.path].digest:
+                cache.put(keys[facts.path], facts)
+    for path, facts in results.items():
+        if path in screened and facts.problem is not None and facts.problem.kind == "missing-dependency":
+            results[path] = _static_fallback(facts, screened[path])
+    in_order = [results.pop(s.path) for s in sources if s.path in results]
+    return in_order + list(results.values())  # then files only configured entries brought in
+
+
+def _screen_all(sources: Sequence[SourceFile], cache: Cache | None) -> tuple[dict[str, FileFacts], dict[str, Screening]]:
+    """(files that are done already: unreadable or unparsable, files screened for models)."""
     results: dict[str, FileFacts] = {}
     screened: dict[str, Screening] = {}
     for source in sources:
@@ -133,15 +160,17 @@ def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable
             results[source.path] = FileFacts(source.path, problem=screening.problem, digest=screening.digest)
         else:
             screened[source.path] = screening
-    if options.static:
-        from .static import analyze_source
+    return results, screened
 
-        for path, screening in screened.items():
-            results[path] = replace(analyze_source(path, screening.text), digest=screening.digest)
-        return [results[s.path] for s in sources if s.path in results]
-    everything = _local_imports(screened, cache)
+
+def _tasks(screened: dict[str, Screening], everything: dict[str, Screening], options: Options,
+           results: dict[str, FileFacts]) -> Tasks:
+    """What each file needs built: its classes, its factories, the configured entries in it.
+
+    Files with nothing to build, and entries that cannot be found, go to ``results``.
+    """
     factories = _factories(everything)
-    tasks: dict[str, tuple[tuple, list[ModelSpec]]] = {}
+    tasks: Tasks = {}
     for path, screening in screened.items():
         specs = [ModelSpec(name, name, (), line) for name, line, _ in screening.functions if (path, name) in factories]
         if screening.candidates or specs:
@@ -154,28 +183,27 @@ def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable
                                       f"'{entry.module}:{entry.attribute}' under {options.root or '.'}")
             results.setdefault(f"<entry {entry.module}>", FileFacts(os.path.join(options.root, entry.module), problem=problem))
             continue
-        lines, specs = tasks.setdefault(path, ((), []))
+        _, specs = tasks.setdefault(path, ((), []))
         specs[:] = [s for s in specs if s.attribute != entry.attribute]  # configured kwargs win
         specs.append(ModelSpec(entry.name, entry.attribute, entry.kwargs))
+    return tasks
+
+
+def _cached(tasks: Tasks, everything: dict[str, Screening], options: Options, cache: Cache | None,
+            results: dict[str, FileFacts]) -> dict[str, str]:
+    """Move cached files from ``tasks`` to ``results``; the cache keys of those left to analyse."""
     keys: dict[str, str] = {}
+    if cache is None:
+        return keys
     for path, (lines, specs) in list(tasks.items()):
-        if cache is None or path not in everything:
+        if path not in everything:
             continue
         keys[path] = cache.key(path, [*_closure(path, everything), repr(lines), repr(specs), repr(options.device)])
         hit = cache.get(keys[path])
         if hit is not None:
             results[path] = hit
             del tasks[path]
-    if tasks:
-        for facts in _run_workers(tasks, sources, options, progress):
-            results[facts.path] = facts
-            if cache is not None and facts.path in keys and facts.digest == everything[facts.path].digest:
-                cache.put(keys[facts.path], facts)
-    for path, facts in results.items():
-        if path in screened and facts.problem is not None and facts.problem.kind == "missing-dependency":
-            results[path] = _static_fallback(facts, screened[path])
-    in_order = [results.pop(s.path) for s in sources if s.path in results]
-    return in_order + list(results.values())  # then files only configured entries brought in
+    return keys
 
 
 def _static_fallback(failed: FileFacts, screening: Screening) -> FileFacts:
@@ -193,7 +221,7 @@ def _static_fallback(failed: FileFacts, screening: Screening) -> FileFacts:
     return replace(facts, models=models, digest=failed.digest or screening.digest)
 
 
-def _run_workers(tasks: dict[str, tuple[tuple, list[ModelSpec]]], sources: Sequence[SourceFile], options: Options,
+def _run_workers(tasks: Tasks, sources: Sequence[SourceFile], options: Options,
                  progress: Callable | None) -> list[FileFacts]:
     try:
         from .load import Task, analyse_files, preload

@@ -207,14 +207,6 @@ def _successors(graph: FlowGraph, start: int) -> tuple[Link, ...]:
     return tuple(links[k] for k in sorted(links))
 
 
-def pair_layer(graph: FlowGraph, name: str) -> Pairing | None:
-    """Pair one layer by its first call in the graph; None if absent."""
-    nodes = graph.layer_nodes().get(name)
-    if not nodes:
-        return None
-    return _pair_node(graph, name, nodes[0])
-
-
 def _pair_node(graph: FlowGraph, name: str, i: int) -> Pairing:
     ends = _downstream_ends(graph, i)
     upstream, norm_before = _upstream(graph, i)

@@ -283,17 +283,17 @@ _NORM_FUNCTIONS = {F.layer_norm, F.batch_norm, F.group_norm, F.instance_norm, F.
 _ADD = {operator.add, operator.iadd, torch.add}
 _SUB = {operator.sub, operator.isub, torch.sub}
 _MUL = {operator.mul, operator.imul, torch.mul}
-_DIV = {operator.truediv, operator.itruediv, torch.div, torch.true_divide}
-_ARITH_METHODS = {"add": _ADD, "add_": _ADD, "sub": _SUB, "sub_": _SUB, "mul": _MUL,
-                  "mul_": _MUL, "div": _DIV, "div_": _DIV, "__add__": _ADD, "__mul__": _MUL}  # fmt: skip
+DIVISIONS = {operator.truediv, operator.itruediv, torch.div, torch.true_divide}
+ARITH_METHODS = {"add": _ADD, "add_": _ADD, "sub": _SUB, "sub_": _SUB, "mul": _MUL,
+                  "mul_": _MUL, "div": DIVISIONS, "div_": DIVISIONS, "__add__": _ADD, "__mul__": _MUL}  # fmt: skip
 SDPA = getattr(F, "scaled_dot_product_attention", None)
 
 
 def arithmetic_kind(op: Any, left_is_node: bool, right_is_node: bool, right: Any) -> tuple[str, float]:
     """(node kind, factor) for +, -, *, / between a tensor and a tensor or constant."""
-    family = _ARITH_METHODS.get(op, None) if isinstance(op, str) else None
+    family = ARITH_METHODS.get(op, None) if isinstance(op, str) else None
     if family is None:
-        for group in (_ADD, _SUB, _MUL, _DIV):
+        for group in (_ADD, _SUB, _MUL, DIVISIONS):
             if op in group:
                 family = group
     if family is None:

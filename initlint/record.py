@@ -288,7 +288,7 @@ class InitRecorder(TorchFunctionMode):
 
     # -- where a call comes from --------------------------------------------
 
-    def _locate(self, frame: Any) -> tuple[Any, str, str | None]:
+    def locate(self, frame: Any) -> tuple[Any, str, str | None]:
         """(user frame, origin, library) for a call made at ``frame``.
 
         The origin is DEFAULT when torch's module code made the call
@@ -315,7 +315,7 @@ class InitRecorder(TorchFunctionMode):
         return f, label, lib
 
     def _step(self, call: str, function: str, frame: Any, partial: bool = False) -> tuple[InitStep, Any]:
-        user_frame, origin, lib = self._locate(frame)
+        user_frame, origin, lib = self.locate(frame)
         site = span_of_frame(user_frame) if user_frame is not None else None
         return InitStep(call, function, origin, site, lib if origin == LIBRARY else None, partial), user_frame
 

@@ -241,7 +241,7 @@ class _Converter:
         act = ops.method_activation(method, args, kwargs)
         if act is not None:
             return flow.add(g.ACTIVATION, data(args[:1]), activation=act)
-        if len(args) == 2 and not kwargs and method in ops._ARITH_METHODS:
+        if len(args) == 2 and not kwargs and method in ops.ARITH_METHODS:
             arith = self._arithmetic(flow, method, args, data, constants)
             if arith is not None:
                 return arith
@@ -260,9 +260,9 @@ class _Converter:
             return None
         constant = right if left_data else left
         kind, factor = ops.arithmetic_kind(op, left_data, right_data, constant)
-        if kind == g.SCALE and not left_data and op in ops._DIV:
+        if kind == g.SCALE and not left_data and op in ops.DIVISIONS:
             kind, factor = g.OPAQUE, 1.0  # c / x is not a scaling of x
-        if kind == g.OPAQUE and not (left_data and right_data) and op not in ops._DIV:
+        if kind == g.OPAQUE and not (left_data and right_data) and op not in ops.DIVISIONS:
             return None
         return flow.add(kind, data(left, right), factor=factor)
 
@@ -348,76 +348,97 @@ def _subroles(roles: dict[str, ops.ModuleRole], prefix: str) -> dict[str, ops.Mo
     return {k[len(start):]: v for k, v in roles.items() if k.startswith(start)}
 
 
-def _trace(module: nn.Module, roles: dict[str, ops.ModuleRole], depth: int) -> Flow:
-    names = {id(m): n for n, m in module.named_modules()}
-    leaves = {id(module.get_submodule(n)) for n in roles}
+class _Traces:
+    """Tracing one module, with some submodules replaced by graphs traced on their own."""
 
-    def attempt(branch: bool, extra: dict[str, FlowGraph]) -> tuple[FlowGraph, bool]:
+    def __init__(self, module: nn.Module, roles: dict[str, ops.ModuleRole]):
+        self.module = module
+        self.roles = roles
+        self.leaves = {id(module.get_submodule(n)) for n in roles}
+
+    def attempt(self, branch: bool, inlined: dict[str, FlowGraph]) -> tuple[FlowGraph, bool]:
         """One trace: (graph, whether it met data-dependent control flow)."""
-        extra_leaves = {id(module.get_submodule(n)) for n in extra}
-        with _plain_forward(module) as forward:
-            tracer = _Tracer(leaves | extra_leaves, branch)
+        leaves = self.leaves | {id(self.module.get_submodule(n)) for n in inlined}
+        with _plain_forward(self.module) as forward:
+            tracer = _Tracer(leaves, branch)
             try:
-                fx_graph = tracer.trace(module, concrete_args=_concrete_args(forward) or None)
+                fx_graph = tracer.trace(self.module, concrete_args=_concrete_args(forward) or None)
             except (TypeError, AttributeError, ValueError) as error:
                 if isinstance(error, fx.proxy.TraceError):
                     raise  # not about a None argument: retrying would only skip code
                 try:
-                    tracer = _Tracer(leaves | extra_leaves, branch)
-                    fx_graph = tracer.trace(module, concrete_args=_concrete_args(forward, specialise_none=False) or None)
+                    tracer = _Tracer(leaves, branch)
+                    fx_graph = tracer.trace(self.module, concrete_args=_concrete_args(forward, specialise_none=False) or None)
                 except Exception:
                     raise error from None
-        return _Converter(module, roles, extra).convert(fx_graph), tracer.branched
+        return _Converter(self.module, self.roles, inlined).convert(fx_graph), tracer.branched
 
-    def both_sides(extra: dict[str, FlowGraph]) -> tuple[list[FlowGraph], bool]:
+    def both_sides(self, inlined: dict[str, FlowGraph]) -> tuple[list[FlowGraph], bool]:
         """Graphs of the True side of every data-dependent branch and, if there was one, of the False side."""
-        graph, branched = attempt(True, extra)
+        graph, branched = self.attempt(True, inlined)
         if not branched:
             return [graph], False
         try:
-            return [graph, attempt(False, extra)[0]], True
+            return [graph, self.attempt(False, inlined)[0]], True
         except Exception:
             return [graph], True
 
+
+def _trace(module: nn.Module, roles: dict[str, ops.ModuleRole], depth: int) -> Flow:
+    traces = _Traces(module, roles)
     try:
-        graphs, branched = both_sides({})
+        graphs, branched = traces.both_sides({})
         if not branched:
             return Flow(tuple(graphs), TRACED)
         return Flow(tuple(graphs), PARTIAL, "data-dependent control flow: paired both branches")
-    except Exception as e:
-        first = error = e
+    except Exception as error:
+        first = error
     if depth >= _MAX_DEPTH:
         return Flow((), PARTIAL, f"could not trace: {_brief(first)}")
+    return _around_failures(traces, first, depth) or _children(module, roles, depth, _brief(first))
 
-    # Keep failing submodules as leaves, tracing each on its own.
+
+def _around_failures(traces: _Traces, error: BaseException, depth: int) -> Flow | None:
+    """Keep each submodule whose forward fails as a leaf, traced on its own and inlined; None if that fails."""
+    module, roles = traces.module, traces.roles
+    names = {id(m): n for n, m in module.named_modules()}
     inlined: dict[str, FlowGraph] = {}
     detached: list[FlowGraph] = []
-    notes = [_brief(first)]
+    first = _brief(error)
     for _ in range(_MAX_LEAF_RETRIES):
         culprit = _failing_module(error, module)
         if culprit is None or names.get(id(culprit)) in inlined:
-            break
+            return None
         name = names[id(culprit)]
         sub = _trace(culprit, _subroles(roles, name), depth + 1)
         if len(sub.graphs) == 1:
             inlined[name] = sub.graphs[0]
         else:
-            inlined[name] = FlowGraph()  # an opaque call; its parts stand alone
-            inlined[name].add(g.OUTPUT_NODE, [inlined[name].add(g.OPAQUE, [inlined[name].add(g.INPUT_NODE)])])
-            detached.extend(_detached(s, name) for s in sub.graphs)
+            inlined[name] = _opaque_call()
+            detached.extend(_detached(s, name) for s in sub.graphs)  # its parts stand alone
         try:
-            graphs, _ = both_sides(inlined)
-            return Flow((*graphs, *detached), PARTIAL, f"traced around untraceable {', '.join(inlined)}: {notes[0]}")
+            graphs, _ = traces.both_sides(inlined)
+            return Flow((*graphs, *detached), PARTIAL, f"traced around untraceable {', '.join(inlined)}: {first}")
         except Exception as e:
             error = e
-    # The root's own forward cannot be traced: trace each child on its own.
+    return None
+
+
+def _children(module: nn.Module, roles: dict[str, ops.ModuleRole], depth: int, why: str) -> Flow:
+    """The module's own forward cannot be traced: trace each child on its own."""
     parts: list[FlowGraph] = []
     for child_name, child in module.named_children():
-        if child_name in roles:
-            continue
-        sub = _trace(child, _subroles(roles, child_name), depth + 1)
-        parts.extend(_detached(s, child_name) for s in sub.graphs)
-    return Flow(tuple(parts), PARTIAL, f"forward not traceable ({notes[0]}): paired inside submodules only")
+        if child_name not in roles:
+            sub = _trace(child, _subroles(roles, child_name), depth + 1)
+            parts.extend(_detached(s, child_name) for s in sub.graphs)
+    return Flow(tuple(parts), PARTIAL, f"forward not traceable ({why}): paired inside submodules only")
+
+
+def _opaque_call() -> FlowGraph:
+    """A submodule's call that nothing is known about: its input goes into an opaque node."""
+    flow = FlowGraph()
+    flow.add(g.OUTPUT_NODE, [flow.add(g.OPAQUE, [flow.add(g.INPUT_NODE)])])
+    return flow
 
 
 def _brief(error: BaseException) -> str:

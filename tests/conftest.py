@@ -16,6 +16,23 @@ from initlint.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 
+# The classic mistake: Xavier (gain 1) on a layer that feeds a ReLU. IL101 on line 10.
+XAVIER_RELU = """
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(64, 32)
+        self.fc2 = nn.Linear(32, 10)
+        nn.init.xavier_normal_(self.fc1.weight)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+"""
+
 
 def write(directory: Path, name: str, source: str) -> Path:
     path = directory / name

@@ -6,23 +6,8 @@ import pytest
 
 from initlint.config import ConfigError, find_config, load_config
 
-from conftest import run_cli, run_json, run_process, write
+from conftest import XAVIER_RELU, run_cli, run_json, run_process, write
 
-XAVIER_RELU = """
-import torch
-import torch.nn as nn
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(64, 32)
-        self.fc2 = nn.Linear(32, 10)
-        nn.init.xavier_normal_(self.fc1.weight)
-
-    def forward(self, x):
-        return self.fc2(torch.relu(self.fc1(x)))
-"""
 
 NORMAL_SMALL = XAVIER_RELU.replace("nn.init.xavier_normal_(self.fc1.weight)", "nn.init.normal_(self.fc1.weight, std=0.1)")
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from initlint.engine import check_paths
-from initlint.fix.apply import _decode, _offsets, prepare, write
+from initlint.fix.apply import decode, _offsets, prepare, write
 
 ACTIVATIONS = ["torch.relu({})", "torch.tanh({})", "F.leaky_relu({}, 0.2)", "{}", "F.relu({})"]
 PREFIXES = {"nn.init": "", "init": "from torch.nn import init\n", "torch.nn.init": ""}
@@ -69,7 +69,7 @@ def test_fix_is_local_parsing_and_idempotent(tmp_path, source):
         assert "\n" not in fixed.replace("\r\n", "")
     # Everything outside the edited spans is unchanged: the text between spans
     # appears in the fixed file, in order, anchored at both ends.
-    text = _decode(source.encode()).text
+    text = decode(source.encode()).text
     starts = _offsets(text)
     spans = sorted({(starts[e.line - 1] + e.column - 1, starts[e.end_line - 1] + e.end_column - 1)
                     for f in report.findings if f.fix for e in f.fix.edits})

@@ -10,23 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, write
+from conftest import XAVIER_RELU, REPO, write
 
-BAD = """
-import torch
-import torch.nn as nn
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(64, 32)
-        self.fc2 = nn.Linear(32, 10)
-        nn.init.xavier_normal_(self.fc1.weight)
-
-    def forward(self, x):
-        return self.fc2(torch.relu(self.fc1(x)))
-"""
+BAD = XAVIER_RELU
 GOOD = BAD.replace("nn.init.xavier_normal_(self.fc1.weight)", 'nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")')
 
 

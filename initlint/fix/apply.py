@@ -57,7 +57,7 @@ class _Source:
     bom: bool
 
 
-def _decode(data: bytes) -> _Source:
+def decode(data: bytes) -> _Source:
     encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     bom = data.startswith(codecs.BOM_UTF8)
     body = data[len(codecs.BOM_UTF8):] if bom else data
@@ -91,7 +91,7 @@ def change_for(path: str, shown: str, analysed_digest: str | None, findings: Ite
         raise Unfixable(f"cannot read: {error.strerror}") from error
     if analysed_digest is None or digest(data) != analysed_digest:
         raise Unfixable("the file changed since it was analysed: run initlint again")
-    source = _decode(data)
+    source = decode(data)
     text = source.text
     starts = _offsets(text)
     newline = _newline(text)
@@ -140,7 +140,7 @@ def write(change: FileChange) -> None:
         raise Unfixable("the file is read-only; nothing was written")  # by its mode bits, even for root
     with open(path, "rb") as handle:
         data = handle.read()
-    source = _decode(data)
+    source = decode(data)
     if source.text != change.before:
         raise Unfixable("the file changed while fixing; nothing was written")
     directory = os.path.dirname(os.path.abspath(path))

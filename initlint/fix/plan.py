@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any, Callable, Iterable, Sequence
 
 from ..findings import Edit, Finding, Fix
-from .apply import digest
+from .apply import decode, digest
 from .intent import FixIntent, InsertInit, NoFix, RewriteCall
 
 
@@ -89,11 +89,10 @@ def _planner(path: str, analysed: str | None) -> tuple[object | None, str]:
         return None, f"cannot read {os.path.basename(path)}: {error.strerror}"
     if digest(data) != analysed:
         return None, "the file changed during analysis"
-    from .apply import _decode  # one decoding rule for planning and writing
     from .edits import SourcePlanner
 
     try:
-        return SourcePlanner(path, _decode(data).text), ""
+        return SourcePlanner(path, decode(data).text), ""
     except Exception as error:  # libcst cannot parse what Python could: say so, fix nothing
         return None, f"libcst cannot parse the file ({type(error).__name__})"
 

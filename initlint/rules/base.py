@@ -173,7 +173,7 @@ class ModelView:
         w = layer.weight
         if w.std is None or w.mean is None:
             return None
-        return layer.fan_in * (w.std**2 + w.mean**2) * input_moment
+        return theory.variance_factor(layer.fan_in, theory.Distribution(w.family, w.std, w.mean), input_moment)
 
     def _compute_chains(self) -> dict[str, Chain]:
         preds: dict[str, int] = {}
