@@ -6,23 +6,9 @@ import json
 
 import pytest
 
-from conftest import findings_for, run_process, write
+from conftest import XAVIER_RELU, findings_for, run_process, write
 
-GOOD_BUT_FLAGGED = """
-import torch
-import torch.nn as nn
-
-
-class Flagged(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(64, 32)
-        self.fc2 = nn.Linear(32, 10)
-        nn.init.xavier_normal_(self.fc1.weight)
-
-    def forward(self, x):
-        return self.fc2(torch.relu(self.fc1(x)))
-"""
+GOOD_BUT_FLAGGED = XAVIER_RELU.replace("class Net", "class Flagged")
 
 HOSTILE = {
     "syntax.py": ("import torch.nn as nn\nclass A(nn.Module)\n    pass\n", "IL901", 2, "syntax error"),
