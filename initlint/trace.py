@@ -65,7 +65,7 @@ class _Tracer(fx.Tracer):
     def create_arg(self, a: Any) -> Any:
         try:
             return super().create_arg(a)
-        except RuntimeError:  # fx's "argument of type X" (NotImplementedError)
+        except RuntimeError:  # fx: "argument of type X" is not supported
             return None  # a cache or config object in the outputs: not dataflow
 
     def iter(self, obj: fx.Proxy) -> Iterator[fx.Proxy]:
