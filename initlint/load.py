@@ -24,7 +24,6 @@ from typing import Any, Callable, Sequence
 from .facts import ERROR, AnalysisProblem, FileFacts, ModelFacts, ModelSpec, Span
 from .fix.apply import digest
 
-DEFAULT_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class Task:
 
     path: str  # absolute
     user_files: tuple[str, ...]
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float  # seconds a step (the import, each model) may take
     lines: tuple[tuple[str, int], ...] = ()  # class name -> line, from screening
     specs: tuple[ModelSpec, ...] = ()  # factories and configured entries
     device: str = "auto"  # cpu | meta | auto (meta above a parameter count)

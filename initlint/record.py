@@ -31,7 +31,7 @@ from torch.overrides import TorchFunctionMode
 from . import theory
 from .facts import DEFAULT, LIBRARY, USER, InitStep, ParamInit, Span
 from .theory import Distribution
-from .writes import UNINITIALIZED, Write, final_state, fold, site_key
+from .writes import UNINITIALIZED, Write, call_text, final_state, fold, site_key
 
 # -- the calls that matter -------------------------------------------------
 
@@ -179,22 +179,10 @@ def _fmt(value: Any) -> str:
     return repr(value)
 
 
-def describe_call(function: str, args: dict, signature: inspect.Signature | None = None) -> str:
+def describe_call(function: str, args: dict, signature: inspect.Signature) -> str:
     """``kaiming_normal_(mode='fan_out', nonlinearity='relu')``: non-default args only."""
-    shown = []
-    for name, value in args.items():
-        if name in ("tensor", "generator", "self"):
-            continue
-        if signature is not None:
-            param = signature.parameters.get(name)
-            if param is not None and param.default is not inspect.Parameter.empty:
-                try:
-                    if value == param.default:
-                        continue
-                except Exception:
-                    pass
-        shown.append(f"{name}={_fmt(value)}")
-    return f"{function}({', '.join(shown)})"
+    defaults = {n: p.default for n, p in signature.parameters.items() if p.default is not inspect.Parameter.empty}
+    return call_text(function, args, defaults, lambda _, value: _fmt(value))
 
 
 def _scalar(value: Any) -> float | None:

@@ -204,11 +204,6 @@ def gains(name: str, **params: float) -> Gains:
     return _cached_gains(name, tuple(sorted(spec.params(params).items())))
 
 
-def family(name: str) -> str:
-    spec = ACTIVATIONS.get(name)
-    return spec.family if spec else CUSTOM
-
-
 # Sample points for activations known only as a function (a user's nn.Module):
 # the worker evaluates the function here and hands the values back.
 SAMPLE_STEP = 0.005
@@ -270,13 +265,6 @@ def torch_gain(nonlinearity: str, param: float | None = None) -> float:
         return 3.0 / 4.0
     raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
 
-
-# Which named activation each of calculate_gain's names stands for.
-GAIN_NAME_ACTIVATION = {
-    "linear": "identity", "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu",
-    "leaky_relu": "leaky_relu", "selu": "selu",
-}  # fmt: skip
-GAIN_NAME_ACTIVATION.update({n: "identity" for n in _LINEAR_LIKE if n.startswith("conv")})
 
 
 # ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from .facts import InitStep, ParamInit
 from .theory import Distribution
@@ -28,6 +28,27 @@ class Write:
     gain: float | None = None  # the gain a set's nn.init call assumed
     mode: str | None = None  # a kaiming set's mode
     init_frame: Any = None  # full mode: the nn.init frame whose inner ops made this write
+
+
+def call_text(function: str, arguments: Mapping[str, Any], defaults: Mapping[str, Any],
+              show: Callable[[str, Any], str]) -> str:
+    """``kaiming_normal_(mode='fan_out', nonlinearity='relu')``: the arguments that differ from the defaults.
+
+    ``show(name, value)`` writes a value: full mode has tensors, static mode unknowns.
+    """
+    parts = [
+        f"{name}={show(name, value)}"
+        for name, value in arguments.items()
+        if name not in ("tensor", "generator", "self") and not (name in defaults and _same(value, defaults[name]))
+    ]
+    return f"{function}({', '.join(parts)})"
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # a tensor or an unknown compared to a default
+        return False
 
 
 def fold(start: Distribution | None, writes: Sequence[Write]) -> tuple[Distribution | None, float | None, str | None, bool]:

@@ -110,8 +110,8 @@ def std_for_gain(function: str, gain: float, fan_in: int, fan_out: int, mode: st
     if function.startswith("init.xavier"):
         return gain * math.sqrt(2.0 / (fan_in + fan_out))
     if function == "init.orthogonal_":
-        return gain / math.sqrt(max(fan_in, fan_out))
-    return gain / math.sqrt(fan_out if mode == "fan_out" else fan_in)
+        return theory.expected_std(gain, max(fan_in, fan_out))
+    return theory.expected_std(gain, fan_out if mode == "fan_out" else fan_in)
 
 
 def fmt(x: float | None) -> str:
@@ -283,7 +283,7 @@ class ModelView:
         targets = self.targets(layer)
         if not targets or layer.fan_in <= 0:
             return None
-        return recommended_gain(targets[0]) / math.sqrt(layer.fan_in)
+        return theory.expected_std(recommended_gain(targets[0]), layer.fan_in)
 
     def accepts_gain(self, layer: LayerFacts, gain: float, mode: str | None) -> bool:
         """Whether an init of this gain fits the layer (IL101's test): within the gain

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Iterator
 
 from ..facts import DEFAULT, LayerFacts
 from ..fix.intent import UNSAFE, InsertInit, NewInit
-from .base import WARNING, ModelView, Rule, Verdict, fmt, judged_activation_label, recommended_gain
+from .base import WARNING, ModelView, Rule, Verdict, fmt, judged_activation_label
 
 
 def check(view: ModelView) -> Iterator[Verdict]:
@@ -22,7 +21,7 @@ def check(view: ModelView) -> Iterator[Verdict]:
         act = view.targets(layer)[0] if view.targets(layer) else None
         if act is None:
             continue
-        expected = recommended_gain(act) / math.sqrt(layer.fan_in)
+        expected = view.expected_std(layer)
         message = (
             f"keeps PyTorch's default init {step.call} "
             f"(std {fmt(w.std)} = 1/sqrt(3 fan_in)), before {judged_activation_label(layer)} the "

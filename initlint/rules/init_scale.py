@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import Iterator
 
+from .. import theory
 from ..facts import DEFAULT, USER, LayerFacts
 from ..fix.intent import UNSAFE, FixIntent
 from .base import INFO, WARNING, ModelView, Rule, Verdict, fmt, judged_activation_label, recommended_gain
@@ -28,10 +28,10 @@ def check(view: ModelView) -> Iterator[Verdict]:
             continue
         std = w.std * abs(layer.scale)
         fans = (layer.fan_in, layer.fan_out)
-        band = [recommended_gain(a) / math.sqrt(f) for a in targets for f in fans]
+        band = [theory.expected_std(recommended_gain(a), f) for a in targets for f in fans]
         low, high = min(band), max(band)
         act = targets[0]
-        expected = recommended_gain(act) / math.sqrt(layer.fan_in)
+        expected = view.expected_std(layer)
         ratio = std / expected
         if low / tolerance <= std <= high * tolerance:
             continue

@@ -14,7 +14,7 @@ from typing import Any
 from .. import theory
 from ..facts import DEFAULT, InitStep, ParamInit, Span
 from ..theory import Distribution
-from ..writes import Write, final_state, site_key
+from ..writes import Write, call_text, final_state, site_key
 from .literals import is_number
 from .values import UNKNOWN
 
@@ -65,24 +65,13 @@ def fmt(value: Any) -> str:
 
 
 def describe(function: str, arguments: dict[str, Any], shown: dict[str, str] | None = None) -> str:
-    """``kaiming_normal_(mode='fan_out', nonlinearity='relu')``: arguments that differ from the defaults."""
-    defaults = INIT_SIGNATURES[function][1]
-    parts = []
-    for name, value in arguments.items():
-        if value is UNKNOWN:
-            parts.append(f"{name}={(shown or {}).get(name, '?')}")
-            continue
-        if name in defaults and _same(value, defaults[name]):
-            continue
-        parts.append(f"{name}={fmt(value)}")
-    return f"{function}({', '.join(parts)})"
+    """``kaiming_normal_(mode='fan_out', nonlinearity='relu')``, as full mode writes it;
+    an argument whose value is unknown appears as written (``shown``)."""
 
+    def show(name: str, value: Any) -> str:
+        return (shown or {}).get(name, "?") if value is UNKNOWN else fmt(value)
 
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b)
-    except Exception:
-        return False
+    return call_text(function, arguments, INIT_SIGNATURES[function][1], show)
 
 
 @dataclass(frozen=True)
