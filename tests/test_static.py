@@ -728,3 +728,8 @@ def test_throughput_against_libcst():
         return min(times)
 
     assert best(parse_all) / best(analyse_all) >= 0.6  # the target: at least 0.6x libcst's speed
+
+
+@pytest.mark.parametrize("expression,value", [("0 << (17 ** 3)", 0), ("1 ** (50 ** 4)", 1), ("(-1) ** (17 ** 3)", -1)])
+def test_constant_folding_keeps_cheap_huge_operations(expression, value):
+    assert Interpreter().eval(ast.parse(expression, mode="eval").body, Frame(Scope({}))) == value

@@ -53,12 +53,16 @@ def _sized(value: Any) -> Any:
 
 
 def _too_big(op: ast.operator, left: Any, right: Any) -> bool:
-    """Whether an integer operation's result would pass the size folding accepts, before computing it."""
-    if isinstance(op, ast.Pow) and is_number(right):
+    """Whether an integer operation's result would pass the size folding accepts, before computing it.
+
+    0, 1 and -1 stay small whatever the exponent or shift (and Python computes them at once).
+    """
+    small = isinstance(left, int) and left in (0, 1, -1)
+    if isinstance(op, ast.Pow) and is_number(right) and not small:
         bits = left.bit_length() if isinstance(left, int) and not isinstance(left, bool) else 64
         return abs(right) > 4096 or bits * abs(right) > 4096
-    if isinstance(op, ast.LShift) and isinstance(right, int):
-        return right > 4096
+    if isinstance(op, ast.LShift) and isinstance(right, int) and left != 0:
+        return right + (left.bit_length() if isinstance(left, int) else 64) > 4096
     return False
 
 
