@@ -3,8 +3,11 @@
 A file is rewritten only if its bytes are exactly those that were analysed,
 only if the result still parses, atomically (a temporary file in the same
 directory, then a rename), keeping its permissions, encoding, byte-order mark
-and line endings. Edits of one file are applied in one pass; an edit that
-overlaps one already taken is skipped (its fix waits for the next run).
+and line endings. A symbolic link is written through (the real file changes,
+the link stays) and a file with several hard links keeps them. Only files
+inside the paths the user named are written. Edits of one file are applied in
+one pass; an edit that overlaps one already taken is skipped (its fix waits
+for the next run).
 """
 
 from __future__ import annotations
@@ -33,17 +36,25 @@ class FileChange:
 
     path: str  # absolute
     shown: str  # as the user named it
+    target: str  # the file written: ``path`` with symbolic links resolved
     before: str
     after: str
     fixed: list[Finding] = field(default_factory=list)
     skipped: list[tuple[Finding, str]] = field(default_factory=list)
 
     def diff(self) -> str:
+        name = self.shown if self.target == os.path.abspath(self.path) else _relative(self.target)
         lines = difflib.unified_diff(
             self.before.splitlines(keepends=True), self.after.splitlines(keepends=True),
-            fromfile=f"a/{self.shown}", tofile=f"b/{self.shown}",
+            fromfile=f"a/{name}", tofile=f"b/{name}",
         )  # fmt: skip
         return "".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines)
+
+
+def _relative(path: str) -> str:
+    """A symbolic link's real file, as a diff names it: the file the patch must change."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
 
 
 class Unfixable(Exception):
@@ -84,8 +95,9 @@ def _newline(text: str) -> str:
 
 def change_for(path: str, shown: str, analysed_digest: str | None, findings: Iterable[Finding]) -> FileChange:
     """The fixed text of a file. Raises Unfixable when the file must not be touched."""
+    target = os.path.realpath(path)
     try:
-        with open(path, "rb") as handle:
+        with open(target, "rb") as handle:
             data = handle.read()
     except OSError as error:
         raise Unfixable(f"cannot read: {error.strerror}") from error
@@ -95,7 +107,7 @@ def change_for(path: str, shown: str, analysed_digest: str | None, findings: Ite
     text = source.text
     starts = _offsets(text)
     newline = _newline(text)
-    change = FileChange(path, shown, text, text)
+    change = FileChange(path, shown, target, text, text)
     taken: list[tuple[int, int]] = []
     planned: list[tuple[int, int, str]] = []
     for finding in findings:
@@ -134,29 +146,87 @@ def _overlaps(span: tuple[int, int, str], taken: list[tuple[int, int]]) -> bool:
 
 
 def write(change: FileChange) -> None:
-    """Replace the file atomically with the fixed text. Raises Unfixable, writing nothing."""
-    path = change.path
-    if not os.stat(path).st_mode & 0o222 or not os.access(path, os.W_OK):
+    """Put the fixed text in the real file, keeping its hard links. Raises Unfixable, writing nothing."""
+    path = change.target
+    try:
+        status = os.stat(path)
+        with open(path, "rb") as handle:
+            old = handle.read()
+    except OSError as error:
+        raise Unfixable(f"cannot read: {error.strerror}; nothing was written") from error
+    if not status.st_mode & 0o222 or not os.access(path, os.W_OK):
         raise Unfixable("the file is read-only; nothing was written")  # by its mode bits, even for root
-    with open(path, "rb") as handle:
-        data = handle.read()
-    source = decode(data)
+    source = decode(old)
     if source.text != change.before:
         raise Unfixable("the file changed while fixing; nothing was written")
-    directory = os.path.dirname(os.path.abspath(path))
-    mode = os.stat(path).st_mode
-    fd, temporary = tempfile.mkstemp(prefix=".initlint-", suffix=".tmp", dir=directory)
+    new = _encode(source, change.after)
+    if status.st_nlink > 1:
+        _overwrite(path, old, new)
+    else:
+        _replace(path, new, status.st_mode)
+
+
+def _replace(path: str, data: bytes, mode: int) -> None:
+    """Atomic: a reader sees the old file or the new one, never a mix."""
+    temporary = _synced_copy(path, data)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(_encode(source, change.after))
-            handle.flush()
-            os.fsync(handle.fileno())
         os.chmod(temporary, mode & 0o7777)
         os.replace(temporary, path)
+    except BaseException as error:  # an interrupt too: no temporary file is left behind
+        os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise Unfixable(f"cannot write: {error.strerror}; nothing was written") from error
+        raise
+
+
+def _overwrite(path: str, old: bytes, new: bytes) -> None:
+    """Write into the file's own inode, for a file with several hard links.
+
+    A rename would give this name a new inode and split it from its other
+    links, so the bytes go into the existing one (which also keeps its owner,
+    mode, ACLs and extended attributes). That write is not atomic, so the
+    complete new text is first saved and synced beside the file: if the
+    overwrite fails, the old bytes are put back (they fit: the file had them);
+    if even that fails, the saved copy is kept and named in the error.
+    """
+    saved = _synced_copy(path, new)
+    try:
+        _write_in_place(path, new)
     except OSError as error:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+        try:
+            _write_in_place(path, old)
+        except OSError:
+            raise Unfixable(f"cannot write: {error.strerror}; the fixed text is in {saved}") from error
+        os.unlink(saved)
         raise Unfixable(f"cannot write: {error.strerror}; nothing was written") from error
+    os.unlink(saved)
+
+
+def _synced_copy(path: str, data: bytes) -> str:
+    """A new temporary file beside ``path`` holding ``data``, flushed to disk."""
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=".initlint-", suffix=".tmp", dir=os.path.dirname(path))
+    except OSError as error:
+        raise Unfixable(f"cannot write: {error.strerror}; nothing was written") from error
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException as error:  # an interrupt too: no temporary file is left behind
+        os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise Unfixable(f"cannot write: {error.strerror}; nothing was written") from error
+        raise
+    return temporary
+
+
+def _write_in_place(path: str, data: bytes) -> None:
+    with open(path, "r+b") as handle:
+        handle.write(data)
+        handle.truncate()
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def prepare(findings: Iterable[Finding], digests: dict[str, str]) -> tuple[list[FileChange], list[tuple[str, str]]]:
@@ -178,4 +248,35 @@ def prepare(findings: Iterable[Finding], digests: dict[str, str]) -> tuple[list[
             continue
         if change.after != change.before:
             changes.append(change)
-    return changes, problems
+    return _once_per_file(changes), problems
+
+
+def _once_per_file(changes: list[FileChange]) -> list[FileChange]:
+    """One change per file on disk. Two names of one file (links) were analysed alike and get
+    the same edits; writing the second would find the file changed by the first and refuse."""
+    kept, seen = [], set()
+    for change in changes:
+        try:
+            status = os.stat(change.target)
+        except OSError:
+            kept.append(change)  # writing it will say what is wrong
+            continue
+        if (status.st_dev, status.st_ino) not in seen:
+            seen.add((status.st_dev, status.st_ino))
+            kept.append(change)
+    return kept
+
+
+def confine(changes: list[FileChange], roots: Iterable[str]) -> tuple[list[FileChange], list[tuple[str, str]]]:
+    """The changes whose real file lies inside ``roots`` (the paths named on the command line:
+    a file itself, or anything under a directory, links resolved), and (file, reason) for the others."""
+    real_roots = [os.path.normcase(os.path.realpath(root)) for root in roots]
+    inside, outside = [], []
+    for change in changes:
+        target = os.path.normcase(change.target)
+        if any(target == root or target.startswith(os.path.join(root, "")) for root in real_roots):
+            inside.append(change)
+        else:
+            where = "it is" if change.target == os.path.abspath(change.path) else f"it links to {change.target},"
+            outside.append((change.shown, f"{where} outside the paths given on the command line"))
+    return inside, outside

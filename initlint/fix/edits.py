@@ -3,22 +3,24 @@
 Nodes are located with the standard library's ``ast`` (fast, exact end
 positions); only the snippet being rewritten goes through libcst, which keeps
 its comments, spacing and quoting. Edits are minimal: a rewritten call
-replaces only that call's text (its prefix spelling and tensor argument kept),
-an insertion adds whole lines after a statement, an import is added or
-extended only when no spelling of ``torch.nn.init`` is available.
+changes only its function's name and the arguments whose meaning changes
+(every comment and line break of the call kept), an insertion adds whole
+lines right after the statement that assigned the layers, an import is added
+or extended only when no spelling of ``torch.nn.init`` is available.
 """
 
 from __future__ import annotations
 
 import ast
-import re
+import os
 from dataclasses import dataclass
 
 import libcst as cst
 
 from ..facts import Span
 from ..findings import Edit
-from .intent import InsertInit, NewInit, RewriteCall
+from ..static.inits import INIT_ALIASES, INIT_SIGNATURES
+from .intent import InsertInit, NewInit, RewriteCall, Target
 
 
 class CannotFix(Exception):
@@ -78,20 +80,155 @@ def _quote(call: cst.Call) -> str:
     return '"'
 
 
+_NO_SPACE = cst.SimpleWhitespace("")
+
+
+def _equal() -> cst.AssignEqual:
+    return cst.AssignEqual(_NO_SPACE, _NO_SPACE)
+
+
 def _keyword(name: str, value: cst.BaseExpression) -> cst.Arg:
-    return cst.Arg(value, keyword=cst.Name(name), equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+    return cst.Arg(value, keyword=cst.Name(name), equal=_equal())
 
 
-def _new_args(new: NewInit, tensor: cst.Arg, keep: list[cst.Arg], quote: str) -> list[cst.Arg]:
-    extra = []
-    if new.mode:
-        extra.append(_keyword("mode", cst.SimpleString(f"{quote}{new.mode}{quote}")))
-    extra.append(_keyword("nonlinearity", cst.SimpleString(f"{quote}{new.nonlinearity}{quote}")))
+# -- the arguments of a rewritten call --------------------------------------------------
+# Only what changes is touched: the other arguments, the comments and the layout are
+# libcst nodes carried over as they were, so they print back byte for byte.
+
+
+def _wanted(new: NewInit, quote: str) -> dict[str, str]:
+    """The keyword arguments the new call must carry, as source, in the order they are added."""
+    wanted = {"mode": f"{quote}{new.mode}{quote}"} if new.mode else {}
+    wanted["nonlinearity"] = f"{quote}{new.nonlinearity}{quote}"
     if new.a is not None:
-        extra.append(_keyword("a", cst.parse_expression(f"{new.a:g}")))
-    args = [tensor.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT), *keep, *extra]
-    comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-    return [a.with_changes(comma=comma) for a in args[:-1]] + [args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+        wanted["a"] = f"{new.a:g}"
+    return wanted
+
+
+def _parameters(function: str) -> tuple[str, ...]:
+    """torch.nn.init.<function>'s parameters in positional order."""
+    signature = INIT_SIGNATURES.get(INIT_ALIASES.get(function, function))
+    if signature is None:
+        raise CannotFix(f"unknown init function {function}")
+    return ("tensor", *signature[0], "generator")
+
+
+def _bound(args: list[cst.Arg], parameters: tuple[str, ...]) -> list[str]:
+    """The parameter each argument binds to."""
+    bound = []
+    for index, arg in enumerate(args):
+        if arg.star:
+            raise CannotFix("the call passes *args or **kwargs")
+        if arg.keyword is not None:
+            bound.append(arg.keyword.value)
+        elif index < len(parameters):
+            bound.append(parameters[index])
+        else:
+            raise CannotFix("the call has more arguments than the function takes")
+    return bound
+
+
+def _same_value(node: cst.BaseExpression, source: str) -> bool:
+    try:
+        return ast.literal_eval(cst.Module([]).code_for_node(node).strip()) == ast.literal_eval(source)
+    except (ValueError, SyntaxError):
+        return False
+
+
+def _reworked(args: list[cst.Arg], bound: list[str], target: tuple[str, ...], wanted: dict[str, str],
+              before_args: cst.BaseParenthesizableWhitespace) -> list[cst.Arg]:
+    """The arguments for a call of a function with parameters ``target``: the tensor and
+    ``generator`` kept, ``wanted`` values set where an argument names them and added after
+    the last argument where none does, every other argument removed. A positional argument
+    stays positional only while every one before it stays; later ones become keywords."""
+    kept: list[cst.Arg] = []
+    removed: list[int] = []
+    for index, (arg, name) in enumerate(zip(args, bound)):
+        if name != "tensor" and name != "generator" and name not in wanted:
+            removed.append(index)
+            kept.append(arg)
+            continue
+        if arg.keyword is None and (removed or index >= len(target) or target[index] != name):
+            arg = arg.with_changes(keyword=cst.Name(name), equal=_equal())
+        if name in wanted and not _same_value(arg.value, wanted[name]):
+            arg = arg.with_changes(value=cst.parse_expression(wanted[name]))
+        kept.append(arg)
+    if removed and removed[0] == 0:
+        raise CannotFix("the tensor is not the call's first argument")
+    for name, value in wanted.items():
+        if name not in bound:
+            kept = _appended(kept, _keyword(name, cst.parse_expression(value)), before_args)
+    # Removed last, so an added argument can take the place (and layout) of a removed one.
+    for index in reversed(removed):
+        kept = _without(kept, index)
+    return kept
+
+
+def _has_comment(space: cst.BaseParenthesizableWhitespace) -> bool:
+    return isinstance(space, cst.ParenthesizedWhitespace) and (
+        space.first_line.comment is not None or any(line.comment is not None for line in space.empty_lines))
+
+
+def _without(args: list[cst.Arg], index: int) -> list[cst.Arg]:
+    """The arguments without ``args[index]`` (never the first); the comments on its line
+    stay, on a line of their own, and the layout around it is kept."""
+    previous, gone = args[index - 1], args[index]
+    closing = not isinstance(gone.comma, cst.Comma)  # it was the last argument, with no trailing comma
+    before = previous.comma.whitespace_after  # type: ignore[union-attr]
+    after = gone.whitespace_after_arg if closing else gone.comma.whitespace_after  # type: ignore[union-attr]
+    if isinstance(before, cst.ParenthesizedWhitespace) and isinstance(after, cst.ParenthesizedWhitespace):
+        moved = [cst.EmptyLine(before.indent, before.last_line, after.first_line.comment, after.first_line.newline)]
+        lines = [*before.empty_lines, *(moved if after.first_line.comment else []), *after.empty_lines]
+        between: cst.BaseParenthesizableWhitespace = after.with_changes(first_line=before.first_line, empty_lines=lines)
+    elif isinstance(before, cst.ParenthesizedWhitespace) and (_has_comment(before) or not closing):
+        between = before
+    else:
+        between = after
+    if closing:
+        previous = previous.with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=between)
+    else:
+        comma = previous.comma.with_changes(whitespace_after=between)  # type: ignore[union-attr]
+        previous = previous.with_changes(comma=comma)
+    return [*args[: index - 1], previous, *args[index + 1:]]
+
+
+def _plain(space: cst.ParenthesizedWhitespace) -> cst.ParenthesizedWhitespace:
+    """The same line break and indentation, without comments."""
+    return space.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+
+
+def _appended(args: list[cst.Arg], arg: cst.Arg, before_args: cst.BaseParenthesizableWhitespace) -> list[cst.Arg]:
+    """``arg`` after the last argument, laid out like it: on a line of its own when the
+    arguments are one per line, the trailing comma and the closing line kept."""
+    if not args:
+        return [arg]
+    last = args[-1]
+    trailing = isinstance(last.comma, cst.Comma)
+    tail = last.comma.whitespace_after if trailing else last.whitespace_after_arg  # type: ignore[union-attr]
+    separator = args[-2].comma.whitespace_after if len(args) > 1 else before_args  # type: ignore[union-attr]
+    between: cst.BaseParenthesizableWhitespace = cst.SimpleWhitespace(" ")
+    end = tail
+    if isinstance(separator, cst.ParenthesizedWhitespace) and isinstance(tail, cst.ParenthesizedWhitespace):
+        # The last argument's comment stays on its line; the new one takes the closing line break.
+        between = tail.with_changes(indent=separator.indent, last_line=separator.last_line)
+        end = _plain(tail)
+    elif isinstance(separator, cst.ParenthesizedWhitespace):
+        between = _plain(separator)
+    if trailing:
+        last = last.with_changes(comma=last.comma.with_changes(whitespace_after=between))  # type: ignore[union-attr]
+        arg = arg.with_changes(comma=cst.Comma(whitespace_after=end))
+    else:
+        last = last.with_changes(comma=cst.Comma(whitespace_after=between), whitespace_after_arg=_NO_SPACE)
+        arg = arg.with_changes(whitespace_after_arg=end)
+    return [*args[:-1], last, arg]
+
+
+def _prepended(args: list[cst.Arg], arg: cst.Arg, before_args: cst.BaseParenthesizableWhitespace) -> list[cst.Arg]:
+    """``arg`` as the first argument, separated from the next one like the call opens."""
+    if not args:
+        return [arg]
+    space = _plain(before_args) if isinstance(before_args, cst.ParenthesizedWhitespace) else cst.SimpleWhitespace(" ")
+    return [arg.with_changes(comma=cst.Comma(whitespace_after=space)), *args]
 
 
 def _names_with(statement: str, function: str) -> str:
@@ -177,6 +314,8 @@ class SourcePlanner:
     # -- intents ----------------------------------------------------------------------------
 
     def rewrite_call(self, intent: RewriteCall) -> list[Edit]:
+        """The call with only what changes changed: the function's name, the arguments the new
+        function does not take, the values that differ, and the arguments it lacks (added last)."""
         node = self._call_at(intent.site)
         try:
             call = cst.parse_expression(self._source(node))
@@ -184,24 +323,44 @@ class SourcePlanner:
             raise CannotFix("libcst cannot parse the call") from error
         if not isinstance(call, cst.Call):
             raise CannotFix("the init is not a plain call")
-        keep = [a for a in call.args if a.keyword and a.keyword.value == "generator"]
-        edits: list[Edit] = []
         if intent.tensor_method:
-            if not isinstance(call.func, cst.Attribute):
-                raise CannotFix("expected a tensor method call such as w.data.normal_(...)")
-            receiver = call.func.value
-            if isinstance(receiver, cst.Attribute) and receiver.attr.value == "data":
-                receiver = receiver.value
-            tensor = cst.Arg(receiver)
-            callee, edits = self._init_callee(intent.new.function)
-            func: cst.BaseExpression = cst.parse_expression(callee)
+            func, args, bound, edits = self._from_tensor_method(call, intent.new.function)
         else:
             if not call.args:
                 raise CannotFix("the init call has no tensor argument")
-            tensor = next((a for a in call.args if a.keyword and a.keyword.value == "tensor"), call.args[0])
+            args = list(call.args)
+            bound = _bound(args, _parameters(self._init_function(call.func)))
             func, edits = self._renamed(call.func, intent.new.function)
-        new_call = call.with_changes(func=func, args=_new_args(intent.new, tensor, keep, _quote(call)))
+        wanted = _wanted(intent.new, _quote(call))
+        args = _reworked(args, bound, _parameters(intent.new.function), wanted, call.whitespace_before_args)
+        new_call = call.with_changes(func=func, args=args)
         return [self._edit(node, cst.Module([]).code_for_node(new_call)), *edits]
+
+    def _from_tensor_method(self, call: cst.Call, function: str) -> tuple[cst.BaseExpression, list[cst.Arg],
+                                                                           list[str], list[Edit]]:
+        """``w.data.normal_(0, 0.01)`` as a call of ``function`` on ``w``: (callee, arguments,
+        the parameter each binds to, import edits). Only ``generator`` means the same in both."""
+        if not isinstance(call.func, cst.Attribute):
+            raise CannotFix("expected a tensor method call such as w.data.normal_(...)")
+        receiver = call.func.value
+        if isinstance(receiver, cst.Attribute) and receiver.attr.value == "data":
+            receiver = receiver.value
+        if any(arg.star for arg in call.args):
+            raise CannotFix("the call passes *args or **kwargs")
+        args = _prepended(list(call.args), cst.Arg(receiver), call.whitespace_before_args)
+        bound = ["tensor", *("generator" if a.keyword and a.keyword.value == "generator" else "" for a in call.args)]
+        callee, edits = self._init_callee(function)
+        return cst.parse_expression(callee), args, bound, edits
+
+    def _init_function(self, func: cst.BaseExpression) -> str:
+        """Which torch.nn.init function a callee names (through ``import ... as``)."""
+        if isinstance(func, cst.Attribute):
+            return func.attr.value
+        name = _dotted(func)
+        statement = self.imports.by_name.get(name)
+        if statement is not None:
+            return next((a.name for a in statement.names if (a.asname or a.name) == name), name)
+        return name
 
     def _renamed(self, func: cst.BaseExpression, function: str) -> tuple[cst.BaseExpression, list[Edit]]:
         """The same call spelled for another init function: ``nn.init.x`` -> ``nn.init.y``;
@@ -217,38 +376,164 @@ class SourcePlanner:
         return cst.parse_expression(callee), edits
 
     def insert_init(self, intent: InsertInit) -> list[Edit]:
-        body = self._init_method(intent.model).body
-        anchor = body[-1]
-        if intent.anchor is not None:
-            anchor = next((s for s in body if s.lineno <= intent.anchor.line <= s.end_lineno), anchor)  # type: ignore[operator]
-        line = self.lines[anchor.lineno - 1]
-        indent = line[: len(line) - len(line.lstrip())]
+        """Inits right after the statement that assigned the layers, in its block (inside the
+        branch or loop that built them), valid whatever sizes the model is built with: a call
+        for a layer held by an attribute, a loop over ``.modules()`` for layers in a container."""
+        statement, function = self._assigning_statement(intent)
+        holder = self._holder(statement, intent)
         callee, import_edits = self._init_callee(intent.new.function)
-        args = [f"mode={intent.new.mode!r}"] if intent.new.mode else []
-        args.append(f'nonlinearity="{intent.new.nonlinearity}"')
-        if intent.new.a is not None:
-            args.append(f"a={intent.new.a:g}")
-        lines = [f"{callee}({_attribute_path(layer)}.weight, {', '.join(args)})" for layer in intent.layers]
-        return [self._insert_after(anchor, lines, indent), *import_edits]
+        arguments = ", ".join(f"{name}={value}" for name, value in _wanted(intent.new, '"').items())
+        if all("." not in name for name in intent.layers):
+            lines = [f"{callee}({holder}.weight, {arguments})"]
+        elif all("." in name for name in intent.layers):
+            classes = self._class_names(intent)
+            spelled = classes[0] if len(classes) == 1 else f"({', '.join(classes)})"
+            unit = self._indent_unit(function)
+            module = _fresh_name(self.tree)
+            lines = [f"for {module} in {holder}.modules():",
+                     f"{unit}if isinstance({module}, {spelled}):",
+                     f"{unit}{unit}{callee}({module}.weight, {arguments})"]
+        else:
+            raise CannotFix(f"the statement at line {statement.lineno} assigns both layers and containers of layers")
+        line = self.lines[statement.lineno - 1]
+        return [self._insert_after(statement, lines, line[: len(line) - len(line.lstrip())]), *import_edits]
 
-    def _init_method(self, model: str) -> ast.FunctionDef:
+    def _assigning_statement(self, intent: InsertInit) -> tuple[ast.stmt, ast.AST]:
+        """The statement at the intent's anchor, alone on its lines, having attached every
+        layer of the intent; and the function it is in."""
+        anchor, first = intent.anchor, intent.layers[0]
+        if anchor is None:
+            raise CannotFix(f"cannot tell which statement assigned {first}")
+        if not _same_file(anchor.path, self.path):
+            raise CannotFix(f"{first} is assigned in another file ({os.path.basename(anchor.path)})")
+        scope = self._class(intent.model)
+        statement = next((node for node in ast.walk(scope) if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr))
+                          and _within(anchor, self._span(node))), None)
+        if statement is None:
+            raise CannotFix(f"{first} is assigned outside {intent.model} (line {anchor.line})")
+        self._check_attached(statement, intent)
+        if not self._alone(statement):
+            raise CannotFix(f"the statement at line {statement.lineno} shares its line with another")
+        functions = [f for f in ast.walk(scope) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+                     and f.lineno < statement.lineno <= f.end_lineno]  # type: ignore[operator]
+        if not functions:
+            raise CannotFix(f"the statement at line {statement.lineno} is not in a method")
+        return statement, max(functions, key=lambda f: f.lineno)
+
+    def _check_attached(self, statement: ast.stmt, intent: InsertInit) -> None:
+        """Every layer joined its parent during ``statement``: right after it, all are in place
+        (not so for layers appended to a container later, or built inside another class)."""
+        for target in intent.targets:
+            attached = target.attached
+            if attached is None or not _same_file(attached.path, self.path) \
+                    or not _within(attached, self._span(statement)):
+                where = f"line {attached.line}" if attached else "an unknown place"
+                raise CannotFix(f"{target.name} is attached at {where}, not by the statement at line "
+                                f"{statement.lineno} that assigned {intent.layers[0].split('.')[0]}")
+
+    def _class(self, model: str) -> ast.ClassDef:
         for statement in self.tree.body:
             if isinstance(statement, ast.ClassDef) and statement.name == model:
-                for item in statement.body:
-                    if isinstance(item, ast.FunctionDef) and item.name == "__init__":
-                        if item.body[0].lineno == item.lineno:
-                            raise CannotFix(f"{model}.__init__ is a one-line body")
-                        return item
-                raise CannotFix(f"{model} has no __init__ in this file")
+                return statement
         raise CannotFix(f"{model} is not a class defined in this file")
 
+    def _alone(self, statement: ast.stmt) -> bool:
+        """Nothing but indentation before it on its first line, and nothing but a comment after it."""
+        line, column, end_line, end_column = self._span(statement)
+        before = self.lines[line - 1][: column - 1]
+        after = self.lines[end_line - 1][end_column - 1:].strip()
+        return not before.strip() and (not after or after.startswith("#"))
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+    def _holder(self, statement: ast.stmt, intent: InsertInit) -> str:
+        """How the code right after ``statement`` reaches what it assigned: ``self.body``, or
+        ``getattr(self, f"l{i}")`` after ``setattr(self, f"l{i}", ...)``."""
+        tops = sorted({name.split(".")[0] for name in intent.layers})
+        if isinstance(statement, (ast.Assign, ast.AnnAssign)) and len(tops) == 1:
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            for node in (n for t in targets for n in ast.walk(t)):
+                if isinstance(node, ast.Attribute) and node.attr == tops[0] and isinstance(node.value, ast.Name):
+                    return f"{node.value.id}.{tops[0]}"
+        if isinstance(statement, ast.Expr) and _is_setattr(statement.value):
+            receiver, name = statement.value.args[:2]  # type: ignore[attr-defined]
+            constant = name.value if isinstance(name, ast.Constant) else None
+            if isinstance(receiver, ast.Name) and _pure(name) and (constant is None or [constant] == tops):
+                return f"getattr({receiver.id}, {self._source(name)})"
+        raise CannotFix(f"the statement at line {statement.lineno} does not assign {', '.join(tops)} to an attribute")
+
+    def _class_names(self, intent: InsertInit) -> list[str]:
+        """How this file names the layers' classes: as the calls that built them do."""
+        names: dict[str, str] = {}
+        for target in intent.targets:
+            if target.layer_type not in names:
+                names[target.layer_type] = self._constructor(target)
+        return list(names.values())
+
+    def _constructor(self, target: Target) -> str:
+        """The callee of the call that built the layer, if it names the class from module level."""
+        unknown = CannotFix(f"cannot tell how this file names {target.layer_type}")
+        if target.built is None or not _same_file(target.built.path, self.path):
+            raise unknown
+        try:
+            dotted = _ast_dotted(self._call_at(target.built).func)
+        except CannotFix:
+            raise unknown from None
+        if dotted is None or dotted.split(".")[-1] != target.layer_type \
+                or dotted.split(".")[0] not in _module_names(self.tree):
+            raise unknown
+        return dotted
+
+    def _indent_unit(self, function: ast.AST) -> str:
+        """One level of indentation as this function writes it."""
+        outer = self.lines[function.lineno - 1]  # type: ignore[attr-defined]
+        inner = self.lines[function.body[0].lineno - 1]  # type: ignore[attr-defined]
+        outer, inner = outer[: len(outer) - len(outer.lstrip())], inner[: len(inner) - len(inner.lstrip())]
+        return inner[len(outer):] if inner.startswith(outer) and len(inner) > len(outer) else "    "
 
 
-def _attribute_path(qualified: str) -> str:
-    """``body.0.fc`` -> ``self.body[0].fc``: how the model's __init__ reaches a submodule."""
-    parts = qualified.split(".")
-    if not all(p.isdigit() or _IDENTIFIER.match(p) for p in parts):
-        return f"self.get_submodule({qualified!r})"
-    return "self" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts)
+def _same_file(one: str, other: str) -> bool:
+    return os.path.normcase(os.path.abspath(one)) == os.path.normcase(os.path.abspath(other))
+
+
+def _within(inner: Span, outer: tuple[int, int, int, int]) -> bool:
+    line, column, end_line, end_column = outer
+    return (line, column) <= (inner.line, inner.column) and (inner.end_line, inner.end_column) <= (end_line, end_column)
+
+
+def _is_setattr(node: ast.expr) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr" \
+        and len(node.args) == 3 and not node.keywords
+
+
+def _pure(node: ast.expr) -> bool:
+    """Evaluating it again gives the same value: no calls, no assignments."""
+    effects = (ast.Call, ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom)
+    return not any(isinstance(n, effects) for n in ast.walk(node))
+
+
+def _ast_dotted(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _ast_dotted(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+def _module_names(tree: ast.Module) -> set[str]:
+    """Names bound at the top of the module: what any function of it can use."""
+    names: set[str] = set()
+    for statement in tree.body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in statement.names)
+        elif isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(statement.name)
+        elif isinstance(statement, ast.Assign):
+            names.update(t.id for t in statement.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _fresh_name(tree: ast.Module) -> str:
+    """A loop variable no code of the file uses, so the loop changes nothing else."""
+    used = {n.id if isinstance(n, ast.Name) else n.arg for n in ast.walk(tree) if isinstance(n, (ast.Name, ast.arg))}
+    return next(name for name in ("module", "layer", "submodule", *(f"module{i}" for i in range(1, len(used) + 2)))
+                if name not in used)

@@ -41,15 +41,31 @@ class RewriteCall:
 
 
 @dataclass(frozen=True)
+class Target:
+    """A layer an inserted init covers, and where the source made it."""
+
+    name: str  # qualified name from named_modules()
+    layer_type: str  # its class name, `Linear`
+    built: Span | None  # its constructor call, `nn.Linear(...)`: how the file spells the class
+    attached: Span | None  # where it joined its parent: `self.fc = ...`, `nn.Sequential(*layers)`
+
+
+@dataclass(frozen=True)
 class InsertInit:
-    """Add explicit inits for layers that kept PyTorch's default, in the model's ``__init__``."""
+    """Add explicit inits for layers that kept PyTorch's default, right after the statement
+    that assigned them (``anchor``): every layer of their kind that statement assigns, so the
+    fix holds whatever sizes the model is built with."""
 
     path: str  # the file defining the model
-    model: str  # the class whose __init__ gets the statements
-    layers: tuple[str, ...]  # qualified names from named_modules()
+    model: str  # the class whose source gets the statements
+    targets: tuple[Target, ...]
     new: NewInit
     anchor: Span | None  # the statement that assigned the layers' top-level attribute
     applicability: str
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.targets)
 
 
 @dataclass(frozen=True)

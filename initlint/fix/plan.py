@@ -24,8 +24,8 @@ def merge_intents(intents: Sequence[object]) -> FixIntent | None:
     if isinstance(first, InsertInit):
         if all(isinstance(i, InsertInit) and (i.path, i.model, i.new, i.anchor, i.applicability)
                == (first.path, first.model, first.new, first.anchor, first.applicability) for i in present):
-            layers = tuple(dict.fromkeys(layer for i in present for layer in i.layers))
-            return replace(first, layers=layers)
+            targets = tuple(dict.fromkeys(target for i in present for target in i.targets))
+            return replace(first, targets=targets)
         return NoFix("the layers built here need different inits: initialise each one explicitly")
     if all(i == first for i in present):
         return first
@@ -68,7 +68,7 @@ def plan_fixes(findings: Iterable[Finding], digests: dict[str, str], paths: obje
         for index in indices:
             finding = findings[index]
             key = memo.key(path, ["fix", digests.get(path) or "", repr(finding.intent)]) if memo else None
-            outcome = memo.load(key) if key else None
+            outcome = memo.load(key, tuple[Edit, ...] | str) if key else None
             if outcome is None:
                 if planner is None and not reason:
                     planner, reason = _planner(path, digests.get(path))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..facts import DEFAULT, LayerFacts
-from ..fix.intent import UNSAFE, InsertInit, NewInit
+from ..fix.intent import UNSAFE, FixIntent, InsertInit, NewInit, NoFix, Target
 from .base import WARNING, ModelView, Rule, Verdict, fmt, judged_activation_label
 
 
 def check(view: ModelView) -> Iterator[Verdict]:
+    fixes: dict[int, FixIntent | None] = {}  # one fix per group of layers assigned together
     for layer in view.judged():
         w = layer.weight
         step = w.last
@@ -36,15 +37,43 @@ def check(view: ModelView) -> Iterator[Verdict]:
             activation=act,
             expected_std=expected,
             actual_std=w.std,
-            fix=_fix(view, layer, new),
+            fix=_fix(view, layer, new, fixes),
         )
 
 
-def _fix(view: ModelView, layer: LayerFacts, new: NewInit | None) -> InsertInit | None:
-    """Explicit init statements in the model's own __init__ (a factory's model has none to edit)."""
+def _fix(view: ModelView, layer: LayerFacts, new: NewInit | None, fixes: dict[int, FixIntent | None]) -> FixIntent | None:
+    """Explicit inits right after the statement that assigned the layer (a factory's model has
+    no such statement), covering every layer of its kind that statement assigned: sizes that
+    vary with the constructor's arguments then never matter."""
     if new is None or view.model.kind != "class":
         return None
-    return InsertInit(view.model.path, view.model.name, (layer.name,), new, view.attribute_site(layer), UNSAFE)
+    anchor = view.attribute_site(layer)
+    together = view.assigned_together(layer) if anchor is not None else [layer]
+    if id(together) not in fixes:
+        conflict = _conflict(view, together)
+        targets = tuple(Target(l.name, l.layer_type, l.site, l.assigned) for l in together)
+        fixes[id(together)] = NoFix(conflict) if conflict else InsertInit(
+            view.model.path, view.model.name, targets, new, anchor, UNSAFE)
+    return fixes[id(together)]
+
+
+def _conflict(view: ModelView, together: list[LayerFacts]) -> str | None:
+    """Why one inserted init cannot serve all these layers, or None. The same for each of them,
+    so their findings' fixes agree."""
+
+    def need(l: LayerFacts) -> str:
+        if l.weight.last is None or l.weight.last.origin != DEFAULT:
+            return "its own explicit init"
+        wanted = view.new_init(l, "normal", None)
+        return wanted.describe() if wanted is not None else "an init torch cannot name"
+
+    first = together[0]
+    wanted = need(first)
+    other = next((l for l in together[1:] if need(l) != wanted), None)
+    if other is None:
+        return None
+    return (f"{first.name} and {other.name}, assigned by one statement, need different inits "
+            f"({need(first)} and {need(other)}): write their inits by hand")
 
 
 RULE = Rule(
@@ -67,12 +96,17 @@ about 1e-6 of the input and the gradients vanish with it. The message gives the
 predicted factor over the chain; severity is error beyond 1e4x.
 """,
     fix_safety="""
-Unsafe (applied with `--unsafe-fixes`): the fix adds explicit
-`kaiming_normal_(self.<layer>.weight, nonlinearity=...)` statements to the model's
-`__init__`, after the statement that assigned the layers (a loop over the
-container when many layers need the same init). It changes the model's
-starting point, so it is offered, not assumed. Models built by factory
-functions get no fix.
+Unsafe (applied with `--unsafe-fixes`): the fix adds an explicit
+`kaiming_normal_(..., nonlinearity=...)` right after the statement that
+assigned the layers, in the same block (inside the `if` or loop that built
+them): one call for a layer held by an attribute, a loop over the
+container's `.modules()` with an `isinstance` check for layers built in a
+`Sequential`/`ModuleList`, `getattr(self, <name>)` inside a `setattr` loop.
+It is valid for every constructor argument (no indices or sizes of one
+instance are written). No fix is offered when the layers assigned together
+need different inits (a head at the end of the container), when layers join
+the container later (`.append`), or for models built by factory functions.
+It changes the model's starting point, so it is offered, not assumed.
 """,
     references=(
         "pytorch/pytorch#15314, #57109: the default init is not He init",
