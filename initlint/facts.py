@@ -205,3 +205,6 @@ class FileFacts:
     models: tuple[ModelFacts, ...] = ()
     problem: AnalysisProblem | None = None  # the whole file failed (syntax, import...)
     digest: str | None = None  # sha256 of the bytes analysed: fixes apply only to exactly these
+    # (absolute path, sha256 of the bytes executed) of every project file the analysis loaded,
+    # this one included: a cached result is valid only while all of them are unchanged.
+    loaded: tuple[tuple[str, str], ...] = ()

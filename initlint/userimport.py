@@ -1,0 +1,131 @@
+"""Import the user's project files from the bytes just read, and remember which bytes ran.
+
+Python's own loader runs a cached ``.pyc`` when the source's size and mtime
+match, so an edit that keeps both runs the old code while we report (and fix)
+the new; and it writes ``__pycache__`` into the user's tree. Project files
+(not the stdlib, site-packages, torch or initlint) are therefore compiled
+from bytes read once and hashed; the (path, sha256) of each is recorded, the
+facts of a file being valid only while all of them are unchanged.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from importlib.machinery import ModuleSpec, PathFinder, SourceFileLoader
+from typing import Sequence
+
+from .fix.apply import digest
+from .record import CodeMap
+
+
+class ProjectImports:
+    """This process's imports of project files: a finder before Python's path finder, and what it loaded."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loaded: list[tuple[str, str]] = []  # (absolute path, sha256), in import order
+        self._pinned: dict[str, bytes] = {}
+        self._reported = 0
+        self._code = CodeMap()
+
+    def pin(self, path: str, data: bytes) -> None:
+        """Run ``path`` from ``data`` (bytes already read and digested), whenever it is imported."""
+        self._pinned[os.path.abspath(path)] = data
+
+    def read(self, path: str) -> bytes:
+        """The bytes to run for ``path``, recorded as loaded."""
+        data = self._pinned.get(path)
+        if data is None:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        self.loaded.append((path, digest(data)))
+        return data
+
+    def new(self) -> list[tuple[str, str]]:
+        """What was loaded since the last call."""
+        fresh, self._reported = self.loaded[self._reported:], len(self.loaded)
+        return fresh
+
+    def spec(self, name: str, path: str, search: Sequence[str] | None = None) -> ModuleSpec | None:
+        path = os.path.abspath(path)
+        return importlib.util.spec_from_file_location(name, path, loader=_ProjectLoader(name, path, self),
+                                                      submodule_search_locations=search)
+
+    # -- importlib's MetaPathFinder protocol --
+
+    def find_spec(self, name: str, path: Sequence[str] | None, target: object = None) -> ModuleSpec | None:
+        found = PathFinder.find_spec(name, path, target)
+        if found is None or not isinstance(found.loader, SourceFileLoader) or not found.origin:
+            return None  # not ours: the finders after this one decide, as if we were not here
+        if self._code.classify(found.origin)[0] != "user":
+            return None
+        return self.spec(name, found.origin, found.submodule_search_locations)
+
+
+class _ProjectLoader(SourceFileLoader):
+    """Compiles from the bytes ``ProjectImports.read`` returns; never reads or writes bytecode."""
+
+    def __init__(self, name: str, path: str, imports: ProjectImports):
+        super().__init__(name, path)
+        self._imports = imports
+
+    def get_code(self, fullname: str) -> object:
+        return compile(self._imports.read(self.path), self.path, "exec", dont_inherit=True)
+
+
+_installed: ProjectImports | None = None
+
+
+def project_imports() -> ProjectImports:
+    """This process's ``ProjectImports``, put in ``sys.meta_path`` on first use, just before Python's
+    path finder (finders placed earlier, such as editable installs', keep their precedence).
+
+    A forked child gets its own: what its parent loaded is not its record.
+    """
+    global _installed
+    if _installed is None or _installed.pid != os.getpid():
+        if _installed in sys.meta_path:
+            sys.meta_path.remove(_installed)
+        _installed = ProjectImports()
+        position = sys.meta_path.index(PathFinder) if PathFinder in sys.meta_path else len(sys.meta_path)
+        sys.meta_path.insert(position, _installed)
+    return _installed
+
+
+def forget_project_modules() -> None:
+    """Drop the project's modules this process has (a parent's, inherited through fork), so that
+    files import afresh, from their bytes of now. torch and other libraries stay: they cannot be
+    imported twice."""
+    code = CodeMap()
+    for name, module in list(sys.modules.items()):
+        filename = getattr(module, "__file__", None)
+        if name != "__main__" and isinstance(filename, str) and code.classify(filename)[0] == "user":
+            del sys.modules[name]
+
+
+def project_roots(path: str, configured: str = "") -> list[str]:
+    """Where a project's scripts import its own packages from: the directory of the nearest
+    pyproject.toml above ``path``, the configured root (when ``path`` is inside it), the git root."""
+    roots = []
+    directory = os.path.dirname(os.path.abspath(path))
+    pyproject = _nearest(directory, "pyproject.toml")
+    if pyproject:
+        roots.append(pyproject)
+    if configured and os.path.abspath(path).startswith(os.path.join(os.path.abspath(configured), "")):
+        roots.append(os.path.abspath(configured))
+    git = _nearest(directory, ".git")
+    if git:
+        roots.append(git)
+    return list(dict.fromkeys(roots))
+
+
+def _nearest(directory: str, marker: str) -> str | None:
+    while True:
+        if os.path.exists(os.path.join(directory, marker)):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
