@@ -5,27 +5,29 @@ Produces ``facts.ModelFacts`` for each model; everything torch stays here.
 
 from __future__ import annotations
 
-import gc
 import importlib
 import importlib.util
 import inspect
 import os
 import sys
 import warnings
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import torch
 import torch.nn as nn
+from torch.nn.modules.module import register_module_parameter_registration_hook
+from torch.nn.parameter import UninitializedTensorMixin
 
 from . import ops, theory
 from .facts import (
     DEFAULT, ERROR, LIBRARY, PARTIAL, SKIPPED, AnalysisProblem, ModelSpec, LayerFacts, ModelFacts, ParamInit, Span,
 )  # fmt: skip
 from .graph import FunctionalLayer, Pairing, pair_all
-from .record import InitRecorder, OverBudget, span_of_frame
+from .record import InitRecorder, span_of_frame, storage_key
 from .trace import Flow, trace_model
+from .userimport import project_imports
 
 
 class ImportFailed(Exception):
@@ -38,11 +40,12 @@ class ImportFailed(Exception):
 
 
 class ConstructionFailed(Exception):
-    """The model's constructor raised."""
+    """The model's constructor raised (on ``device``)."""
 
-    def __init__(self, message: str, line: int | None = None):
+    def __init__(self, message: str, line: int | None = None, device: str = "cpu"):
         super().__init__(message)
         self.line = line
+        self.device = device
 
 
 class NotAModule(Exception):
@@ -93,7 +96,12 @@ def _module_name(path: str) -> tuple[str, str]:
 
 
 def import_file(path: str) -> Any:
-    """Import a user's file as the module it is, so its relative imports work."""
+    """Import a user's file as the module it is, so its relative imports work.
+
+    It and the project files it imports run from the bytes read now, never from
+    bytecode (``userimport``).
+    """
+    imports = project_imports()
     root, name = _module_name(path)
     for entry in (root, os.path.dirname(os.path.abspath(path))):
         if entry not in sys.path:
@@ -104,7 +112,7 @@ def import_file(path: str) -> Any:
     try:
         if "." in name and not name.startswith("__initlint__"):
             importlib.import_module(name.rpartition(".")[0])
-        spec = importlib.util.spec_from_file_location(name, path)
+        spec = imports.spec(name, path)
         if spec is None or spec.loader is None:
             raise ImportFailed(f"cannot import {path}")
         module = importlib.util.module_from_spec(spec)
@@ -178,9 +186,9 @@ class _Registrations:
             self.sites[id(submodule)] = span_of_frame(frame)
 
 
-# A model whose construction allocates more elements than this is analysed on
-# the meta device (200 MB of float32 at most is ever allocated on the CPU).
-META_THRESHOLD = 50_000_000
+# A model with more parameter and buffer elements than this is analysed on the
+# meta device: at most 200 MB of float32 is ever allocated on the CPU.
+CPU_BUDGET = 50_000_000
 
 
 @dataclass
@@ -194,42 +202,103 @@ class Built:
     note: str = ""
 
 
-def _construct(factory: Callable[[], Any], user_files: list[str], path: str, meta: bool,
-               budget: int | None = None) -> Built:
-    recorder = InitRecorder(user_files, budget)
-    registrations = _Registrations(recorder)
+@contextmanager
+def _parameters_on_meta(recorder: InitRecorder) -> Iterator[None]:
+    """Register every parameter on the meta device, as accelerate's ``init_empty_weights`` does.
+
+    Other tensors stay real, so constructors that compute with them
+    (``[x.item() for x in torch.linspace(0, rate, depth)]``, rotary tables
+    made from a buffer) work as on the CPU. Buffers stay real too: they are
+    small, and the recorder's budget makes big ones on meta.
+    """
+
+    def to_meta(module: nn.Module, name: str, param: nn.Parameter | None) -> nn.Parameter | None:
+        if param is None or param.is_meta or isinstance(param, UninitializedTensorMixin):
+            return None
+        return recorder.to_meta(param)
+
+    hook = register_module_parameter_registration_hook(to_meta)
     try:
-        with warnings.catch_warnings():
+        yield
+    finally:
+        hook.remove()
+
+
+def _construct(factory: Callable[[], Any], user_files: list[str], path: str, device: str,
+               real_budget: int | None = None) -> Built:
+    """Build on ``device``; on meta, or with ``real_budget``, big tensors come out on meta (see InitRecorder)."""
+    meta = device == "meta"
+    recorder = InitRecorder(user_files, real_budget=CPU_BUDGET if meta else real_budget)
+    registrations = _Registrations(recorder)
+    on_device = _parameters_on_meta(recorder) if meta else nullcontext()
+    try:
+        with warnings.catch_warnings(), registrations, recorder, on_device:
             warnings.simplefilter("ignore")
-            with registrations, recorder, torch.device("meta") if meta else nullcontext():
-                model = factory()
-    except OverBudget:
-        raise
+            model = factory()
     except BaseException as error:
-        raise ConstructionFailed(describe_exception(error), line_in(error, path) if path else None) from error
+        raise ConstructionFailed(describe_exception(error), line_in(error, path) if path else None, device) from error
     if not isinstance(model, nn.Module):
         raise NotAModule(type(model).__name__)
-    return Built(model, recorder, registrations.sites, "meta" if meta else "cpu")
+    return Built(model, recorder, registrations.sites, device)
 
 
 def build_model(factory: Callable[[], Any], user_files: list[str], path: str = "", device: str = "cpu") -> Built:
     """Build a model while recording its init, on the device the option (and its size) calls for.
 
-    ``auto`` builds on the CPU with an allocation budget: a model that
-    outgrows it is dropped at once and built again on the meta device, before
-    it can exhaust memory (a 7B-parameter model needs ~27 GB on the CPU, none
-    on meta). On meta, inits are judged analytically.
+    ``auto`` decides before allocating: it first builds with the parameters
+    on the meta device, which costs little memory at any size, and counts
+    parameter and buffer elements. A model within the CPU budget is built
+    again on the CPU, the build whose recorded inits and measured values are
+    used; a larger one keeps its meta build, its inits judged analytically.
+    A constructor that fails with its parameters on meta (it reads their
+    values) is built on the CPU if it fits the budget.
     """
     if device == "cpu":
-        return _construct(factory, user_files, path, meta=False)
+        return _construct(factory, user_files, path, "cpu")
+    try:
+        with torch.random.fork_rng(devices=[]):  # the CPU build draws what --device cpu would
+            built = _construct(factory, user_files, path, "meta")
+    except ConstructionFailed as failed:
+        if device == "meta":
+            raise
+        return _small_on_cpu(factory, user_files, path, failed)
     if device == "auto":
-        try:
-            return _construct(factory, user_files, path, meta=False, budget=META_THRESHOLD)
-        except OverBudget:
-            gc.collect()
-    built = _construct(factory, user_files, path, meta=True)
+        size = _elements(built.model)
+        if size <= CPU_BUDGET:
+            return _construct(factory, user_files, path, "cpu")
+        built.note = f"built on the meta device: {_count(size)} parameters exceed the {_count(CPU_BUDGET)} CPU budget"
+    else:
+        built.note = "built on the meta device (--device meta)"
+    built.note += "; inits judged analytically"
     _library_init_on_meta(built)
     return built
+
+
+def _small_on_cpu(factory: Callable[[], Any], user_files: list[str], path: str, failed: ConstructionFailed) -> Built:
+    """A constructor that needs its parameters' values: built on the CPU if it fits the budget, else ``failed``.
+
+    Past the budget its tensors come out on meta, so trying costs no more memory than the budget.
+    """
+    try:
+        built = _construct(factory, user_files, path, "cpu", real_budget=CPU_BUDGET)
+    except ConstructionFailed:
+        raise failed from None
+    if any(t.is_meta for t in (*built.model.parameters(), *built.model.buffers())):
+        raise failed
+    return built
+
+
+def _elements(model: nn.Module) -> int:
+    tensors = {storage_key(t): t.numel() for t in (*model.parameters(), *model.buffers())}
+    return sum(tensors.values())
+
+
+def _count(n: int) -> str:
+    """1.2B, 50M, 300K."""
+    for unit, size in (("B", 10**9), ("M", 10**6), ("K", 10**3)):
+        if n >= size:
+            return f"{n / size:.3g}{unit}"
+    return str(n)
 
 
 def _library_init_on_meta(built: Built) -> None:
@@ -253,9 +322,9 @@ def _library_init_on_meta(built: Built) -> None:
             warnings.simplefilter("ignore")
             with built.recorder:
                 initialize()
-        built.note = "built on the meta device; the library's own init, which it skips there, was run analytically"
+        built.note += "; the library's own init, which it skips there, was run analytically"
     except Exception as error:
-        built.note = f"built on the meta device; the library skipped its init there and running it failed ({describe_exception(error)})"
+        built.note += f"; the library skipped its init there and running it failed ({describe_exception(error)})"
 
 
 def _weight_of(module: nn.Module, kind: str) -> tuple[str, torch.Tensor] | None:
@@ -427,7 +496,11 @@ def analyze_model(
         return ModelFacts(path, name, line, ERROR, problem.message, error=problem)
     except ConstructionFailed as error:
         where = error.line or line
-        problem = AnalysisProblem("construction-error", f"{name}() raised {error}", Span(path, where, 1, where, 1))
+        message = f"{name}() raised {error}"
+        if error.device == "meta":
+            message += " while built on the meta device, where parameters hold no values; " \
+                       "--device cpu builds it for real"
+        problem = AnalysisProblem("construction-error", message, Span(path, where, 1, where, 1))
         return ModelFacts(path, name, line, ERROR, str(problem.message), error=problem)
     model = built.model
     flow = _trace(model)

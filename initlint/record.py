@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 import torch.nn.init as nn_init
 from torch.overrides import TorchFunctionMode
+from torch.utils._pytree import tree_leaves, tree_map_only
 
 from . import theory
 from .facts import DEFAULT, LIBRARY, USER, InitStep, ParamInit, Span
@@ -54,6 +55,14 @@ _OTHER_WRITES = {
     "scatter_", "t_", "transpose_", "set_",
 }  # fmt: skip
 _WRITES = _SETTERS | _SCALERS | _SHIFTERS | _OTHER_WRITES | {"__setitem__"}
+
+# Random fills. On meta torch runs some (normal_, exponential_) through Python
+# references whose first call imports torch._dynamo: 1-2 s.
+_RANDOM_FILLS = {"normal_", "uniform_", "exponential_", "log_normal_", "cauchy_", "geometric_", "bernoulli_", "random_"}
+# Calls that can turn a small (or expanded) tensor into a big one, and whose meta
+# kernels are cheap (cat, outer, kron would import torch._dynamo).
+_GROWING = {"repeat", "repeat_interleave", "tile", "clone", "contiguous", "matmul", "mm", "bmm", "__matmul__",
+            "to", "float", "double"}
 
 # Calls that create a tensor whose distribution we can name.
 _FACTORIES = {
@@ -210,23 +219,24 @@ def storage_key(t: torch.Tensor) -> int:
     return t.untyped_storage()._cdata
 
 
-class OverBudget(BaseException):
-    """Construction allocated more elements than the recorder's budget (BaseException:
-    user code's ``except Exception`` must not swallow it)."""
-
-
 class InitRecorder(TorchFunctionMode):
     """Use as ``with InitRecorder(user_files) as rec: model = Model()``.
 
-    With ``budget``, construction stops with OverBudget once tensors made by
-    factory calls off the meta device hold more elements than that.
+    With ``real_budget`` (a build whose parameters go to the meta device), the
+    calls that can make a big tensor (factories, ``repeat``, ``clone``...) are
+    sized on meta first: those that would leave more than the budget's
+    elements in real tensors not yet moved to meta make meta tensors instead,
+    so no size of model can exhaust memory. An op that mixes meta and real
+    tensors runs on meta; inits and random fills of meta tensors are recorded,
+    not run.
     """
 
-    def __init__(self, user_files: Iterable[str] = (), budget: int | None = None):
+    def __init__(self, user_files: Iterable[str] = (), real_budget: int | None = None):
         super().__init__()
         self.code = CodeMap(user_files)
-        self._budget = budget
-        self._allocated = 0
+        self._real_budget = real_budget
+        self._real: dict[int, int] = {}  # storage key -> elements, of real tensors made by sized calls
+        self._real_total = 0
         self._writes: dict[int, list[Write]] = defaultdict(list)
         self._origins: dict[int, _Origin] = {}
         # Storages we hold facts about, kept alive while recording so that their
@@ -242,17 +252,61 @@ class InitRecorder(TorchFunctionMode):
                 self._record_data_set(args[0], args[1], sys._getframe(1))
             except Exception:
                 pass
-        result = func(*args, **kwargs)
-        if self._budget is not None and isinstance(result, torch.Tensor) and result.device.type != "meta" \
-                and getattr(func, "__name__", "") in _FACTORIES:
-            self._allocated += result.numel()
-            if self._allocated > self._budget:
-                raise OverBudget(self._allocated)
+        result = func(*args, **kwargs) if self._real_budget is None else self._call_within_budget(func, args, kwargs)
         try:
             self._observe(func, args, kwargs, result)
         except Exception:  # recording must never break the user's construction
             pass
         return result
+
+    def _call_within_budget(self, func: Callable, args: Sequence, kwargs: dict) -> Any:
+        name = getattr(func, "__name__", "")
+        target = args[0] if args else kwargs.get("tensor")
+        if isinstance(target, torch.Tensor) and target.is_meta and (_init_function_name(func) or name in _RANDOM_FILLS):
+            return target  # no values to fill on meta: recording the call is all there is to do
+        sized = name in _FACTORIES or name in _GROWING
+        if sized:
+            probe = _on_meta_first(func, name, args, kwargs)
+            if probe is not None and self._real_total + probe.numel() > self._real_budget:
+                return probe
+        try:
+            result = func(*args, **kwargs)
+        except Exception:
+            if not _mixes_meta((args, kwargs)):
+                raise
+            result = func(*self._on_meta(args), **self._on_meta(kwargs))
+        if sized and isinstance(result, torch.Tensor) and not result.is_meta:
+            key = storage_key(result)
+            self._real_total += result.numel() - self._real.get(key, 0)
+            self._real[key] = result.numel()
+        return result
+
+    def _on_meta(self, value: Any) -> Any:
+        return tree_map_only(torch.Tensor, lambda t: t if t.is_meta else self.to_meta(t), value)
+
+    def to_meta(self, tensor: torch.Tensor) -> torch.Tensor:
+        """A meta copy of a real tensor (a Parameter stays one) that takes over what was recorded about it.
+
+        The real tensor is let go of: registering it as a parameter (or mixing
+        it with meta tensors) was its last use in practice.
+        """
+        with torch._C.DisableTorchFunction():
+            copy = tensor.detach().to("meta")
+        if isinstance(tensor, torch.nn.Parameter):
+            copy = torch.nn.Parameter(copy, tensor.requires_grad)
+            copy.__dict__.update(tensor.__dict__)
+        old, new = storage_key(tensor), self._hold(copy)
+        if old in self._origins:
+            self._origins[new] = self._origins.pop(old)
+        if old in self._writes:
+            self._writes[new] = self._writes.pop(old)
+        for keys in self._site_params.values():
+            if old in keys:
+                keys.discard(old)
+                keys.add(new)
+        self._held.pop(old, None)
+        self._real_total -= self._real.pop(old, 0)
+        return copy
 
     def _observe(self, func: Callable, args: Sequence, kwargs: dict, result: Any) -> None:
         init_name = _init_function_name(func)
@@ -600,6 +654,27 @@ def _init_function_name(func: Callable) -> str | None:
     """
     name = getattr(func, "__name__", "")
     return name if name in _INIT_SIGNATURES and isinstance(func, types.FunctionType) else None
+
+
+def _on_meta_first(func: Callable, name: str, args: Sequence, kwargs: dict) -> torch.Tensor | None:
+    """What a call would newly allocate, made on the meta device (None: nothing, or it cannot say)."""
+    try:
+        if name in _FACTORIES:
+            probe = func(*args, **{**kwargs, "device": "meta"})
+        else:
+            probe = func(*_meta_copies(args), **_meta_copies(kwargs))
+    except Exception:
+        return None
+    return probe if isinstance(probe, torch.Tensor) and probe._base is None else None
+
+
+def _meta_copies(value: Any) -> Any:
+    return tree_map_only(torch.Tensor, lambda t: t.to("meta"), value)
+
+
+def _mixes_meta(value: Any) -> bool:
+    devices = {t.device.type for t in tree_leaves(value) if isinstance(t, torch.Tensor)}
+    return "meta" in devices and len(devices) > 1
 
 
 def _is_data_setter(func: Callable) -> bool:

@@ -3,13 +3,16 @@
 Order of attempts: a whole-model trace; then both sides of data-dependent
 branches (a tracer that answers True, then False, where fx would raise); then
 keeping the failing submodule as a leaf and tracing it on its own (inlined back
-into the parent); then each child on its own. Anything past the first attempt
-marks the model partial.
+into the parent); then each child on its own. When the model's own forward
+could not be traced that way (``int(x.max())``, a loop over a tensor's
+value), one concrete forward on a random input is recorded as well, if the
+model has real values. Anything past the first attempt marks the model partial.
 """
 
 from __future__ import annotations
 
 import inspect
+import operator
 import sys
 import traceback
 from collections import Counter
@@ -20,6 +23,9 @@ from typing import Any, Callable, Iterable, Iterator
 import torch
 import torch.fx as fx
 import torch.nn as nn
+from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
+from torch.overrides import TorchFunctionMode
+from torch.utils._pytree import tree_leaves, tree_map
 
 from . import graph as g
 from . import ops
@@ -42,6 +48,7 @@ class Flow:
     graphs: tuple[FlowGraph, ...]
     status: str  # TRACED or PARTIAL
     detail: str = ""
+    untraced: str = ""  # why the module's own forward could not be traced, if it could not
 
 
 class _Tracer(fx.Tracer):
@@ -340,7 +347,15 @@ def module_roles(root: nn.Module) -> dict[str, ops.ModuleRole]:
 def trace_model(model: nn.Module) -> Flow:
     """Every graph that could be traced for a model, and how complete they are."""
     roles = module_roles(model)
-    return _trace(model, roles, depth=0)
+    flow = _trace(model, roles, depth=0)
+    if not flow.untraced:
+        return flow
+    ran = run_model(model, roles)
+    if ran is None:
+        return flow
+    graph, shape = ran
+    detail = f"forward not traceable ({flow.untraced}): paired along one forward on a random input of shape {shape}"
+    return Flow((graph, *flow.graphs), PARTIAL, detail)
 
 
 def _subroles(roles: dict[str, ops.ModuleRole], prefix: str) -> dict[str, ops.ModuleRole]:
@@ -394,7 +409,7 @@ def _trace(module: nn.Module, roles: dict[str, ops.ModuleRole], depth: int) -> F
     except Exception as error:
         first = error
     if depth >= _MAX_DEPTH:
-        return Flow((), PARTIAL, f"could not trace: {_brief(first)}")
+        return Flow((), PARTIAL, f"could not trace: {_brief(first)}", untraced=_brief(first))
     return _around_failures(traces, first, depth) or _children(module, roles, depth, _brief(first))
 
 
@@ -431,7 +446,7 @@ def _children(module: nn.Module, roles: dict[str, ops.ModuleRole], depth: int, w
         if child_name not in roles:
             sub = _trace(child, _subroles(roles, child_name), depth + 1)
             parts.extend(_detached(s, child_name) for s in sub.graphs)
-    return Flow(tuple(parts), PARTIAL, f"forward not traceable ({why}): paired inside submodules only")
+    return Flow(tuple(parts), PARTIAL, f"forward not traceable ({why}): paired inside submodules only", untraced=why)
 
 
 def _opaque_call() -> FlowGraph:
@@ -445,3 +460,165 @@ def _brief(error: BaseException) -> str:
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
     text = text[:160]
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+# -- one concrete forward ----------------------------------------------------------
+
+_ATTEMPTS = 3
+_MAX_TENSORS = 10_000  # a loop whose count is a tensor's value may be long: a run past this is dropped
+_SPATIAL = {1: 64, 2: 64, 3: 16}  # input size per convolution dimension; transposed ones start at 4
+# x.__rsub__(c) is c - x: fx records operator.sub(c, x); so do we, for _Converter.
+_REFLECTED = {"__rsub__": operator.sub, "__rdiv__": operator.truediv, "__rtruediv__": operator.truediv,
+              "__radd__": operator.add, "__rmul__": operator.mul, "__rpow__": operator.pow,
+              "__rmatmul__": operator.matmul}  # fmt: skip
+
+
+def run_model(model: nn.Module, roles: dict[str, ops.ModuleRole]) -> tuple[FlowGraph, tuple[int, ...]] | None:
+    """The dataflow of one forward on a random input shaped for the first weight layer, with that shape.
+
+    None when the model has no real values (built on meta), its forward needs
+    more than one input, or no guessed input runs.
+    """
+    if any(p.is_meta for p in model.parameters()) or _required_inputs(model) != 1:
+        return None
+    leaves = {id(model.get_submodule(name)): name for name in roles}
+    for example in _example_inputs(model):
+        try:
+            fx_graph = _record_forward(model, leaves, example)
+        except _TooLong:
+            return None  # the input fitted; another would run as long
+        except Exception:
+            continue
+        return _Converter(model, roles, {}).convert(fx_graph), tuple(example.shape)
+    return None
+
+
+class _TooLong(Exception):
+    """The forward made more tensors than one run may record."""
+
+
+def _required_inputs(model: nn.Module) -> int:
+    try:
+        params = inspect.signature(model.forward).parameters.values()
+    except (TypeError, ValueError):
+        return 0
+    return sum(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
+
+def _example_inputs(model: nn.Module) -> list[torch.Tensor]:
+    """Inputs the model's first weight layers take, best guess first (at most _ATTEMPTS)."""
+    generator = torch.Generator().manual_seed(0)
+    found: list[torch.Tensor] = []
+    for module in model.modules():
+        for shape, integer_below in _input_shapes(module):
+            if integer_below:
+                example = torch.arange(shape[0] * shape[1]).remainder(integer_below).reshape(shape)
+            else:
+                example = torch.randn(shape, generator=generator)
+            if all(example.shape != f.shape or example.dtype != f.dtype for f in found):
+                found.append(example)
+            if len(found) == _ATTEMPTS:
+                return found
+    return found
+
+
+def _input_shapes(module: nn.Module) -> list[tuple[tuple[int, ...], int]]:
+    """(shape, 0) of float inputs, or (shape, n) of token ids below n, that a weight layer takes."""
+    if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
+        return [((2, 8), module.num_embeddings)]
+    if isinstance(module, nn.modules.conv._ConvNd):
+        dims = len(module.kernel_size)
+        size = 4 if module.transposed else _SPATIAL.get(dims, 16)
+        return [((2, module.in_channels, *[size] * dims), 0)]
+    if isinstance(module, nn.RNNBase):
+        return [((2, 8, module.input_size), 0)]
+    if isinstance(module, nn.MultiheadAttention):
+        return [((2, 8, module.embed_dim), 0)]
+    weight = getattr(module, "weight", None)
+    if ops.layer_kind(module) in ("dense", "custom") and isinstance(weight, torch.Tensor) and weight.dim() == 2:
+        width = weight.shape[1] if isinstance(module, nn.Linear) else min(weight.shape)
+        return [((2, width), 0), ((2, 8, width), 0)]
+    return []
+
+
+def _record_forward(model: nn.Module, leaves: dict[int, str], example: torch.Tensor) -> fx.Graph:
+    recording = _Recording(model, leaves, example)
+    hooks = [register_module_forward_pre_hook(recording.enter),
+             register_module_forward_hook(recording.leave, with_kwargs=True)]
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]), recording:
+            output = model(example)
+    finally:
+        model.train(training)
+        for hook in hooks:
+            hook.remove()
+    recording.graph.output(recording.mapped(output))
+    return recording.graph
+
+
+class _Recording(TorchFunctionMode):
+    """A concrete forward written down as an fx graph, as a trace with leaves would have it.
+
+    Each torch call made outside leaf modules becomes a node, and so does each
+    leaf module's call; tensors are followed by identity from the node that
+    made them to the nodes that use them.
+    """
+
+    def __init__(self, model: nn.Module, leaves: dict[int, str], example: torch.Tensor):
+        super().__init__()
+        self.graph = fx.Graph()
+        self._leaves = leaves
+        self._depth = 0  # inside how many leaf modules
+        self._made: dict[int, fx.Node] = {id(example): self.graph.placeholder("x")}
+        self._kept = [example]  # every tensor in _made, so that its id stays its own
+        self._constants = {id(t): name for name, t in (*model.named_parameters(), *model.named_buffers())}
+
+    def mapped(self, value: Any) -> Any:
+        """``value`` with each tensor a node made it (or a parameter's get_attr) replaced by that node."""
+        return tree_map(lambda v: self._node_of(v) if isinstance(v, torch.Tensor) else v, value)
+
+    def _node_of(self, tensor: torch.Tensor) -> Any:
+        node = self._made.get(id(tensor))
+        if node is None and id(tensor) in self._constants:
+            node = self._keep(tensor, self.graph.get_attr(self._constants[id(tensor)]))
+        return tensor if node is None else node  # a tensor from nowhere known: a constant
+
+    def _keep(self, value: Any, node: fx.Node) -> fx.Node:
+        for tensor in tree_leaves(value):
+            if isinstance(tensor, torch.Tensor):
+                self._made[id(tensor)] = node
+                self._kept.append(tensor)
+        return node
+
+    def __torch_function__(self, func: Callable, types: Any, args: tuple = (), kwargs: dict | None = None):
+        kwargs = kwargs or {}
+        result = func(*args, **kwargs)
+        if self._depth == 0 and any(isinstance(t, torch.Tensor) for t in tree_leaves(result)):
+            self._keep(result, self._node(func, self.mapped(args), self.mapped(kwargs)))
+            if len(self._kept) > _MAX_TENSORS:
+                raise _TooLong()
+        return result
+
+    def _node(self, func: Callable, args: tuple, kwargs: dict) -> fx.Node:
+        name = getattr(func, "__name__", "")
+        if name in _REFLECTED and len(args) == 2:
+            return self.graph.call_function(_REFLECTED[name], (args[1], args[0]), kwargs)
+        if name == "__get__":  # a property: x.T, x.data
+            return self.graph.call_method(getattr(getattr(func, "__self__", None), "__name__", name), args, kwargs)
+        if getattr(torch.Tensor, name, None) is func:
+            return self.graph.call_method(name, args, kwargs)
+        return self.graph.call_function(func, args, kwargs)
+
+    def enter(self, module: nn.Module, args: tuple) -> None:
+        if id(module) in self._leaves:
+            self._depth += 1
+
+    def leave(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
+        if id(module) not in self._leaves:
+            return
+        self._depth -= 1
+        if self._depth == 0:
+            node = self.graph.call_module(self._leaves[id(module)], self.mapped(args), self.mapped(kwargs))
+            self._keep(output, node)
