@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 from dataclasses import replace
 
@@ -12,20 +13,54 @@ import click
 from . import __version__
 from . import rules as catalogue
 from .cache import DEFAULT_DIR as DEFAULT_CACHE_DIR
+from .cache import NotACache
 from .cache import clean as clean_cache
 from .config import Config, ConfigError, check_selectors, find_config, load_config
 from .engine import DEFAULT_JOBS, DEFAULT_TIMEOUT, Options, Report, check_paths
 from .findings import SEVERITIES, severity_rank
-from .fix.apply import FileChange, Unfixable, prepare, write
+from .fix.apply import FileChange, Unfixable, confine, prepare, write
 from .report import FORMATS, renderer
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it; never the "findings" code
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Command(click.Group):
+    """Interrupts and a vanished working directory end in one line, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            os.getcwd()
+        except FileNotFoundError:
+            click.echo("initlint: error: the current directory no longer exists", err=True)
+            sys.exit(EXIT_ERROR)
+        previous = signal.signal(signal.SIGTERM, _terminated)
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as interrupt:
+            click.echo("\ninitlint: interrupted", err=True)
+            sys.exit(128 + signal.SIGTERM if isinstance(interrupt, _Terminated) else EXIT_INTERRUPTED)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM unwinds like an interrupt: workers are stopped and temporary files removed."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+@click.group(cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="initlint")
 def main() -> None:
-    """Lint PyTorch models for weight-initialization mistakes."""
+    """Lint PyTorch models for weight-initialization mistakes.
+
+    By default `initlint check` imports the checked files and runs their model
+    constructors (in worker processes): only check code you trust that way.
+    `initlint check --static` reads the source only and never runs it.
+    """
 
 
 def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -52,7 +87,7 @@ def _options(config: Config, select: tuple[str, ...], extend_select: tuple[str, 
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path(readable=False))
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format.")
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False, writable=True),
@@ -90,8 +125,14 @@ def check(paths: tuple[str, ...], output_format: str, output_file: str | None, c
           unsafe_fixes: bool, diff: bool, show_fixes: bool, show_suppressed: bool, static_mode: bool, device: str,
           no_cache: bool,
           cache_dir: str | None) -> None:
-    """Check the models defined under PATHS (default: the current directory)."""
+    """Check the models defined under PATHS (default: the current directory).
+
+    This imports the files and runs their models' constructors and forwards (in
+    worker processes); use --static for code you would not run.
+    """
     paths = paths or (".",)
+    if output_file:
+        _check_writable(output_file)
     try:
         config = load_config(config_path or find_config(paths))
         options = _options(config, _codes(select), _codes(extend_select), _codes(ignore), exclude, timeout, jobs)
@@ -104,13 +145,15 @@ def check(paths: tuple[str, ...], output_format: str, output_file: str | None, c
     report = _run(paths, options)
     for path in report.missing:
         click.echo(f"initlint: error: {path}: no such file or directory", err=True)
+    for note in report.notes:
+        click.echo(f"initlint: warning: {note}", err=True)
     if diff:
-        changes = _changes(report, unsafe_fixes)
+        changes = _changes(report, unsafe_fixes, paths)
         click.echo("".join(change.diff() for change in changes), nl=False)
         sys.exit(EXIT_FINDINGS if changes else (EXIT_ERROR if report.missing else EXIT_CLEAN))
     fixed: list[FileChange] = []
     if fix:
-        fixed = _apply(_changes(report, unsafe_fixes))
+        fixed = _apply(_changes(report, unsafe_fixes, paths))
         if fixed:
             report = _run(paths, options)  # what remains, judged on the files as they are now
     if show_fixes:
@@ -127,8 +170,12 @@ def check(paths: tuple[str, ...], output_format: str, output_file: str | None, c
     else:
         rendered = renderer(output_format)(report)
     if output_file:
-        with open(output_file, "w", encoding="utf-8") as handle:
-            handle.write(rendered + ("\n" if rendered else ""))
+        try:
+            with open(output_file, "w", encoding="utf-8") as handle:
+                handle.write(rendered + ("\n" if rendered else ""))
+        except OSError as error:
+            click.echo(f"initlint: error: cannot write {output_file}: {error.strerror}", err=True)
+            sys.exit(EXIT_ERROR)
     elif rendered:
         click.echo(rendered)
     if report.missing:
@@ -136,6 +183,19 @@ def check(paths: tuple[str, ...], output_format: str, output_file: str | None, c
     threshold = severity_rank(fail_on or config.fail_on or "warning")
     failing = any(severity_rank(f.severity) >= threshold for f in report.findings)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+
+
+def _check_writable(output_file: str) -> None:
+    """Before minutes of analysis: the report's folder must exist and take a file."""
+    folder = os.path.dirname(os.path.abspath(output_file))
+    if not os.path.isdir(folder):
+        problem = "no such directory"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        problem = "the directory is not writable"
+    else:
+        return
+    click.echo(f"initlint: error: cannot write {output_file}: {problem}", err=True)
+    sys.exit(EXIT_ERROR)
 
 
 class _Progress:
@@ -168,10 +228,12 @@ def _run(paths: tuple[str, ...], options: Options) -> Report:
             progress.clear()
 
 
-def _changes(report: Report, unsafe: bool) -> list[FileChange]:
+def _changes(report: Report, unsafe: bool, paths: tuple[str, ...]) -> list[FileChange]:
+    """The file changes --fix would write (and --diff shows): never to a file outside ``paths``."""
     chosen = [f for f in report.findings if f.fix is not None and (f.fix.applicability == "safe" or unsafe)]
     changes, problems = prepare(chosen, report.digests)
-    for path, reason in problems:
+    changes, outside = confine(changes, paths)
+    for path, reason in [*problems, *outside]:
         click.echo(f"initlint: warning: {path}: not fixed: {reason}", err=True)
     return changes
 
@@ -207,7 +269,11 @@ def clean(cache_dir: str | None) -> None:
     config_path = find_config(["."])
     root = os.path.dirname(config_path) if config_path else os.getcwd()
     directory = cache_dir or os.path.join(root, DEFAULT_CACHE_DIR)
-    removed = clean_cache(directory)
+    try:
+        removed = clean_cache(directory)
+    except NotACache as error:
+        click.echo(f"initlint: error: {error}", err=True)
+        sys.exit(EXIT_ERROR)
     click.echo(f"Removed {directory}" if removed else f"No cache at {directory}")
 
 

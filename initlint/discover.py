@@ -12,9 +12,10 @@ import fnmatch
 import hashlib
 import io
 import os
+import stat
 import tokenize
-from dataclasses import dataclass
-from typing import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
 
 from .facts import AnalysisProblem, Span
 
@@ -53,38 +54,67 @@ def _excluded(path: str, display: str, patterns: Iterable[str]) -> bool:
     return False
 
 
-def collect_files(paths: Iterable[str], exclude: Iterable[str] = ()) -> tuple[list[SourceFile], list[str]]:
-    """(Python files under the paths, paths that do not exist).
+# Tooling files a directory walk never collects: importing them runs the tool (setuptools reads
+# initlint's argv). Named on the command line, they are checked like any file.
+TOOLING_FILES = frozenset({"setup.py", "conftest.py", "noxfile.py", "fabfile.py", "dodo.py"})
+
+
+@dataclass
+class Selection:
+    """What the paths given on the command line select."""
+
+    files: list[SourceFile] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # paths that do not exist
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (directory as shown, why it cannot be listed)
+    notes: list[str] = field(default_factory=list)  # what was skipped and why, one line each
+
+
+def collect_files(paths: Iterable[str], exclude: Iterable[str] = ()) -> Selection:
+    """The Python files under the paths, and what could not be looked at.
 
     Directories are walked recursively, skipping VCS folders, caches,
-    virtualenvs, build output and anything matching an ``exclude`` glob (on
-    the name or the path as shown). A file named explicitly is always checked
-    unless excluded.
+    virtualenvs, build output, tooling files (``setup.py``, ``conftest.py``)
+    and anything matching an ``exclude`` glob (on the name or the path as
+    shown). A file named explicitly is always checked unless excluded. Only
+    regular files are read: a FIFO or device named ``*.py`` would block.
     """
     patterns = list(exclude)
-    files: list[SourceFile] = []
-    missing: list[str] = []
+    selection = Selection()
     seen: set[str] = set()
 
     def add(path: str, display: str) -> None:
         real = os.path.normcase(os.path.realpath(path))
-        if real not in seen:
-            seen.add(real)
-            files.append(SourceFile(os.path.abspath(path), display))
+        if real in seen:
+            return
+        seen.add(real)
+        if not _is_regular(path):
+            selection.notes.append(f"{display}: not a regular file, skipped")
+            return
+        selection.files.append(SourceFile(os.path.abspath(path), display))
+
+    def unreadable(error: OSError) -> None:
+        selection.unreadable.append((str(error.filename), f"cannot read directory: {error.strerror}"))
 
     for given in paths:
         if not os.path.exists(given):
-            missing.append(given)
+            selection.missing.append(given)
         elif os.path.isdir(given):
-            for path, display in _walk(given, patterns):
+            for path, display in _walk(given, patterns, unreadable):
                 add(path, display)
         elif not _excluded(given, given, patterns):
             add(given, given)
-    return files, missing
+    return selection
 
 
-def _walk(root: str, patterns: list[str]) -> Iterator[tuple[str, str]]:
-    for directory, dirnames, filenames in os.walk(root):
+def _is_regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # reading it will say what is wrong
+
+
+def _walk(root: str, patterns: list[str], onerror: Callable[[OSError], None]) -> Iterator[tuple[str, str]]:
+    for directory, dirnames, filenames in os.walk(root, onerror=onerror):
         kept = []
         for d in sorted(dirnames):
             full = os.path.join(directory, d)
@@ -94,7 +124,7 @@ def _walk(root: str, patterns: list[str]) -> Iterator[tuple[str, str]]:
         dirnames[:] = kept
         for name in sorted(filenames):
             full = os.path.normpath(os.path.join(directory, name))
-            if name.endswith(".py") and not _excluded(full, full, patterns):
+            if name.endswith(".py") and name not in TOOLING_FILES and not _excluded(full, full, patterns):
                 yield full, full
 
 
@@ -140,6 +170,18 @@ def screen(path: str, data: bytes) -> Screening:
         return Screening(problem=AnalysisProblem("syntax-error", message, Span(path, line, column, line, column)), text=text)
     except ValueError as error:  # null bytes
         return Screening(problem=AnalysisProblem("syntax-error", f"syntax error: {error}", Span(path, 1, 1, 1, 1)), text=text)
+    except (RecursionError, MemoryError):  # Python's own compiler gives up on it too
+        problem = AnalysisProblem("syntax-error", "cannot parse: expressions nested too deeply for Python's parser",
+                                  Span(path, 1, 1, 1, 1))
+        return Screening(problem=problem, text=text)
+    try:
+        return _screen_tree(tree, text, data)
+    except RecursionError:
+        problem = AnalysisProblem("syntax-error", "cannot analyse: expressions nested too deeply", Span(path, 1, 1, 1, 1))
+        return Screening(problem=problem, text=text)
+
+
+def _screen_tree(tree: ast.Module, text: str, data: bytes) -> Screening:
     candidates = tuple(
         (node.name, node.lineno)
         for node in tree.body

@@ -10,6 +10,7 @@ import fnmatch
 import importlib
 import os
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
@@ -80,6 +81,7 @@ class Report:
     missing: tuple[str, ...] = ()
     digests: dict[str, str] = field(default_factory=dict)  # absolute path -> sha256 of the analysed bytes
     suppressed: tuple[Finding, ...] = ()  # silenced by comments; shown with --show-suppressed
+    notes: tuple[str, ...] = ()  # what was skipped and why (non-regular files), one line each
 
 
 class _Paths:
@@ -107,8 +109,8 @@ def _screen(path: str, data: bytes, cache: Cache | None) -> Screening:
     if cache is None:
         return screen(path, data)
     key = cache.key(path, ["screen", digest(data)])
-    found = cache.load(key)
-    if isinstance(found, Screening):
+    found = cache.load(key, Screening)
+    if found is not None:
         return found
     found = screen(path, data)
     cache.store(key, found)
@@ -123,10 +125,8 @@ def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable
     cache = Cache(options.cache_dir) if options.cache_dir else None
     results, screened = _screen_all(sources, cache)
     if options.static:
-        from .static import analyze_source
-
         for path, screening in screened.items():
-            results[path] = replace(analyze_source(path, screening.text), digest=screening.digest)
+            results[path] = replace(_analyse_source(path, screening.text), digest=screening.digest)
         return [results[s.path] for s in sources if s.path in results]
     everything = _local_imports(screened, cache)
     tasks = _tasks(screened, everything, options, results)
@@ -206,11 +206,21 @@ def _cached(tasks: Tasks, everything: dict[str, Screening], options: Options, ca
     return keys
 
 
-def _static_fallback(failed: FileFacts, screening: Screening) -> FileFacts:
-    """A file that cannot be imported (a missing dependency) is analysed from its source instead."""
+def _analyse_source(path: str, text: str) -> FileFacts:
+    """Static facts of one file; a failure of the analyser is that file's problem, not the run's."""
     from .static import analyze_source
 
-    facts = analyze_source(failed.path, screening.text)
+    try:
+        return analyze_source(path, text)
+    except RecursionError:
+        return FileFacts(path, problem=AnalysisProblem("syntax-error", "cannot analyse: nested too deeply"))
+    except Exception as error:  # an initlint bug: the other files are still checked
+        return FileFacts(path, problem=AnalysisProblem("internal-error", f"{type(error).__name__}: {error}"))
+
+
+def _static_fallback(failed: FileFacts, screening: Screening) -> FileFacts:
+    """A file that cannot be imported (a missing dependency) is analysed from its source instead."""
+    facts = _analyse_source(failed.path, screening.text)
     if facts.problem is not None or not facts.models:
         return failed
     reason = failed.problem.message.removeprefix("cannot import: ")
@@ -230,12 +240,18 @@ def _run_workers(tasks: Tasks, sources: Sequence[SourceFile], options: Options,
     except ImportError as error:  # torch is missing or broken: every file says so, nothing crashes
         problem = AnalysisProblem("missing-dependency", f"cannot import torch ({error}): install torch, or use --static")
         return [FileFacts(path, problem=problem) for path in tasks]
-    # Planning fixes needs libcst (0.2-0.3 s to import): import it while the workers run.
-    threading.Thread(target=importlib.import_module, args=("libcst",), daemon=True).start()
     user_files = tuple(dict.fromkeys([*(s.path for s in sources), *tasks]))
-    work = [Task(path, user_files, options.timeout, lines, tuple(specs), options.device)
+    work = [Task(path, user_files, options.timeout, lines, tuple(specs), options.device, options.root)
             for path, (lines, specs) in tasks.items()]
-    return analyse_files(work, options.jobs, progress)
+    return analyse_files(work, options.jobs, progress, started=_import_libcst_meanwhile)
+
+
+def _import_libcst_meanwhile() -> None:
+    """Planning fixes needs libcst (0.2-0.3 s to import): import it while the workers run.
+
+    Only once the workers are forked: a fork in the middle of an import would leave its locks held.
+    """
+    threading.Thread(target=importlib.import_module, args=("libcst",), daemon=True).start()
 
 
 def _local_imports(screened: dict[str, Screening], cache: Cache | None) -> dict[str, Screening]:
@@ -283,10 +299,14 @@ def _entry_files(options: Options) -> list[tuple[Entry, str | None]]:
 
 def check_paths(paths: Sequence[str], options: Options = Options(), progress: Callable | None = None) -> Report:
     """Check every model under ``paths`` (and the configured entries)."""
-    sources, missing = collect_files(paths, options.exclude)
+    selection = collect_files(paths, options.exclude)
+    sources = selection.files
     files = _analyse(sources, options, progress)
+    files += [FileFacts(os.path.abspath(directory), problem=AnalysisProblem("decode-error", reason))
+              for directory, reason in selection.unreadable]
     report = judge(files, options, _Paths(sources, options.root))
-    return replace(report, missing=tuple(missing), digests={f.path: f.digest for f in files if f.digest})
+    return replace(report, missing=tuple(selection.missing), notes=tuple(selection.notes),
+                   digests={f.path: f.digest for f in files if f.digest})
 
 
 def judge(files: Sequence[FileFacts], options: Options, paths: _Paths) -> Report:
@@ -316,9 +336,10 @@ def judge(files: Sequence[FileFacts], options: Options, paths: _Paths) -> Report
             if key in components:
                 entries.append(ModelEntry(shown, model.name, SKIPPED, "building block of another checked model: judged inside it"))
                 continue
+            deadline = time.monotonic() + options.timeout
             view = ModelView(model, options.settings)
             entries.append(ModelEntry(shown, model.name, model.status, model.detail, _layer_rows(view)))
-            findings.extend(_model_findings(model, view, paths))
+            findings.extend(_model_findings(model, view, paths, deadline))
     selected = [f for f in findings if _selected(f, options, paths)]
     kept, silenced = _suppressions(selected)
     digests = {f.path: f.digest for f in files if f.digest}
@@ -380,7 +401,7 @@ def _layer_rows(view: ModelView) -> tuple[LayerRow, ...]:
     return tuple(rows)
 
 
-def _model_findings(model: ModelFacts, view: ModelView, paths: _Paths) -> list[Finding]:
+def _model_findings(model: ModelFacts, view: ModelView, paths: _Paths, deadline: float) -> list[Finding]:
     if model.status == STATUS_ERROR and model.error is not None:
         return [_problem_finding(model.error, model.path, model.name, model.line, paths)]
     if model.status == SKIPPED:
@@ -394,6 +415,13 @@ def _model_findings(model: ModelFacts, view: ModelView, paths: _Paths) -> list[F
     for rule in catalogue.MODEL_RULES:
         for verdict in rule.check(view):
             found.append(_verdict_finding(rule, verdict, model, paths))
+            if time.monotonic() > deadline:
+                break
+        if time.monotonic() > deadline:  # --timeout bounds judging too: say so, keep what was found
+            message = f"judging {model.name} timed out at {rule.code}; later rules were not run"
+            span = Span(model.path, model.line, 1, model.line, 1)
+            found.append(_plain_finding(catalogue.BY_CODE["IL904"], message, span, model.name, paths))
+            break
     return found
 
 

@@ -135,7 +135,9 @@ class Chain:
     @property
     def consequence(self) -> str:
         n = len(self.layers)
-        if self.factor < 1:
+        if self.factor == 0:
+            change = "vanishes (below 1e-308, the smallest float)"
+        elif self.factor < 1:
             change = f"shrinks to {fmt(self.factor)} of its input"
         else:
             change = f"grows {fmt(self.factor)}x"
@@ -146,6 +148,42 @@ JUDGED_KINDS = ("dense", "conv", "conv_transpose")
 _MAX_PATHS = 2000
 
 
+@dataclass(frozen=True)
+class _Step:
+    """The end of a path being walked: a linked list, so extending a path costs O(1)."""
+
+    name: str
+    factor: float
+    previous: "_Step | None"
+
+    def names(self) -> tuple[str, ...]:
+        out = []
+        step: _Step | None = self
+        while step is not None:
+            out.append(step.name)
+            step = step.previous
+        return tuple(reversed(out))
+
+
+def _has_cycle(layers: dict[str, LayerFacts]) -> bool:
+    """Whether the successor links loop (Kahn's algorithm leaves layers unvisited)."""
+    indegree = dict.fromkeys(layers, 0)
+    for layer in layers.values():
+        for link in layer.successors:
+            if link.target in indegree:
+                indegree[link.target] += 1
+    ready = [name for name, n in indegree.items() if n == 0]
+    seen = 0
+    while ready:
+        seen += 1
+        for link in layers[ready.pop()].successors:
+            if link.target in indegree:
+                indegree[link.target] -= 1
+                if indegree[link.target] == 0:
+                    ready.append(link.target)
+    return seen < len(layers)
+
+
 @dataclass
 class ModelView:
     model: ModelFacts
@@ -153,6 +191,9 @@ class ModelView:
 
     def __post_init__(self) -> None:
         self.layers = {layer.name: layer for layer in self.model.layers}
+        self._default_parts: dict[int, Chain] = {}
+        self._attribute_sites = dict(self.model.attributes)
+        self._assigned_groups: dict[tuple[Span | None, str], list[LayerFacts]] | None = None
         self._chains = self._compute_chains()
 
     def judged(self) -> list[LayerFacts]:
@@ -176,11 +217,17 @@ class ModelView:
         return theory.variance_factor(layer.fan_in, theory.Distribution(w.family, w.std, w.mean), input_moment)
 
     def _compute_chains(self) -> dict[str, Chain]:
+        """Each layer's most extreme chain, over at most _MAX_PATHS paths from the chains' starts.
+
+        Paths are linked lists and are searched for cycles only when the layers have
+        one, so a 10,000-layer stack is judged in linear time.
+        """
         preds: dict[str, int] = {}
         for layer in self.model.layers:
             for link in layer.successors:
                 if link.target in self.layers:
                     preds[link.target] = preds.get(link.target, 0) + 1
+        cyclic = _has_cycle(self.layers)
         best: dict[str, Chain] = {}
         paths = 0
         for start in self.model.layers:
@@ -190,31 +237,32 @@ class ModelView:
             first = self._variance_factor(start, up.second_moment)
             if first is None:
                 continue
-            stack = [((start.name,), first)]
+            stack: list[_Step] = [_Step(start.name, first, None)]
             while stack and paths < _MAX_PATHS:
-                names, factor = stack.pop()
-                layer = self.layers[names[-1]]
-                nexts = [l for l in layer.successors if l.target in self.layers and l.target not in names]
+                step = stack.pop()
                 extended = False
-                for link in nexts:
-                    nxt = self.layers[link.target]
-                    if nxt.kind not in JUDGED_KINDS:
+                for link in self.layers[step.name].successors:
+                    nxt = self.layers.get(link.target)
+                    if nxt is None or nxt.kind not in JUDGED_KINDS or cyclic and nxt.name in step.names():
                         continue
                     v = self._variance_factor(nxt, link.activation.second_moment * link.scale**2)
                     if v is not None:
-                        stack.append(((*names, nxt.name), factor * v))
+                        stack.append(_Step(nxt.name, step.factor * v, step))
                         extended = True
                 if not extended:
                     paths += 1
-                    chain = Chain(names, factor)
-                    for name in names:
+                    chain = Chain(step.names(), step.factor)
+                    for name in chain.layers:
                         old = best.get(name)
-                        if old is None or abs(math.log10(max(factor, 1e-300))) > abs(math.log10(max(old.factor, 1e-300))):
+                        if old is None or abs(math.log10(max(chain.factor, 1e-300))) > abs(math.log10(max(old.factor, 1e-300))):
                             best[name] = chain
         return best
 
     def default_part(self, chain: Chain) -> Chain:
         """The chain's factor counting only the layers left at PyTorch's default."""
+        found = self._default_parts.get(id(chain))  # chains are shared: by identity, not by 10k-name tuples
+        if found is not None:
+            return found
         factor = 1.0
         for i, name in enumerate(chain.layers):
             layer = self.layers[name]
@@ -227,7 +275,8 @@ class ModelView:
                 link = next(l for l in prev.successors if l.target == name)
                 moment = link.activation.second_moment * link.scale**2
             factor *= self._variance_factor(layer, moment) or 1.0
-        return Chain(chain.layers, factor)
+        self._default_parts[id(chain)] = found = Chain(chain.layers, factor)
+        return found
 
     def chain(self, layer: LayerFacts) -> Chain | None:
         chain = self._chains.get(layer.name)
@@ -321,7 +370,16 @@ class ModelView:
 
     def attribute_site(self, layer: LayerFacts) -> Span | None:
         """Where the model assigned the attribute that holds the layer (``self.body = ...``)."""
-        return dict(self.model.attributes).get(layer.name.split(".")[0])
+        return self._attribute_sites.get(layer.name.split(".")[0])
+
+    def assigned_together(self, layer: LayerFacts) -> list[LayerFacts]:
+        """The layers of this layer's kind that the statement assigning it assigned."""
+        if self._assigned_groups is None:
+            self._assigned_groups = {}
+            for other in self.model.layers:
+                key = (self.attribute_site(other), other.kind)
+                self._assigned_groups.setdefault(key, []).append(other)
+        return self._assigned_groups.get((self.attribute_site(layer), layer.kind), [layer])
 
     def severity(self, base: str, layer: LayerFacts, act: Activation | None, absorbed: bool = False) -> str:
         """The base severity, lowered where harmless, raised where the chain is extreme."""
