@@ -118,9 +118,12 @@ def _analyse_one(channel: _Channel, task: Task, skip: frozenset[str]) -> None:
     channel.send(("loaded", imports.new()))
 
 
-def _run_file(conn: Any, task: Task, skip: frozenset[str], memory: int | None, supervisor: int,
-              inherited: list[Any]) -> None:
-    """A runner's life: contain itself, analyse the file, report, exit."""
+def _run_file(conn: Any, memory: int | None, supervisor: int, inherited: list[Any]) -> None:
+    """A runner's life: contain itself, wait for its file, analyse it, report, exit.
+
+    Runners are forked ahead of need, so the containment below is done while
+    another runner works; the file arrives on the pipe.
+    """
     processes.separate_group()  # before user code can start anything: what it starts is killed with it
     processes.die_with_parent(signal.SIGKILL, supervisor)
     for other in inherited:  # the supervisor's other pipes: never user code's to read or write
@@ -129,6 +132,10 @@ def _run_file(conn: Any, task: Task, skip: frozenset[str], memory: int | None, s
     processes.limit_memory(memory)
     _silence_output()
     sys.dont_write_bytecode = True  # no __pycache__ in the user's tree, whatever imports what
+    try:
+        task, skip = conn.recv()
+    except (EOFError, OSError):  # not needed after all
+        os._exit(0)
     channel = _Channel(conn)
     try:
         _analyse_one(channel, task, skip)
@@ -213,21 +220,27 @@ class _Run:
 
 
 class _Runner:
-    """A runner process and the run it works on."""
+    """A runner process, forked before it is needed, and the run it then works on."""
 
-    def __init__(self, ctx: Any, run: _Run, memory: int | None, inherited: list[Any]):
-        self.run = run
-        run.current = None
-        self.conn, child = ctx.Pipe(duplex=False)
+    def __init__(self, ctx: Any, memory: int | None, inherited: list[Any]):
+        self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_run_file, daemon=False,  # user code may start processes of its own
-                                   args=(child, run.task, run.skip(), memory, os.getpid(), [*inherited, self.conn]))
+                                   args=(child, memory, os.getpid(), [*inherited, self.conn]))
         self.process.start()
         child.close()
         processes.separate_group(self.process.pid)  # the runner does too: whichever comes first
+        self.run: _Run | None = None
+        self.deadline = 0.0
+
+    def give(self, run: _Run) -> None:
+        self.run = run
+        run.current = None
+        self.conn.send((run.task, run.skip()))
         self.deadline = time.monotonic() + run.task.timeout
 
     def receive(self) -> bool:
         """Take every message sent so far; False when the runner is gone before saying it is done."""
+        assert self.run is not None
         try:
             while not self.run.done and self.conn.poll():
                 self.run.take(*self.conn.recv())
@@ -236,39 +249,75 @@ class _Runner:
             return False
         return self.run.done or self.process.is_alive()
 
-    def end(self) -> str:
-        """Kill the runner and what it started in its process group; how it had ended."""
+    def end(self) -> None:
+        """Kill the runner and what it started in its process group; reaped later (``_Reaper``)."""
         processes.kill_group(self.process.pid)
-        self.process.join(5)
         self.conn.close()
+
+    def exit_text(self) -> str:
+        """How a runner that died on its own ended (it is reaped by now: it closed its pipe)."""
+        self.process.join(5)
         return _exit_description(self.process.exitcode)
 
 
+class _Reaper:
+    """Killed runners, waited for without blocking: a runner's exit (unmapping its copy of the
+    supervisor's memory) takes milliseconds the next file need not wait for."""
+
+    def __init__(self) -> None:
+        self.dying: list[Any] = []
+
+    def add(self, runner: _Runner) -> None:
+        self.dying.append(runner.process)
+
+    def reap(self) -> None:
+        self.dying = [p for p in self.dying if p.is_alive()]  # is_alive() reaps the exited
+
+    def pids(self) -> frozenset[int]:
+        return frozenset(p.pid for p in self.dying)
+
+
 def _supervise_runs(tasks: Sequence[Task], jobs: int, memory: int | None, parent: Any) -> list[FileFacts]:
-    """Analyse files in at most ``jobs`` runners at once; results in the order given."""
+    """Analyse files in at most ``jobs`` runners at once; results in the order given.
+
+    One spare runner is forked ahead while others work, so a file never waits for a fork.
+    """
     ctx = _context()
     runs = [_Run(t) for t in tasks]
     waiting = list(runs)
-    runners: list[_Runner] = []
+    busy: list[_Runner] = []
+    spares: list[_Runner] = []
+    reaper = _Reaper()
     finished = 0
-    while waiting or runners:
-        while waiting and len(runners) < jobs:
+
+    def fork() -> _Runner:
+        return _Runner(ctx, memory, [parent, *(r.conn for r in (*busy, *spares))])
+
+    while waiting or busy:
+        while waiting and len(busy) < jobs:
+            runner = spares.pop() if spares else fork()
             run = waiting.pop(0)
-            runners.append(_Runner(ctx, run, memory, [parent, *(r.conn for r in runners)]))
+            runner.give(run)
+            busy.append(runner)
             parent.send(("progress", (finished, len(runs), run.task.path)))
-        timeout = max(0.0, min(r.deadline for r in runners) - time.monotonic())
-        if parent in multiprocessing.connection.wait([parent, *(r.conn for r in runners)], timeout=timeout):
+        if waiting and not spares:
+            spares.append(fork())
+        timeout = max(0.0, min(r.deadline for r in busy) - time.monotonic())
+        if parent in multiprocessing.connection.wait([parent, *(r.conn for r in busy)], timeout=timeout):
             raise SystemExit  # the parent never writes: readable means it is gone
-        for runner in list(runners):
+        for runner in list(busy):
             alive = runner.receive()
             timed_out = time.monotonic() > runner.deadline
             run = runner.run
+            assert run is not None
             if not run.done and alive and not timed_out:
                 continue
-            runners.remove(runner)
-            exit_text = runner.end()
+            busy.remove(runner)
+            exit_text = "" if alive or timed_out else runner.exit_text()
+            runner.end()
+            reaper.add(runner)
             # What left the runner's process group, orphaned to us (adopt_orphans), goes too.
-            processes.kill_descendants(keep=frozenset(r.process.pid for r in runners))
+            processes.kill_descendants(keep=frozenset(r.process.pid for r in (*busy, *spares)) | reaper.pids())
             if not run.done:
                 if timed_out:
                     run.lost(f"timed out after {run.task.timeout:g} s", "timeout")
@@ -279,6 +328,9 @@ def _supervise_runs(tasks: Sequence[Task], jobs: int, memory: int | None, parent
                 parent.send(("progress", (finished, len(runs), run.task.path)))
             else:
                 waiting.insert(0, run)  # a new runner carries on with the models left
+        reaper.reap()
+    for spare in spares:
+        spare.end()
     return [r.result() for r in runs]
 
 
@@ -292,6 +344,7 @@ def _warm_up() -> None:
     import torch
     import torch.nn as nn
 
+    from . import theory
     from .analyze import analyze_model
 
     class WarmUp(nn.Module):
@@ -312,6 +365,8 @@ def _warm_up() -> None:
         analyze_model(os.path.abspath(__file__), "WarmUp", 1, WarmUp, [], device="auto")
     except Exception:  # an optimisation only: runners then pay for the setup themselves
         pass
+    for name in theory.ACTIVATIONS:  # each takes ~10 ms of quadrature; runners would each redo them
+        theory.gains(name)
     gc.freeze()
 
 
