@@ -203,8 +203,9 @@ class Built:
 
 
 @contextmanager
-def _parameters_on_meta(recorder: InitRecorder) -> Iterator[None]:
-    """Register every parameter on the meta device, as accelerate's ``init_empty_weights`` does.
+def _parameters_moved(recorder: InitRecorder, everything: bool) -> Iterator[None]:
+    """Parameters go to the meta device as they are registered: every one (``everything``, as
+    accelerate's ``init_empty_weights`` does), or those past the recorder's budget.
 
     Other tensors stay real, so constructors that compute with them
     (``[x.item() for x in torch.linspace(0, rate, depth)]``, rotary tables
@@ -212,79 +213,71 @@ def _parameters_on_meta(recorder: InitRecorder) -> Iterator[None]:
     small, and the recorder's budget makes big ones on meta.
     """
 
-    def to_meta(module: nn.Module, name: str, param: nn.Parameter | None) -> nn.Parameter | None:
+    def moved(module: nn.Module, name: str, param: nn.Parameter | None) -> nn.Parameter | None:
         if param is None or param.is_meta or isinstance(param, UninitializedTensorMixin):
             return None
-        return recorder.to_meta(param)
+        return recorder.to_meta(param) if everything else recorder.admit(param)
 
-    hook = register_module_parameter_registration_hook(to_meta)
+    hook = register_module_parameter_registration_hook(moved)
     try:
         yield
     finally:
         hook.remove()
 
 
-def _construct(factory: Callable[[], Any], user_files: list[str], path: str, device: str,
-               real_budget: int | None = None) -> Built:
-    """Build on ``device``; on meta, or with ``real_budget``, big tensors come out on meta (see InitRecorder)."""
-    meta = device == "meta"
-    recorder = InitRecorder(user_files, real_budget=CPU_BUDGET if meta else real_budget)
+class _Spilled(Exception):
+    """A budgeted CPU build sent tensors to meta: the model is too big to build on the CPU."""
+
+
+def _construct(factory: Callable[[], Any], user_files: list[str], path: str, device: str) -> Built:
+    """Build with every parameter on meta (``meta``), on the CPU, or (``budget``) on the CPU until
+    tensors or parameters would pass CPU_BUDGET, which raises _Spilled before allocating them."""
+    budgeted = device in ("meta", "budget")
+    recorder = InitRecorder(user_files, real_budget=CPU_BUDGET if budgeted else None)
     registrations = _Registrations(recorder)
-    on_device = _parameters_on_meta(recorder) if meta else nullcontext()
+    moving = _parameters_moved(recorder, everything=device == "meta") if budgeted else nullcontext()
     try:
-        with warnings.catch_warnings(), registrations, recorder, on_device:
+        with warnings.catch_warnings(), registrations, recorder, moving:
             warnings.simplefilter("ignore")
             model = factory()
     except BaseException as error:
-        raise ConstructionFailed(describe_exception(error), line_in(error, path) if path else None, device) from error
+        if device == "budget" and recorder.spilled:
+            raise _Spilled from error
+        raise ConstructionFailed(describe_exception(error), line_in(error, path) if path else None,
+                                 "meta" if device == "meta" else "cpu") from error
+    if device == "budget" and recorder.spilled:
+        raise _Spilled
     if not isinstance(model, nn.Module):
         raise NotAModule(type(model).__name__)
-    return Built(model, recorder, registrations.sites, device)
+    return Built(model, recorder, registrations.sites, "meta" if device == "meta" else "cpu")
 
 
 def build_model(factory: Callable[[], Any], user_files: list[str], path: str = "", device: str = "cpu") -> Built:
     """Build a model while recording its init, on the device the option (and its size) calls for.
 
-    ``auto`` decides before allocating: it first builds with the parameters
-    on the meta device, which costs little memory at any size, and counts
-    parameter and buffer elements. A model within the CPU budget is built
-    again on the CPU, the build whose recorded inits and measured values are
-    used; a larger one keeps its meta build, its inits judged analytically.
-    A constructor that fails with its parameters on meta (it reads their
-    values) is built on the CPU if it fits the budget.
+    ``auto`` decides before allocating: it builds on the CPU while the
+    tensors that calls would make (sized on meta first) and the parameters
+    registered stay within CPU_BUDGET elements; a model that would pass it
+    is built again with its parameters on the meta device, where any size
+    costs little memory, and its inits are judged analytically.
     """
     if device == "cpu":
         return _construct(factory, user_files, path, "cpu")
-    try:
-        with torch.random.fork_rng(devices=[]):  # the CPU build draws what --device cpu would
-            built = _construct(factory, user_files, path, "meta")
-    except ConstructionFailed as failed:
-        if device == "meta":
-            raise
-        return _small_on_cpu(factory, user_files, path, failed)
+    if device == "auto":
+        try:
+            return _construct(factory, user_files, path, "budget")
+        except _Spilled:
+            pass
+    built = _construct(factory, user_files, path, "meta")
     if device == "auto":
         size = _elements(built.model)
-        if size <= CPU_BUDGET:
-            return _construct(factory, user_files, path, "cpu")
-        built.note = f"built on the meta device: {_count(size)} parameters exceed the {_count(CPU_BUDGET)} CPU budget"
+        built.note = (f"built on the meta device: {_count(size)} parameters exceed the {_count(CPU_BUDGET)} CPU budget"
+                      if size > CPU_BUDGET else
+                      f"built on the meta device: building it on the CPU allocates more than {_count(CPU_BUDGET)} elements")
     else:
         built.note = "built on the meta device (--device meta)"
     built.note += "; inits judged analytically"
     _library_init_on_meta(built)
-    return built
-
-
-def _small_on_cpu(factory: Callable[[], Any], user_files: list[str], path: str, failed: ConstructionFailed) -> Built:
-    """A constructor that needs its parameters' values: built on the CPU if it fits the budget, else ``failed``.
-
-    Past the budget its tensors come out on meta, so trying costs no more memory than the budget.
-    """
-    try:
-        built = _construct(factory, user_files, path, "cpu", real_budget=CPU_BUDGET)
-    except ConstructionFailed:
-        raise failed from None
-    if any(t.is_meta for t in (*built.model.parameters(), *built.model.buffers())):
-        raise failed
     return built
 
 

@@ -222,13 +222,12 @@ def storage_key(t: torch.Tensor) -> int:
 class InitRecorder(TorchFunctionMode):
     """Use as ``with InitRecorder(user_files) as rec: model = Model()``.
 
-    With ``real_budget`` (a build whose parameters go to the meta device), the
-    calls that can make a big tensor (factories, ``repeat``, ``clone``...) are
-    sized on meta first: those that would leave more than the budget's
-    elements in real tensors not yet moved to meta make meta tensors instead,
-    so no size of model can exhaust memory. An op that mixes meta and real
-    tensors runs on meta; inits and random fills of meta tensors are recorded,
-    not run.
+    With ``real_budget``, the calls that can make a big tensor (factories,
+    ``repeat``, ``clone``...) are sized on meta first: those that would leave
+    more than the budget's elements in real tensors not yet moved to meta make
+    meta tensors instead (``spilled``), so no size of model can exhaust memory.
+    An op that mixes meta and real tensors runs on meta; inits and random
+    fills of meta tensors are recorded, not run.
     """
 
     def __init__(self, user_files: Iterable[str] = (), real_budget: int | None = None):
@@ -237,6 +236,8 @@ class InitRecorder(TorchFunctionMode):
         self._real_budget = real_budget
         self._real: dict[int, int] = {}  # storage key -> elements, of real tensors made by sized calls
         self._real_total = 0
+        self._registered = 0  # elements of the real parameters registered so far
+        self.spilled = False  # something went to meta to stay within the budget
         self._writes: dict[int, list[Write]] = defaultdict(list)
         self._origins: dict[int, _Origin] = {}
         # Storages we hold facts about, kept alive while recording so that their
@@ -268,6 +269,7 @@ class InitRecorder(TorchFunctionMode):
         if sized:
             probe = _on_meta_first(func, name, args, kwargs)
             if probe is not None and self._real_total + probe.numel() > self._real_budget:
+                self.spilled = True
                 return probe
         try:
             result = func(*args, **kwargs)
@@ -280,6 +282,17 @@ class InitRecorder(TorchFunctionMode):
             self._real_total += result.numel() - self._real.get(key, 0)
             self._real[key] = result.numel()
         return result
+
+    def admit(self, param: torch.Tensor) -> torch.Tensor | None:
+        """A parameter being registered in a budgeted build: None to keep it, or its meta copy
+        once real parameters would pass the budget (numpy-backed ones were never sized)."""
+        if self._real_budget is None or param.is_meta:
+            return None
+        if self._registered + param.numel() <= self._real_budget:
+            self._registered += param.numel()
+            return None
+        self.spilled = True
+        return self.to_meta(param)
 
     def _on_meta(self, value: Any) -> Any:
         return tree_map_only(torch.Tensor, lambda t: t if t.is_meta else self.to_meta(t), value)
