@@ -13,9 +13,7 @@ import json
 import types
 import typing
 from functools import lru_cache
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from typing import Any, Callable
 
 
 class ShapeError(ValueError):
@@ -32,7 +30,7 @@ def loads(text: str | bytes, kind: Any) -> Any:
         data = json.loads(text)
     except (ValueError, RecursionError) as error:
         raise ShapeError(f"not JSON: {error}") from error
-    return _decode(data, kind, "$")
+    return _decoder(kind)(data)
 
 
 def _plain(value: object) -> object:
@@ -47,59 +45,107 @@ def _plain(value: object) -> object:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
+Decoder = Callable[[object], Any]
+
+
+def _fail(what: str) -> ShapeError:
+    return ShapeError(f"expected {what}")
+
+
 @lru_cache(maxsize=None)
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def _decode(data: object, kind: Any, where: str) -> Any:
+def _decoder(kind: Any) -> Decoder:
+    """A function checking and decoding JSON data of type ``kind``, built once per type
+    (warm runs decode thousands of nodes: the type is not inspected at each)."""
     origin = typing.get_origin(kind)
     if kind is Any or kind is object:  # a free-form scalar (LayerFacts.extra values)
-        if data is None or isinstance(data, (str, int, float, bool)):
-            return data
-        raise ShapeError(f"{where}: expected a scalar")
+        return _scalar
     if kind is type(None):
-        if data is None:
-            return None
-        raise ShapeError(f"{where}: expected null")
+        return _null
     if origin in (typing.Union, types.UnionType):
-        for option in typing.get_args(kind):
+        return _union(tuple(_decoder(option) for option in typing.get_args(kind)))
+    if origin in (tuple, frozenset):
+        args = typing.get_args(kind)
+        if origin is frozenset:
+            return _sequence(_decoder(args[0]), frozenset)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return _sequence(_decoder(args[0]), tuple)
+        return _fixed(tuple(_decoder(arg) for arg in args))
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        return _record(kind)
+    if kind is float:
+        return _float
+    if kind in (int, str, bool):
+        return _exact(kind)
+    raise TypeError(f"cannot decode {kind}")
+
+
+def _scalar(data: object) -> object:
+    if data is None or isinstance(data, (str, int, float, bool)):
+        return data
+    raise _fail("a scalar")
+
+
+def _null(data: object) -> None:
+    if data is not None:
+        raise _fail("null")
+
+
+def _float(data: object) -> float:
+    if isinstance(data, (int, float)) and not isinstance(data, bool):
+        return float(data)
+    raise _fail("a number")
+
+
+def _exact(kind: type) -> Decoder:
+    def decode(data: object) -> object:
+        if type(data) is kind:
+            return data
+        raise _fail(kind.__name__)
+
+    return decode
+
+
+def _union(options: tuple[Decoder, ...]) -> Decoder:
+    def decode(data: object) -> object:
+        for option in options:
             try:
-                return _decode(data, option, where)
+                return option(data)
             except ShapeError:
                 continue
-        raise ShapeError(f"{where}: matches no type of {kind}")
-    if origin in (tuple, frozenset):
+        raise _fail("one of a union's types")
+
+    return decode
+
+
+def _sequence(item: Decoder, make: Callable[[Any], Any]) -> Decoder:
+    def decode(data: object) -> object:
         if not isinstance(data, list):
-            raise ShapeError(f"{where}: expected a list")
-        args = typing.get_args(kind)
-        if origin is frozenset or (len(args) == 2 and args[1] is Ellipsis):
-            items = [_decode(item, args[0], f"{where}[{i}]") for i, item in enumerate(data)]
-        elif len(args) == len(data):
-            items = [_decode(item, arg, f"{where}[{i}]") for i, (item, arg) in enumerate(zip(data, args))]
-        else:
-            raise ShapeError(f"{where}: expected {len(args)} items")
-        return frozenset(items) if origin is frozenset else tuple(items)
-    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
-        return _decode_dataclass(data, kind, where)
-    return _decode_scalar(data, kind, where)
+            raise _fail("a list")
+        return make([item(value) for value in data])
+
+    return decode
 
 
-def _decode_dataclass(data: object, kind: type, where: str) -> Any:
-    if not isinstance(data, dict):
-        raise ShapeError(f"{where}: expected an object for {kind.__name__}")
-    hints = _hints(kind)
-    names = [f.name for f in dataclasses.fields(kind) if f.init]
-    if set(data) != set(names):
-        raise ShapeError(f"{where}: {kind.__name__} fields differ")
-    return kind(**{name: _decode(data[name], hints[name], f"{where}.{name}") for name in names})
+def _fixed(items: tuple[Decoder, ...]) -> Decoder:
+    def decode(data: object) -> object:
+        if not isinstance(data, list) or len(data) != len(items):
+            raise _fail(f"a list of {len(items)}")
+        return tuple(item(value) for item, value in zip(items, data))
+
+    return decode
 
 
-def _decode_scalar(data: object, kind: Any, where: str) -> Any:
-    if kind is float and isinstance(data, (int, float)) and not isinstance(data, bool):
-        return float(data)
-    if kind is int and isinstance(data, int) and not isinstance(data, bool):
-        return data
-    if kind in (str, bool) and type(data) is kind:
-        return data
-    raise ShapeError(f"{where}: expected {getattr(kind, '__name__', kind)}")
+def _record(kind: type) -> Decoder:
+    hints = typing.get_type_hints(kind)
+    names = tuple(f.name for f in dataclasses.fields(kind) if f.init)
+    expected = set(names)
+    fields: list[tuple[str, Decoder]] = []
+
+    def decode(data: object) -> object:
+        if not isinstance(data, dict) or data.keys() != expected:
+            raise _fail(f"the fields of {kind.__name__}")
+        if not fields:  # resolved on first use: dataclasses may refer to each other
+            fields.extend((name, _decoder(hints[name])) for name in names)
+        return kind(**{name: field_decoder(data[name]) for name, field_decoder in fields})
+
+    return decode
