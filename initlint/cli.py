@@ -115,7 +115,7 @@ def _options(config: Config, select: tuple[str, ...], extend_select: tuple[str, 
               help="Analyse source only: never import your code or torch (what the initlint-static hook runs).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "meta"]), default="auto", show_default=True,
               help="Where models are built: meta needs no memory (inits are judged analytically); auto uses meta "
-                   "for models over 50M parameters.")
+                   "when building on the CPU would allocate more than 50M elements.")
 @click.option("--no-cache", is_flag=True, help="Analyse every file again, ignoring and not writing the cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
               help=f"Where results are cached [default: {DEFAULT_CACHE_DIR} next to the configuration, or here].")
