@@ -37,7 +37,7 @@ class MLP{index}(nn.Module):
         return self.head(x)
 '''
 
-CNN = '''
+CNN = """
 
 class ConvBlock{index}(nn.Module):
     def __init__(self, channels):
@@ -67,9 +67,9 @@ class CNN{index}(nn.Module):
         x = F.relu(self.bn(self.stem(x)))
         x = self.blocks(x)
         return self.fc(x.mean(dim=(2, 3)))
-'''
+"""
 
-TRANSFORMER = '''
+TRANSFORMER = """
 
 class Attention{index}(nn.Module):
     def __init__(self, dim, heads):
@@ -123,7 +123,7 @@ class Transformer{index}(nn.Module):
         for block in self.blocks:
             x = block(x)
         return self.head(self.norm(x))
-'''
+"""
 
 HELPER = '''
 
@@ -148,8 +148,15 @@ def model_file(index: int, rng: random.Random) -> str:
     kind = index % 3
     if kind == 0:
         act = rng.choice(sorted(CALLS))
-        body = MLP.format(index=index, depth=rng.randint(2, 8), width=rng.choice([64, 128, 256]),
-                          inp=rng.choice([32, 784]), init=rng.choice(INITS), act=act, call=CALLS[act])
+        body = MLP.format(
+            index=index,
+            depth=rng.randint(2, 8),
+            width=rng.choice([64, 128, 256]),
+            inp=rng.choice([32, 784]),
+            init=rng.choice(INITS),
+            act=act,
+            call=CALLS[act],
+        )
     elif kind == 1:
         body = CNN.format(index=index, channels=rng.choice([16, 32]), blocks=rng.randint(1, 4))
     else:

@@ -68,7 +68,9 @@ print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
 
 
-def timed(command: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, subprocess.CompletedProcess]:
+def timed(
+    command: list[str], env: dict | None = None, cwd: Path | None = None
+) -> tuple[float, subprocess.CompletedProcess]:
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd)
     return time.perf_counter() - start, result
@@ -126,16 +128,26 @@ def main() -> None:
 
     baseline = median_of(args.runs, [PY, "-c", BASELINE, *files])
     cold = median_of(args.runs, initlint("--no-cache", str(corpus)))
-    rows.append(("cold full check vs baseline (import torch, import files, build models)",
-                 f"{cold:.2f} s vs {baseline:.2f} s", f"{cold / baseline:.2f}x (target <= 1.5x)"))
+    rows.append(
+        (
+            "cold full check vs baseline (import torch, import files, build models)",
+            f"{cold:.2f} s vs {baseline:.2f} s",
+            f"{cold / baseline:.2f}x (target <= 1.5x)",
+        )
+    )
 
     _, first = timed(initlint("--format", "json", "--cache-dir", cache, str(corpus)))
     env = no_torch_env(work)
     warm = median_of(args.runs, initlint("--format", "json", "--cache-dir", cache, str(corpus)), env=env)
     _, again = timed(initlint("--format", "json", "--cache-dir", cache, str(corpus)), env=env)
     same = json.loads(again.stdout) == json.loads(first.stdout)
-    rows.append(("warm cache, nothing changed", f"{warm:.2f} s",
-                 f"{'torch not imported, same findings' if same else 'DIFFERENT FINDINGS'} (target <= 0.3 s)"))
+    rows.append(
+        (
+            "warm cache, nothing changed",
+            f"{warm:.2f} s",
+            f"{'torch not imported, same findings' if same else 'DIFFERENT FINDINGS'} (target <= 0.3 s)",
+        )
+    )
 
     target = paths[0]
     original = target.read_text()
@@ -151,8 +163,13 @@ def main() -> None:
     lines = lines_of(paths)
     static = median_of(args.runs, initlint("--static", "--no-cache", str(corpus)))
     parse = median_of(args.runs, [PY, "-c", LIBCST_PARSE, *files])
-    rows.append((f"--static vs libcst parse ({lines} lines)", f"{lines / static:,.0f} vs {lines / parse:,.0f} lines/s",
-                 f"{parse / static:.2f}x (target >= 0.6x)"))
+    rows.append(
+        (
+            f"--static vs libcst parse ({lines} lines)",
+            f"{lines / static:,.0f} vs {lines / parse:,.0f} lines/s",
+            f"{parse / static:.2f}x (target >= 0.6x)",
+        )
+    )
 
     one = median_of(args.runs, initlint("--no-cache", "-j", "1", str(corpus)))
     two = median_of(args.runs, initlint("--no-cache", "-j", "2", str(corpus)))
@@ -163,11 +180,18 @@ def main() -> None:
             model = write_llama(work / "big", size)
             seconds, rss = peak(initlint("--no-cache", "-j", "1", str(model)))
             reference = median_of(args.runs, [PY, "-c", META_BUILD, str(model)])
-            rows.append((f"LLaMA-{size}-shaped model vs import torch + meta build", f"{seconds:.2f} s, {rss:,.0f} MB peak",
-                         f"{seconds / reference:.2f}x of {reference:.2f} s (target <= 1.5x, <= 1 GB)"))
+            rows.append(
+                (
+                    f"LLaMA-{size}-shaped model vs import torch + meta build",
+                    f"{seconds:.2f} s, {rss:,.0f} MB peak",
+                    f"{seconds / reference:.2f}x of {reference:.2f} s (target <= 1.5x, <= 1 GB)",
+                )
+            )
 
     print(f"initlint benchmarks: {args.files} files, median of {args.runs} runs")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}"
+    )
     print()
     print("| measure | result | ratio |")
     print("|---|---|---|")

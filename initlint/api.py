@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import inspect
 import os
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .engine import Options, Report, _Paths, judge
 from .engine import check_paths as _check_paths
-from .facts import FileFacts
 from .findings import Finding
+from .shared.facts import FileFacts
 
 
 def check_model(factory: Callable[[], Any], options: Options | None = None) -> list[Finding]:
@@ -18,7 +19,7 @@ def check_model(factory: Callable[[], Any], options: Options | None = None) -> l
     Runs in this process: a model that hangs or crashes here does so in your
     test, as the model itself would. Returns the findings, most important first.
     """
-    from .analyze import analyze_model  # imports torch
+    from .dynamic.analyze import analyze_model  # imports torch
 
     options = options or Options()
     try:

@@ -22,20 +22,29 @@ import os
 import platform
 import sys
 import tempfile
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from . import jsoncodec
-from .facts import FileFacts
+from .shared.facts import FileFacts
 
 FORMAT = "2"
 DEFAULT_DIR = ".initlint_cache"
 MARKER = "CACHEDIR.TAG"
 # The Cache Directory Tagging Specification's signature (backup tools skip such folders),
 # then a line saying whose cache it is: `clean` requires both.
-_MARKER_TEXT = ("Signature: 8a477f597d28d172789f06886806bc55\n"
-                "# This directory is a cache created by initlint; `initlint clean` removes it.\n")
+_MARKER_TEXT = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This directory is a cache created by initlint; `initlint clean` removes it.\n"
+)
 _OWNER_LINE = "created by initlint"
-_NOT_CACHED = {"timeout", "crash", "internal-error", "missing-dependency", "import-error"}  # the machine's, not the code's
+_NOT_CACHED = {
+    "timeout",
+    "crash",
+    "internal-error",
+    "missing-dependency",
+    "import-error",
+}  # the machine's, not the code's
 
 
 def _torch_version() -> str:
@@ -43,7 +52,7 @@ def _torch_version() -> str:
     (importing torch takes seconds, importlib.metadata 40 ms; this takes one directory scan)."""
     for entry in sys.path:
         for found in glob.glob(os.path.join(entry or ".", "torch-*.dist-info")):
-            return os.path.basename(found)[len("torch-"):-len(".dist-info")]
+            return os.path.basename(found)[len("torch-") : -len(".dist-info")]
     return "none"
 
 

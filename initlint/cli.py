@@ -67,8 +67,15 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(s.strip() for v in values for s in v.split(",") if s.strip())
 
 
-def _options(config: Config, select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...],
-             exclude: tuple[str, ...], timeout: float | None, jobs: int) -> Options:
+def _options(
+    config: Config,
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    exclude: tuple[str, ...],
+    timeout: float | None,
+    jobs: int,
+) -> Options:
     """Command-line flags over the configuration file over the defaults."""
     for values, flag in ((select, "--select"), (extend_select, "--extend-select"), (ignore, "--ignore")):
         check_selectors(values, flag)
@@ -88,22 +95,40 @@ def _options(config: Config, select: tuple[str, ...], extend_select: tuple[str, 
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(readable=False))
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="Output format.")
-@click.option("-o", "--output-file", type=click.Path(dir_okay=False, writable=True),
-              help="Write the report to a file instead of stdout.")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
-              help="pyproject.toml to read [tool.initlint] from (default: the nearest one above PATHS).")
+@click.option(
+    "--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format."
+)
+@click.option(
+    "-o",
+    "--output-file",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the report to a file instead of stdout.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="pyproject.toml to read [tool.initlint] from (default: the nearest one above PATHS).",
+)
 @click.option("--select", multiple=True, help="Rule codes or prefixes to enable (default: all).")
 @click.option("--extend-select", multiple=True, help="Rule codes or prefixes to enable on top of the selection.")
 @click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable.")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
-              help=f"Seconds a file's import, or a model's build and trace, may take [default: {DEFAULT_TIMEOUT:g}].")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=DEFAULT_JOBS, show_default=True,
-              help="Worker processes.")
-@click.option("--fail-on", type=click.Choice(SEVERITIES), default=None,
-              help="Lowest severity that makes the exit code 1 [default: warning].")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help=f"Seconds a file's import, or a model's build and trace, may take [default: {DEFAULT_TIMEOUT:g}].",
+)
+@click.option(
+    "-j", "--jobs", type=click.IntRange(min=1), default=DEFAULT_JOBS, show_default=True, help="Worker processes."
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(SEVERITIES),
+    default=None,
+    help="Lowest severity that makes the exit code 1 [default: warning].",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
 @click.option("--statistics", is_flag=True, help="Show a count per rule instead of the findings.")
 @click.option("--fix", is_flag=True, help="Apply safe fixes, then report what remains.")
@@ -111,20 +136,51 @@ def _options(config: Config, select: tuple[str, ...], extend_select: tuple[str, 
 @click.option("--diff", is_flag=True, help="Print the fixes as unified diffs; write nothing (exit 1 if any).")
 @click.option("--show-fixes", is_flag=True, help="List the fixes applied (with --fix) or available.")
 @click.option("--show-suppressed", is_flag=True, help="Also report findings silenced by suppression comments.")
-@click.option("--static", "static_mode", is_flag=True,
-              help="Analyse source only: never import your code or torch (what the initlint-static hook runs).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "meta"]), default="auto", show_default=True,
-              help="Where models are built: meta needs no memory (inits are judged analytically); auto uses meta "
-                   "when building on the CPU would allocate more than 50M elements.")
+@click.option(
+    "--static",
+    "static_mode",
+    is_flag=True,
+    help="Analyse source only: never import your code or torch (what the initlint-static hook runs).",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "meta"]),
+    default="auto",
+    show_default=True,
+    help="Where models are built: meta needs no memory (inits are judged analytically); auto uses meta "
+    "when building on the CPU would allocate more than 50M elements.",
+)
 @click.option("--no-cache", is_flag=True, help="Analyse every file again, ignoring and not writing the cache.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-              help=f"Where results are cached [default: {DEFAULT_CACHE_DIR} next to the configuration, or here].")
-def check(paths: tuple[str, ...], output_format: str, output_file: str | None, config_path: str | None,
-          select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...], exclude: tuple[str, ...],
-          timeout: float | None, jobs: int, fail_on: str | None, exit_zero: bool, statistics: bool, fix: bool,
-          unsafe_fixes: bool, diff: bool, show_fixes: bool, show_suppressed: bool, static_mode: bool, device: str,
-          no_cache: bool,
-          cache_dir: str | None) -> None:
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help=f"Where results are cached [default: {DEFAULT_CACHE_DIR} next to the configuration, or here].",
+)
+def check(
+    paths: tuple[str, ...],
+    output_format: str,
+    output_file: str | None,
+    config_path: str | None,
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    exclude: tuple[str, ...],
+    timeout: float | None,
+    jobs: int,
+    fail_on: str | None,
+    exit_zero: bool,
+    statistics: bool,
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
+    show_fixes: bool,
+    show_suppressed: bool,
+    static_mode: bool,
+    device: str,
+    no_cache: bool,
+    cache_dir: str | None,
+) -> None:
     """Check the models defined under PATHS (default: the current directory).
 
     This imports the files and runs their models' constructors and forwards (in
@@ -159,9 +215,16 @@ def check(paths: tuple[str, ...], output_format: str, output_file: str | None, c
     if show_fixes:
         _show_fixes(fixed if fix else None, report, unsafe_fixes)
     if show_suppressed:
-        report = replace(report, findings=tuple(sorted(
-            [*report.findings, *(replace(f, message=f"{f.message} (suppressed)") for f in report.suppressed)],
-            key=lambda f: f.sort_key)), suppressed=())
+        report = replace(
+            report,
+            findings=tuple(
+                sorted(
+                    [*report.findings, *(replace(f, message=f"{f.message} (suppressed)") for f in report.suppressed)],
+                    key=lambda f: f.sort_key,
+                )
+            ),
+            suppressed=(),
+        )
     if statistics:
         rendered = renderer("statistics")(report)
     elif output_format == "text":
@@ -256,8 +319,11 @@ def _show_fixes(fixed: list[FileChange] | None, report: Report, unsafe: bool) ->
         lines = [f"{c.shown}:{f.line}:{f.column}: {f.code} {f.fix.message}" for c in fixed for f in c.fixed]
         title = f"Fixed {len(lines)} finding{'' if len(lines) == 1 else 's'}:"
     else:
-        lines = [f"{f.path}:{f.line}:{f.column}: {f.code} {f.fix.message} ({f.fix.applicability})"
-                 for f in report.findings if f.fix is not None and (f.fix.applicability == "safe" or unsafe)]
+        lines = [
+            f"{f.path}:{f.line}:{f.column}: {f.code} {f.fix.message} ({f.fix.applicability})"
+            for f in report.findings
+            if f.fix is not None and (f.fix.applicability == "safe" or unsafe)
+        ]
         title = f"{len(lines)} fix{'' if len(lines) == 1 else 'es'} available:"
     click.echo("\n".join([title, *(f"  {line}" for line in lines)]), err=True)
 

@@ -14,10 +14,10 @@ import io
 import os
 import stat
 import tokenize
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
 
-from .facts import AnalysisProblem, Span
+from .shared.facts import AnalysisProblem, Span
 
 SKIPPED_DIRS = frozenset({
     ".git", ".hg", ".svn", "__pycache__", "build", "dist", ".venv", "venv", ".tox", ".nox",
@@ -49,7 +49,9 @@ def _excluded(path: str, display: str, patterns: Iterable[str]) -> bool:
         pattern = pattern.rstrip("/")
         if fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(display, pattern):
             return True
-        if fnmatch.fnmatch(display, pattern.lstrip("./") + "/*") or fnmatch.fnmatch(os.path.normpath(display), os.path.normpath(pattern)):
+        if fnmatch.fnmatch(display, pattern.lstrip("./") + "/*") or fnmatch.fnmatch(
+            os.path.normpath(display), os.path.normpath(pattern)
+        ):
             return True
     return False
 
@@ -160,24 +162,33 @@ def screen(path: str, data: bytes) -> Screening:
         text = decode_source(data)
     except (UnicodeDecodeError, SyntaxError, LookupError) as error:
         line = data[: error.start].count(b"\n") + 1 if isinstance(error, UnicodeDecodeError) else 1
-        return Screening(problem=AnalysisProblem("decode-error", _decode_message(error, data), Span(path, line, 1, line, 1)))
+        return Screening(
+            problem=AnalysisProblem("decode-error", _decode_message(error, data), Span(path, line, 1, line, 1))
+        )
     try:
         tree = ast.parse(text, filename=path)
     except SyntaxError as error:
         line = error.lineno or 1
         column = error.offset or 1
         message = f"syntax error: {error.msg}"
-        return Screening(problem=AnalysisProblem("syntax-error", message, Span(path, line, column, line, column)), text=text)
+        return Screening(
+            problem=AnalysisProblem("syntax-error", message, Span(path, line, column, line, column)), text=text
+        )
     except ValueError as error:  # null bytes
-        return Screening(problem=AnalysisProblem("syntax-error", f"syntax error: {error}", Span(path, 1, 1, 1, 1)), text=text)
+        return Screening(
+            problem=AnalysisProblem("syntax-error", f"syntax error: {error}", Span(path, 1, 1, 1, 1)), text=text
+        )
     except (RecursionError, MemoryError):  # Python's own compiler gives up on it too
-        problem = AnalysisProblem("syntax-error", "cannot parse: expressions nested too deeply for Python's parser",
-                                  Span(path, 1, 1, 1, 1))
+        problem = AnalysisProblem(
+            "syntax-error", "cannot parse: expressions nested too deeply for Python's parser", Span(path, 1, 1, 1, 1)
+        )
         return Screening(problem=problem, text=text)
     try:
         return _screen_tree(tree, text, data)
     except RecursionError:
-        problem = AnalysisProblem("syntax-error", "cannot analyse: expressions nested too deeply", Span(path, 1, 1, 1, 1))
+        problem = AnalysisProblem(
+            "syntax-error", "cannot analyse: expressions nested too deeply", Span(path, 1, 1, 1, 1)
+        )
         return Screening(problem=problem, text=text)
 
 
@@ -200,8 +211,9 @@ def _screen_tree(tree: ast.Module, text: str, data: bytes) -> Screening:
         if isinstance(node, ast.ImportFrom)
         for alias in node.names
     ) + tuple((alias.name, 0, "") for node in tree.body if isinstance(node, ast.Import) for alias in node.names)
-    return Screening(candidates=candidates, functions=functions, imports=imports, text=text,
-                     digest=hashlib.sha256(data).hexdigest())
+    return Screening(
+        candidates=candidates, functions=functions, imports=imports, text=text, digest=hashlib.sha256(data).hexdigest()
+    )
 
 
 def local_module(path: str, module: str, level: int) -> str | None:
@@ -274,8 +286,11 @@ def model_factories(candidates: dict[tuple[str, str], tuple[str, ...]], known: s
     found: set[tuple[str, str]] = set()
     while True:
         names = known | {name for _, name in found}
-        more = {key for key, callees in candidates.items()
-                if key not in found and all(_builds_model(c, names) for c in callees)}  # fmt: skip
+        more = {
+            key
+            for key, callees in candidates.items()
+            if key not in found and all(_builds_model(c, names) for c in callees)
+        }
         if not more:
             return found
         found |= more
@@ -293,5 +308,8 @@ def _own_returns(node: ast.AST) -> Iterator[ast.Return]:
 def _decode_message(error: Exception, data: bytes) -> str:
     if isinstance(error, UnicodeDecodeError):
         line = data[: error.start].count(b"\n") + 1
-        return f"cannot decode file as {error.encoding}: byte 0x{data[error.start]:02x} on line {line} (declare the encoding or save as UTF-8)"
+        return (
+            f"cannot decode file as {error.encoding}: byte 0x{data[error.start]:02x} on line {line} "
+            "(declare the encoding or save as UTF-8)"
+        )
     return f"cannot decode file: {error}"

@@ -11,20 +11,20 @@ import importlib
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable, Sequence
 
 from . import rules as catalogue
 from .cache import Cache
 from .config import Entry, resolve_entry
 from .discover import Screening, SourceFile, collect_files, decode_source, local_module, model_factories, screen
-from .facts import ERROR as STATUS_ERROR
-from .facts import PARTIAL, SKIPPED, AnalysisProblem, FileFacts, ModelFacts, ModelSpec, Span
 from .findings import Finding
 from .fix.apply import digest
 from .fix.plan import merge_intents, plan_fixes
 from .rules import ModelView, Rule, Settings, Verdict
 from .rules.base import JUDGED_KINDS
+from .shared.facts import ERROR as STATUS_ERROR
+from .shared.facts import PARTIAL, SKIPPED, AnalysisProblem, FileFacts, ModelFacts, ModelSpec, Span
 from .suppress import FileComments, parse_comments
 
 DEFAULT_JOBS = os.cpu_count() or 1
@@ -143,7 +143,9 @@ def _analyse(sources: Sequence[SourceFile], options: Options, progress: Callable
     return in_order + list(results.values())  # then files only configured entries brought in
 
 
-def _screen_all(sources: Sequence[SourceFile], cache: Cache | None) -> tuple[dict[str, FileFacts], dict[str, Screening]]:
+def _screen_all(
+    sources: Sequence[SourceFile], cache: Cache | None
+) -> tuple[dict[str, FileFacts], dict[str, Screening]]:
     """(files that are done already: unreadable or unparsable, files screened for models)."""
     results: dict[str, FileFacts] = {}
     screened: dict[str, Screening] = {}
@@ -163,8 +165,9 @@ def _screen_all(sources: Sequence[SourceFile], cache: Cache | None) -> tuple[dic
     return results, screened
 
 
-def _tasks(screened: dict[str, Screening], everything: dict[str, Screening], options: Options,
-           results: dict[str, FileFacts]) -> Tasks:
+def _tasks(
+    screened: dict[str, Screening], everything: dict[str, Screening], options: Options, results: dict[str, FileFacts]
+) -> Tasks:
     """What each file needs built: its classes, its factories, the configured entries in it.
 
     Files with nothing to build, and entries that cannot be found, go to ``results``.
@@ -179,9 +182,14 @@ def _tasks(screened: dict[str, Screening], everything: dict[str, Screening], opt
             results[path] = FileFacts(path, digest=screening.digest)
     for entry, path in _entry_files(options):
         if path is None:
-            problem = AnalysisProblem("import-error", f"cannot find module {entry.module!r} of models entry "
-                                      f"'{entry.module}:{entry.attribute}' under {options.root or '.'}")
-            results.setdefault(f"<entry {entry.module}>", FileFacts(os.path.join(options.root, entry.module), problem=problem))
+            problem = AnalysisProblem(
+                "import-error",
+                f"cannot find module {entry.module!r} of models entry "
+                f"'{entry.module}:{entry.attribute}' under {options.root or '.'}",
+            )
+            results.setdefault(
+                f"<entry {entry.module}>", FileFacts(os.path.join(options.root, entry.module), problem=problem)
+            )
             continue
         _, specs = tasks.setdefault(path, ((), []))
         specs[:] = [s for s in specs if s.attribute != entry.attribute]  # configured kwargs win
@@ -189,8 +197,9 @@ def _tasks(screened: dict[str, Screening], everything: dict[str, Screening], opt
     return tasks
 
 
-def _cached(tasks: Tasks, everything: dict[str, Screening], options: Options, cache: Cache | None,
-            results: dict[str, FileFacts]) -> dict[str, str]:
+def _cached(
+    tasks: Tasks, everything: dict[str, Screening], options: Options, cache: Cache | None, results: dict[str, FileFacts]
+) -> dict[str, str]:
     """Move cached files from ``tasks`` to ``results``; the cache keys of those left to analyse."""
     keys: dict[str, str] = {}
     if cache is None:
@@ -225,24 +234,28 @@ def _static_fallback(failed: FileFacts, screening: Screening) -> FileFacts:
         return failed
     reason = failed.problem.message.removeprefix("cannot import: ")
     models = tuple(
-        replace(m, detail="; ".join(d for d in (f"{STATIC_FALLBACK}{reason}", m.detail) if d))
-        for m in facts.models
+        replace(m, detail="; ".join(d for d in (f"{STATIC_FALLBACK}{reason}", m.detail) if d)) for m in facts.models
     )
     return replace(facts, models=models, digest=failed.digest or screening.digest)
 
 
-def _run_workers(tasks: Tasks, sources: Sequence[SourceFile], options: Options,
-                 progress: Callable | None) -> list[FileFacts]:
+def _run_workers(
+    tasks: Tasks, sources: Sequence[SourceFile], options: Options, progress: Callable | None
+) -> list[FileFacts]:
     try:
-        from .load import Task, analyse_files, preload
+        from .dynamic.load import Task, analyse_files, preload
 
         preload()  # imports torch: only when there is a model to build
     except ImportError as error:  # torch is missing or broken: every file says so, nothing crashes
-        problem = AnalysisProblem("missing-dependency", f"cannot import torch ({error}): install torch, or use --static")
+        problem = AnalysisProblem(
+            "missing-dependency", f"cannot import torch ({error}): install torch, or use --static"
+        )
         return [FileFacts(path, problem=problem) for path in tasks]
     user_files = tuple(dict.fromkeys([*(s.path for s in sources), *tasks]))
-    work = [Task(path, user_files, options.timeout, lines, tuple(specs), options.device, options.root)
-            for path, (lines, specs) in tasks.items()]
+    work = [
+        Task(path, user_files, options.timeout, lines, tuple(specs), options.device, options.root)
+        for path, (lines, specs) in tasks.items()
+    ]
     return analyse_files(work, options.jobs, progress, started=_import_libcst_meanwhile)
 
 
@@ -302,21 +315,23 @@ def check_paths(paths: Sequence[str], options: Options = Options(), progress: Ca
     selection = collect_files(paths, options.exclude)
     sources = selection.files
     files = _analyse(sources, options, progress)
-    files += [FileFacts(os.path.abspath(directory), problem=AnalysisProblem("decode-error", reason))
-              for directory, reason in selection.unreadable]
+    files += [
+        FileFacts(os.path.abspath(directory), problem=AnalysisProblem("decode-error", reason))
+        for directory, reason in selection.unreadable
+    ]
     report = judge(files, options, _Paths(sources, options.root))
-    return replace(report, missing=tuple(selection.missing), notes=tuple(selection.notes),
-                   digests={f.path: f.digest for f in files if f.digest})
+    return replace(
+        report,
+        missing=tuple(selection.missing),
+        notes=tuple(selection.notes),
+        digests={f.path: f.digest for f in files if f.digest},
+    )
 
 
 def judge(files: Sequence[FileFacts], options: Options, paths: _Paths) -> Report:
     """Findings and model entries for analysed files."""
     components = {
-        key
-        for f in files
-        for m in f.models
-        if m.status not in (STATUS_ERROR, SKIPPED)
-        for key in m.component_classes
+        key for f in files for m in f.models if m.status not in (STATUS_ERROR, SKIPPED) for key in m.component_classes
     }
     findings: list[Finding] = []
     entries: list[ModelEntry] = []
@@ -327,14 +342,16 @@ def judge(files: Sequence[FileFacts], options: Options, paths: _Paths) -> Report
             entries.append(ModelEntry(shown, "", STATUS_ERROR, f.problem.message))
         fallback = next((m for m in f.models if m.detail.startswith(STATIC_FALLBACK)), None)
         if fallback is not None:
-            reason = fallback.detail[len(STATIC_FALLBACK):].split("; ")[0]
+            reason = fallback.detail[len(STATIC_FALLBACK) :].split("; ")[0]
             span = Span(f.path, fallback.line, 1, fallback.line, 1)
             message = f"importing the file failed ({reason}); its models were analysed from source"
             findings.append(_plain_finding(catalogue.STATIC_FALLBACK, message, span, None, paths))
         for model in f.models:
             key = (os.path.normcase(os.path.abspath(model.path)), model.name)
             if key in components:
-                entries.append(ModelEntry(shown, model.name, SKIPPED, "building block of another checked model: judged inside it"))
+                entries.append(
+                    ModelEntry(shown, model.name, SKIPPED, "building block of another checked model: judged inside it")
+                )
                 continue
             deadline = time.monotonic() + options.timeout
             view = ModelView(model, options.settings)
@@ -345,8 +362,13 @@ def judge(files: Sequence[FileFacts], options: Options, paths: _Paths) -> Report
     digests = {f.path: f.digest for f in files if f.digest}
     memo = Cache(options.cache_dir) if options.cache_dir else None
     planned = plan_fixes(_grouped(kept), digests, paths, memo)
-    return Report(tuple(sorted(planned, key=lambda f: f.sort_key)), tuple(entries), len(files), digests=digests,
-                  suppressed=tuple(sorted(_grouped(silenced), key=lambda f: f.sort_key)))
+    return Report(
+        tuple(sorted(planned, key=lambda f: f.sort_key)),
+        tuple(entries),
+        len(files),
+        digests=digests,
+        suppressed=tuple(sorted(_grouped(silenced), key=lambda f: f.sort_key)),
+    )
 
 
 def _suppressions(findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
@@ -388,16 +410,18 @@ def _layer_rows(view: ModelView) -> tuple[LayerRow, ...]:
     rows = []
     for layer in view.model.layers:
         act = layer.downstream if layer.paired else None
-        rows.append(LayerRow(
-            layer=layer.name,
-            layer_type=layer.layer_type,
-            activation=act.display if act is not None else None,
-            upstream=layer.upstream.display if layer.upstream is not None else None,
-            norm_between=layer.norm_after,
-            init=layer.weight.display,
-            actual_std=layer.weight.std,
-            expected_std=view.expected_std(layer) if layer.kind in JUDGED_KINDS else None,
-        ))
+        rows.append(
+            LayerRow(
+                layer=layer.name,
+                layer_type=layer.layer_type,
+                activation=act.display if act is not None else None,
+                upstream=layer.upstream.display if layer.upstream is not None else None,
+                norm_between=layer.norm_after,
+                init=layer.weight.display,
+                actual_std=layer.weight.std,
+                expected_std=view.expected_std(layer) if layer.kind in JUDGED_KINDS else None,
+            )
+        )
     return tuple(rows)
 
 
@@ -411,7 +435,11 @@ def _model_findings(model: ModelFacts, view: ModelView, paths: _Paths, deadline:
     found = []
     if model.status == PARTIAL:
         message = f"{model.name}: {model.detail}"
-        found.append(_plain_finding(catalogue.PARTIAL_TRACE, message, Span(model.path, model.line, 1, model.line, 1), model.name, paths))
+        found.append(
+            _plain_finding(
+                catalogue.PARTIAL_TRACE, message, Span(model.path, model.line, 1, model.line, 1), model.name, paths
+            )
+        )
     for rule in catalogue.MODEL_RULES:
         for verdict in rule.check(view):
             found.append(_verdict_finding(rule, verdict, model, paths))
@@ -432,8 +460,18 @@ def _problem_finding(problem: AnalysisProblem, path: str, model: str | None, lin
 
 
 def _plain_finding(rule: Rule, message: str, span: Span, model: str | None, paths: _Paths) -> Finding:
-    return Finding(rule.code, rule.name, rule.severity, paths.show(span.path), span.line, span.column,
-                   span.end_line, span.end_column, message, model=model)  # fmt: skip
+    return Finding(
+        rule.code,
+        rule.name,
+        rule.severity,
+        paths.show(span.path),
+        span.line,
+        span.column,
+        span.end_line,
+        span.end_column,
+        message,
+        model=model,
+    )
 
 
 def _verdict_finding(rule: Rule, verdict: Verdict, model: ModelFacts, paths: _Paths) -> Finding:
@@ -490,6 +528,12 @@ def _grouped(findings: Iterable[Finding]) -> list[Finding]:
             others = ", ".join(names[1:4]) + (", ..." if len(names) > 4 else "")
             more = len(names) - 1
             prefix += f" and {more} more layer{'s' if more > 1 else ''} built here ({others})"
-        merged.append(replace(first, message=f"{prefix}: {first.message}", layers=names,
-                              intent=merge_intents([f.intent for f in items])))
+        merged.append(
+            replace(
+                first,
+                message=f"{prefix}: {first.message}",
+                layers=names,
+                intent=merge_intents([f.intent for f in items]),
+            )
+        )
     return merged

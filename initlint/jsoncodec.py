@@ -12,8 +12,9 @@ import dataclasses
 import json
 import types
 import typing
-from functools import lru_cache
-from typing import Any, Callable
+from collections.abc import Callable
+from functools import cache
+from typing import Any
 
 
 class ShapeError(ValueError):
@@ -52,7 +53,7 @@ def _fail(what: str) -> ShapeError:
     return ShapeError(f"expected {what}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _decoder(kind: Any) -> Decoder:
     """A function checking and decoding JSON data of type ``kind``, built once per type
     (warm runs decode thousands of nodes: the type is not inspected at each)."""

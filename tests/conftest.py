@@ -74,17 +74,26 @@ def run_json(*args: str, cwd: Path | None = None) -> tuple[int, dict]:
     return code, json.loads(out)
 
 
-def run_process(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_process(
+    *args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """Run `python -m initlint` as a real subprocess: exit codes, stdout and stderr as users see them."""
     return subprocess.run(
         [sys.executable, "-m", "initlint", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
     )
 
 
 def findings_for(document: dict, code: str | None = None, model: str | None = None) -> list[dict]:
-    return [f for f in document["findings"]
-            if (code is None or f["code"] == code) and (model is None or f["model"] == model)]
+    return [
+        f
+        for f in document["findings"]
+        if (code is None or f["code"] == code) and (model is None or f["model"] == model)
+    ]
 
 
 @pytest.fixture

@@ -42,7 +42,9 @@ def test_check_model_with_a_factory():
 
 
 def test_check_paths_returns_data(tmp_path):
-    (tmp_path / "m.py").write_text("import torch.nn as nn\n\nclass M(nn.Module):\n    def __init__(self):\n"
-                                   "        super().__init__()\n        self.fc = nn.Linear(2, 2)\n")
+    (tmp_path / "m.py").write_text(
+        "import torch.nn as nn\n\nclass M(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.fc = nn.Linear(2, 2)\n"
+    )
     report = initlint.check_paths([str(tmp_path)])
     assert report.files == 1 and [m.model for m in report.models] == ["M"]

@@ -10,10 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import run_cli, run_process, write
 
 import initlint
-
-from conftest import run_cli, run_process, write
 
 MODEL = """
 import torch
@@ -110,8 +109,12 @@ def test_cache_dir_and_clean(tmp_path):
 
 
 def test_timeouts_are_not_cached(tmp_path):
-    write(tmp_path, "models/slow.py", "import time\nimport torch.nn as nn\n\n\nclass Slow(nn.Module):\n"
-                                      "    def __init__(self):\n        super().__init__()\n        time.sleep(30)\n")
+    write(
+        tmp_path,
+        "models/slow.py",
+        "import time\nimport torch.nn as nn\n\n\nclass Slow(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        time.sleep(30)\n",
+    )
     code, document, _ = check_json(tmp_path, "--timeout", "1")
     assert document["findings"][0]["code"] == "IL904"
     cached = [json.loads(p.read_text()) for p in (tmp_path / ".initlint_cache").rglob("*.json")]
@@ -205,8 +208,13 @@ def test_git_never_sees_the_cache(tmp_path):
     subprocess.run(["git", "init", "-q", "."], cwd=tmp_path, check=True)
     check_json(tmp_path)
     assert (tmp_path / ".initlint_cache").is_dir()
-    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=tmp_path,
-                            capture_output=True, text=True, check=True).stdout
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert ".initlint_cache" not in status and "models/net.py" in status
 
 
@@ -229,15 +237,20 @@ def test_an_edited_initlint_does_not_serve_its_old_facts(tmp_path):
 
 
 GOOD_HEAD = "import torch.nn as nn\n\n\ndef make_head():\n    return nn.Linear(32, 10)\n"
-BAD_HEAD = ("import torch.nn as nn\n\n\ndef make_head():\n    head = nn.Linear(32, 10)\n"
-            "    nn.init.normal_(head.weight, 0, 5.0)\n    return head\n")
+BAD_HEAD = (
+    "import torch.nn as nn\n\n\ndef make_head():\n    head = nn.Linear(32, 10)\n"
+    "    nn.init.normal_(head.weight, 0, 5.0)\n    return head\n"
+)
 
 # Four ways of importing a project file that a syntactic guess of the import graph misses.
 IMPORT_STYLES = {
     "from-package-import-submodule": ("from pkg import heads", "heads.make_head()", "pkg/heads.py"),
     "transitive-relative": ("from pkg.sub.model import build", "build()", "pkg/sub/blocks.py"),
-    "inside-try": ("try:\n    from pkg.heads import make_head\nexcept ImportError:\n    make_head = None",
-                   "make_head()", "pkg/heads.py"),
+    "inside-try": (
+        "try:\n    from pkg.heads import make_head\nexcept ImportError:\n    make_head = None",
+        "make_head()",
+        "pkg/heads.py",
+    ),
     "inside-function": ("", "__import__('pkg.heads', fromlist=['make_head']).make_head()", "pkg/heads.py"),
 }
 
@@ -256,7 +269,8 @@ def test_warm_runs_see_edits_in_every_imported_file(tmp_path, style):
         "import torch\nimport torch.nn as nn\n" + header + "\n\n\nclass Net(nn.Module):\n"
         "    def __init__(self):\n        super().__init__()\n        self.fc1 = nn.Linear(64, 32)\n"
         f"        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity='relu')\n        self.head = {call}\n\n"
-        "    def forward(self, x):\n        return self.head(torch.relu(self.fc1(x)))\n")
+        "    def forward(self, x):\n        return self.head(torch.relu(self.fc1(x)))\n"
+    )
     code, cold, _ = check_json(tmp_path)
     assert code == 0, cold["findings"]
     (tmp_path / edited).write_text(BAD_HEAD)

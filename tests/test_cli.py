@@ -6,11 +6,9 @@ import json
 import re
 
 import pytest
-
-from initlint import __version__, rules
-
 from conftest import XAVIER_RELU, run_cli, run_json, run_process, write
 
+from initlint import __version__, rules
 
 CLEAN = """
 import torch.nn as nn
@@ -25,8 +23,26 @@ class Clean(nn.Module):
         return self.fc(x)
 """
 
-FINDING_KEYS = {"code", "name", "severity", "path", "line", "column", "end_line", "end_column", "model", "layer",
-                "parameter", "layer_type", "activation", "init", "expected_std", "actual_std", "message", "fix"}
+FINDING_KEYS = {
+    "code",
+    "name",
+    "severity",
+    "path",
+    "line",
+    "column",
+    "end_line",
+    "end_column",
+    "model",
+    "layer",
+    "parameter",
+    "layer_type",
+    "activation",
+    "init",
+    "expected_std",
+    "actual_std",
+    "message",
+    "fix",
+}
 
 
 def test_version():
@@ -80,14 +96,29 @@ def test_json_contract(tmp_path):
     assert FINDING_KEYS <= set(finding)
     assert finding["path"] == "m.py"  # as named: relative stays relative
     assert (finding["code"], finding["name"], finding["severity"]) == ("IL101", "gain-mismatch", "warning")
-    assert (finding["model"], finding["layer"], finding["parameter"], finding["layer_type"]) == ("Net", "fc1", "weight", "Linear")
+    assert (finding["model"], finding["layer"], finding["parameter"], finding["layer_type"]) == (
+        "Net",
+        "fc1",
+        "weight",
+        "Linear",
+    )
     assert finding["line"] == 10 and finding["column"] == 9 and finding["end_line"] == 10
     assert finding["fix"]["applicability"] == "safe"
     [model] = document["models"]
-    assert {k: model[k] for k in ("path", "model", "status", "detail")} == {"path": "m.py", "model": "Net", "status": "traced", "detail": ""}
+    assert {k: model[k] for k in ("path", "model", "status", "detail")} == {
+        "path": "m.py",
+        "model": "Net",
+        "status": "traced",
+        "detail": "",
+    }
     assert [row["layer"] for row in model["layers"]] == ["fc1", "fc2"]
     fc1 = model["layers"][0]
-    assert (fc1["layer_type"], fc1["activation"], fc1["upstream"], fc1["norm_between"]) == ("Linear", "torch.relu", "input", False)
+    assert (fc1["layer_type"], fc1["activation"], fc1["upstream"], fc1["norm_between"]) == (
+        "Linear",
+        "torch.relu",
+        "input",
+        False,
+    )
     assert fc1["init"] == "xavier_normal_()"
     assert fc1["actual_std"] == pytest.approx((2 / 96) ** 0.5, rel=1e-4)
     assert fc1["expected_std"] == pytest.approx((2 / 64) ** 0.5, rel=1e-4)
@@ -105,8 +136,15 @@ def test_text_format(tmp_path):
 
 
 def test_directory_walk_skips_venvs_caches_and_build_output(tmp_path):
-    for skipped in (".git/hooks/m.py", "__pycache__/m.py", "build/m.py", "dist/m.py", "venv/lib/m.py",
-                    "myenv/lib/m.py", "pkg/__pycache__/m.py"):
+    for skipped in (
+        ".git/hooks/m.py",
+        "__pycache__/m.py",
+        "build/m.py",
+        "dist/m.py",
+        "venv/lib/m.py",
+        "myenv/lib/m.py",
+        "pkg/__pycache__/m.py",
+    ):
         write(tmp_path, skipped, XAVIER_RELU)
     (tmp_path / "myenv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
     write(tmp_path, "pkg/model.py", XAVIER_RELU)
@@ -125,7 +163,10 @@ def test_exclude_glob(tmp_path):
 
 def test_select_and_ignore_by_code_and_prefix(tmp_path):
     write(tmp_path, "m.py", XAVIER_RELU)
-    assert run_json("m.py", "--ignore", "IL101", cwd=tmp_path) == (0, run_json("m.py", "--ignore", "IL1", cwd=tmp_path)[1])
+    assert run_json("m.py", "--ignore", "IL101", cwd=tmp_path) == (
+        0,
+        run_json("m.py", "--ignore", "IL1", cwd=tmp_path)[1],
+    )
     code, document = run_json("m.py", "--select", "IL2", cwd=tmp_path)
     assert code == 0 and document["findings"] == []
     code, document = run_json("m.py", "--select", "IL1,IL2", cwd=tmp_path)
@@ -146,7 +187,10 @@ def test_fail_on_and_exit_zero(tmp_path):
 
 
 def test_info_findings_do_not_fail_by_default(tmp_path):
-    write(tmp_path, "m.py", """
+    write(
+        tmp_path,
+        "m.py",
+        """
 import torch.nn as nn
 
 
@@ -157,7 +201,8 @@ class Block(nn.Module):
 
     def forward(self, x):
         return self.fc(x)
-""")
+""",
+    )
     code, document = run_json("m.py", cwd=tmp_path)
     assert [f["code"] for f in document["findings"]] == ["IL908"]
     assert document["findings"][0]["severity"] == "info"
@@ -190,8 +235,13 @@ def test_progress_only_on_a_terminal(tmp_path):
 
     write(tmp_path, "m.py", CLEAN)
     leader, follower = pty.openpty()
-    process = subprocess.run([sys.executable, "-m", "initlint", "check", "--no-cache", "m.py"], cwd=tmp_path,
-                             stdout=subprocess.PIPE, stderr=follower, timeout=300)
+    process = subprocess.run(
+        [sys.executable, "-m", "initlint", "check", "--no-cache", "m.py"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        timeout=300,
+    )
     os.close(follower)
     shown = b""
     try:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from conftest import XAVIER_RELU, run_cli, run_json, run_process, write
 
 from initlint.config import ConfigError, find_config, load_config
 
-from conftest import XAVIER_RELU, run_cli, run_json, run_process, write
-
-
-NORMAL_SMALL = XAVIER_RELU.replace("nn.init.xavier_normal_(self.fc1.weight)", "nn.init.normal_(self.fc1.weight, std=0.1)")
+NORMAL_SMALL = XAVIER_RELU.replace(
+    "nn.init.xavier_normal_(self.fc1.weight)", "nn.init.normal_(self.fc1.weight, std=0.1)"
+)
 
 
 def project(tmp_path, table: str, files: dict[str, str] | None = None):
@@ -39,8 +39,11 @@ def test_flags_override_the_file(tmp_path):
 
 
 def test_per_file_ignores(tmp_path):
-    project(tmp_path, '[tool.initlint.per-file-ignores]\n"legacy/*" = ["IL1"]',
-            {"legacy/old.py": XAVIER_RELU, "models/new.py": XAVIER_RELU})
+    project(
+        tmp_path,
+        '[tool.initlint.per-file-ignores]\n"legacy/*" = ["IL1"]',
+        {"legacy/old.py": XAVIER_RELU, "models/new.py": XAVIER_RELU},
+    )
     found = run_json(".", cwd=tmp_path)[1]["findings"]
     assert [f["path"] for f in found] == ["models/new.py"]
 
@@ -72,7 +75,7 @@ def test_config_found_by_walking_up(tmp_path):
 
 def test_explicit_config_path(tmp_path):
     project(tmp_path, 'ignore = ["IL101"]')
-    write(tmp_path, "other/pyproject.toml", "[tool.initlint]\nselect = [\"IL1\"]\n")
+    write(tmp_path, "other/pyproject.toml", '[tool.initlint]\nselect = ["IL1"]\n')
     assert codes(tmp_path, ".", "--config", "other/pyproject.toml") == ["IL101"]
 
 
@@ -81,10 +84,10 @@ def test_explicit_config_path(tmp_path):
     [
         ('selec = ["IL1"]', "unknown key 'selec'"),
         ('select = ["XX1"]', "unknown rule code or prefix 'XX1'"),
-        ("select = \"IL1\"", "select must be a list"),
+        ('select = "IL1"', "select must be a list"),
         ('fail-on = "fatal"', "fail-on must be one of"),
         ("timeout = -3", "timeout must be a positive number"),
-        ("models = [\"no_colon\"]", "models entries look like 'package.module:factory'"),
+        ('models = ["no_colon"]', "models entries look like 'package.module:factory'"),
         ("[tool.initlint.thresholds]\nscale-tolerance = 0.5", "greater than 1"),
         ("[tool.initlint.thresholds]\nspeed = 2", "unknown threshold 'speed'"),
         ('[tool.initlint.per-file-ignores]\n"a/*" = "IL1"', "must be a list of rule codes"),

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli, run_json
 
 MODELS = Path(__file__).parent / "models"
@@ -23,8 +22,10 @@ def corpus(tmp_path_factory):
 
 
 def findings(document: dict) -> list[tuple]:
-    return [(f["code"], f["path"], f["line"], f["model"], f["layer"], f["severity"], f["actual_std"])
-            for f in document["findings"]]
+    return [
+        (f["code"], f["path"], f["line"], f["model"], f["layer"], f["severity"], f["actual_std"])
+        for f in document["findings"]
+    ]
 
 
 def test_same_findings_at_any_jobs(corpus):
@@ -38,8 +39,13 @@ def test_same_findings_on_meta_and_cpu(corpus):
     _, cpu = run_json(".", "--no-cache", "--device", "cpu", cwd=corpus)
     _, meta = run_json(".", "--no-cache", "--device", "meta", cwd=corpus)
     assert findings(cpu) == findings(meta)
-    layers = lambda doc: [(m["model"], [(r["layer"], r["activation"], r["init"], r["actual_std"]) for r in m["layers"]])
-                          for m in doc["models"]]  # noqa: E731
+
+    def layers(doc):
+        return [
+            (m["model"], [(r["layer"], r["activation"], r["init"], r["actual_std"]) for r in m["layers"]])
+            for m in doc["models"]
+        ]
+
     assert layers(cpu) == layers(meta)
 
 

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import findings_for, line_of, run_json, write
 
 # A child's peak RSS, as the largest process of its tree (workers included).
@@ -22,8 +21,20 @@ print(result.stdout)
 
 def check_with_peak_rss(path, *args: str) -> tuple[int, dict, int]:
     """(exit code, JSON report, peak RSS in MB) of `initlint check` in a real process."""
-    command = [sys.executable, "-c", PEAK_RSS, sys.executable, "-m", "initlint", "check", "--no-cache",
-               "--format", "json", *args, path.name]
+    command = [
+        sys.executable,
+        "-c",
+        PEAK_RSS,
+        sys.executable,
+        "-m",
+        "initlint",
+        "check",
+        "--no-cache",
+        "--format",
+        "json",
+        *args,
+        path.name,
+    ]
     done = subprocess.run(command, cwd=path.parent, capture_output=True, text=True, timeout=300)
     status, output = done.stdout.split("\n", 1)
     code, megabytes = map(int, status.split())
@@ -40,7 +51,10 @@ def rows(document: dict, name: str) -> dict[str, dict]:
 
 
 def test_a_layer_too_big_for_memory_is_built_on_meta_and_judged(tmp_path):
-    path = write(tmp_path, "huge.py", """
+    path = write(
+        tmp_path,
+        "huge.py",
+        """
 import torch
 import torch.nn as nn
 
@@ -54,18 +68,23 @@ class Huge(nn.Module):
 
     def forward(self, x):
         return self.fc2(torch.relu(self.fc1(x)))
-""")
+""",
+    )
     code, document, megabytes = check_with_peak_rss(path)
     assert megabytes < 600
     assert code == 1
     assert model(document, "Huge")["detail"] == (
-        "built on the meta device: 16B parameters exceed the 50M CPU budget; inits judged analytically")
+        "built on the meta device: 16B parameters exceed the 50M CPU budget; inits judged analytically"
+    )
     [finding] = findings_for(document, "IL101", "Huge")
     assert finding["line"] == line_of(path, "xavier_normal_")
 
 
 def test_parameters_made_by_repeat_clone_or_numpy_are_counted_without_allocating_them_all(tmp_path):
-    path = write(tmp_path, "made.py", """
+    path = write(
+        tmp_path,
+        "made.py",
+        """
 import numpy as np
 import torch
 import torch.nn as nn
@@ -79,7 +98,8 @@ class Made(nn.Module):
         for i in range(12):  # numpy's memory is beyond reach: only one array is alive at a time here
             values = np.full((4096, 4096), 0.01, np.float32)
             self.register_parameter(f"loaded{i}", nn.Parameter(torch.from_numpy(values)))
-""")
+""",
+    )
     _, document, megabytes = check_with_peak_rss(path)
     assert megabytes < 600  # 1.9 GB if built on the CPU
     assert "built on the meta device: 403M parameters exceed the 50M CPU budget" in model(document, "Made")["detail"]
@@ -142,7 +162,8 @@ def test_constructors_computing_with_real_tensors_are_analysed_on_meta(blocks):
     big = model(document, "Big")
     assert big["status"] == "traced"
     assert big["detail"] == (
-        "built on the meta device: 68.4M parameters exceed the 50M CPU budget; inits judged analytically")
+        "built on the meta device: 68.4M parameters exceed the 50M CPU budget; inits judged analytically"
+    )
     assert model(document, "Net")["detail"] == ""  # 0.4M parameters: built on the CPU
 
 
@@ -168,12 +189,16 @@ def test_device_meta_builds_every_model_on_meta(blocks):
     path, auto = blocks
     _, meta = run_json("--no-cache", "--device", "meta", str(path))
     assert model(meta, "Net")["detail"] == "built on the meta device (--device meta); inits judged analytically"
-    assert [(f["code"], f["model"], f["line"]) for f in meta["findings"]] == \
-        [(f["code"], f["model"], f["line"]) for f in auto["findings"]]
+    assert [(f["code"], f["model"], f["line"]) for f in meta["findings"]] == [
+        (f["code"], f["model"], f["line"]) for f in auto["findings"]
+    ]
 
 
 def test_a_meta_build_that_fails_names_device_cpu(tmp_path):
-    path = write(tmp_path, "reads.py", """
+    path = write(
+        tmp_path,
+        "reads.py",
+        """
 import torch
 import torch.nn as nn
 
@@ -186,7 +211,8 @@ class Reads(nn.Module):
 
     def forward(self, x):
         return self.fc(x) * self.scale
-""")
+""",
+    )
     code, document = run_json("--no-cache", str(path))
     assert code == 1
     [error] = findings_for(document, "IL903")
@@ -198,7 +224,10 @@ class Reads(nn.Module):
 
 
 def test_a_small_model_whose_constructor_reads_parameter_values_is_built_on_the_cpu(tmp_path):
-    path = write(tmp_path, "reads_small.py", """
+    path = write(
+        tmp_path,
+        "reads_small.py",
+        """
 import torch
 import torch.nn as nn
 
@@ -213,7 +242,8 @@ class ReadsSmall(nn.Module):
 
     def forward(self, x):
         return self.fc2(torch.relu(self.fc1(x) * self.scale))
-""")
+""",
+    )
     _, document = run_json("--no-cache", str(path))
     assert model(document, "ReadsSmall")["detail"] == ""
     [finding] = findings_for(document, "IL101", "ReadsSmall")

@@ -7,12 +7,11 @@ import os
 import stat
 
 import pytest
+from conftest import findings_for, run_cli, run_json, write
 
-from initlint.analyze import import_file
+from initlint.dynamic.analyze import import_file
 from initlint.engine import check_paths
 from initlint.fix.apply import prepare
-
-from conftest import findings_for, run_cli, run_json, write
 
 HEAD = "import torch\nimport torch.nn as nn\n"
 
@@ -28,16 +27,28 @@ def assert_std(weight, expected):
 
 
 XAVIER_PREFIXES = {
-    "nn.init": (HEAD, "nn.init.xavier_normal_(self.fc1.weight)", 'nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")'),
-    "init": (HEAD + "from torch.nn import init\n", "init.xavier_normal_(self.fc1.weight)",
-             'init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")'),
-    "torch.nn.init": (HEAD, "torch.nn.init.xavier_normal_(self.fc1.weight)",
-                      'torch.nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")'),
+    "nn.init": (
+        HEAD,
+        "nn.init.xavier_normal_(self.fc1.weight)",
+        'nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")',
+    ),
+    "init": (
+        HEAD + "from torch.nn import init\n",
+        "init.xavier_normal_(self.fc1.weight)",
+        'init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")',
+    ),
+    "torch.nn.init": (
+        HEAD,
+        "torch.nn.init.xavier_normal_(self.fc1.weight)",
+        'torch.nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")',
+    ),
 }
 
 
 def mlp(head: str, init_line: str) -> str:
-    return head + f"""
+    return (
+        head
+        + f"""
 
 class Net(nn.Module):
     def __init__(self):
@@ -49,6 +60,7 @@ class Net(nn.Module):
     def forward(self, x):
         return self.fc2(torch.relu(self.fc1(x)))
 """
+    )
 
 
 @pytest.mark.parametrize("prefix", sorted(XAVIER_PREFIXES))
@@ -71,8 +83,10 @@ def test_name_imported_from_torch_nn_init_gets_its_import(tmp_path):
     head = HEAD + "from torch.nn.init import xavier_uniform_\n"
     path = write(tmp_path, "m.py", mlp(head, "xavier_uniform_(self.fc1.weight)"))
     assert run_cli("check", "m.py", "--fix", cwd=tmp_path)[0] == 0
-    expected = mlp(HEAD + "from torch.nn.init import xavier_uniform_, kaiming_uniform_\n",
-                   'kaiming_uniform_(self.fc1.weight, nonlinearity="relu")')
+    expected = mlp(
+        HEAD + "from torch.nn.init import xavier_uniform_, kaiming_uniform_\n",
+        'kaiming_uniform_(self.fc1.weight, nonlinearity="relu")',
+    )
     assert path.read_text() == expected
     assert_std(built(path, "Net").fc1.weight, math.sqrt(2 / 256))
 
@@ -114,7 +128,9 @@ def test_hand_rolled_tensor_method_is_an_unsafe_fix(tmp_path):
     assert_std(built(path, "Net").fc1.weight, math.sqrt(2 / 256))
 
 
-DEEP_DEFAULT = HEAD + """
+DEEP_DEFAULT = (
+    HEAD
+    + """
 
 class Deep(nn.Module):
     def __init__(self):
@@ -130,13 +146,17 @@ class Deep(nn.Module):
         x = torch.relu(self.fc3(x))
         return self.out(x)
 """
+)
 
 
 def test_missing_init_is_inserted_after_the_assignment(tmp_path):
     path = write(tmp_path, "m.py", DEEP_DEFAULT)
     code, out = run_cli("check", "m.py", "--diff", "--unsafe-fixes", cwd=tmp_path)
     assert code == 1
-    assert '         self.fc1 = nn.Linear(128, 128)\n+        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")\n' in out
+    assert (
+        '         self.fc1 = nn.Linear(128, 128)\n+        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")\n'
+        in out
+    )
     run_cli("check", "m.py", "--fix", "--unsafe-fixes", cwd=tmp_path)
     compile(path.read_text(), "m.py", "exec")
     assert run_json("m.py", cwd=tmp_path)[1]["findings"] == []
@@ -146,7 +166,11 @@ def test_missing_init_is_inserted_after_the_assignment(tmp_path):
 
 
 def test_one_call_for_layers_that_need_different_inits_is_not_guessed(tmp_path):
-    write(tmp_path, "m.py", HEAD + """
+    write(
+        tmp_path,
+        "m.py",
+        HEAD
+        + """
 
 def init_weights(m):
     if isinstance(m, nn.Linear):
@@ -163,7 +187,8 @@ class Mixed(nn.Module):
 
     def forward(self, x):
         return self.c(torch.tanh(self.b(torch.relu(self.a(x)))))
-""")
+""",
+    )
     _, document = run_json("m.py", cwd=tmp_path)
     found = findings_for(document, "IL101")
     assert found and all(f["fix"] is None for f in found)
@@ -205,6 +230,7 @@ def test_read_only_file_is_reported_and_untouched(tmp_path):
     before = path.read_bytes()
     os.chmod(path, 0o444)
     from conftest import run_process
+
     result = run_process("check", "m.py", "--fix", cwd=tmp_path)
     assert result.returncode == 1
     assert "m.py: not fixed: the file is read-only" in result.stderr

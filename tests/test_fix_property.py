@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from initlint.engine import check_paths
-from initlint.fix.apply import decode, _offsets, prepare, write
+from initlint.fix.apply import _offsets, decode, prepare, write
 
 ACTIVATIONS = ["torch.relu({})", "torch.tanh({})", "F.leaky_relu({}, 0.2)", "{}", "F.relu({})"]
 PREFIXES = {"nn.init": "", "init": "from torch.nn import init\n", "torch.nn.init": ""}
@@ -30,8 +30,17 @@ def model_sources(draw):
     n = draw(st.integers(1, 4))
     widths = [draw(st.sampled_from([16, 32, 48])) for _ in range(n + 1)]
     prefix = draw(st.sampled_from(sorted(PREFIXES)))
-    lines = ["import torch", "import torch.nn as nn", "import torch.nn.functional as F", PREFIXES[prefix].rstrip("\n"),
-             "", "", "class Model(nn.Module):", "    def __init__(self):", "        super().__init__()"]
+    lines = [
+        "import torch",
+        "import torch.nn as nn",
+        "import torch.nn.functional as F",
+        PREFIXES[prefix].rstrip("\n"),
+        "",
+        "",
+        "class Model(nn.Module):",
+        "    def __init__(self):",
+        "        super().__init__()",
+    ]
     for i in range(n):
         comment = draw(st.sampled_from(["", "  # layer", "   #x"]))
         lines.append(f"        self.l{i} = nn.Linear({widths[i]}, {widths[i + 1]}){comment}")
@@ -71,8 +80,14 @@ def test_fix_is_local_parsing_and_idempotent(tmp_path, source):
     # appears in the fixed file, in order, anchored at both ends.
     text = decode(source.encode()).text
     starts = _offsets(text)
-    spans = sorted({(starts[e.line - 1] + e.column - 1, starts[e.end_line - 1] + e.end_column - 1)
-                    for f in report.findings if f.fix for e in f.fix.edits})
+    spans = sorted(
+        {
+            (starts[e.line - 1] + e.column - 1, starts[e.end_line - 1] + e.end_column - 1)
+            for f in report.findings
+            if f.fix
+            for e in f.fix.edits
+        }
+    )
     kept, position = [], 0
     for start, end in spans:
         kept.append(text[position:start])

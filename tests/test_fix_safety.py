@@ -11,11 +11,10 @@ import stat
 from pathlib import Path
 
 import pytest
-
-from initlint.analyze import import_file
-
 from conftest import XAVIER_RELU, findings_for, run_cli, run_json, run_process, write
 from test_fix import assert_std
+
+from initlint.dynamic.analyze import import_file
 
 CASES = Path(__file__).resolve().parent / "fix_cases"
 FIXED_LINE = 'nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")'
@@ -51,7 +50,8 @@ def test_symlink_to_a_file_outside_the_paths_is_reported_and_untouched(tmp_path)
         assert result.returncode == exit_code
         assert result.stderr.splitlines() == [
             f"initlint: warning: {os.path.join('project', 'link.py')}: not fixed: it links to {outside}, "
-            "outside the paths given on the command line"]
+            "outside the paths given on the command line"
+        ]
         assert outside.read_bytes() == before and (project / "link.py").is_symlink()
     assert result.stdout == ""
 
@@ -133,29 +133,49 @@ def _he_std(name: str, weight) -> float:
 
 
 INSERTED = {
-    "deep_mlp.py": ("DeepMLP", [{}, {"depth": 1}, {"depth": 12, "width": 64}], [
-        '        self.body = nn.Sequential(*layers)  # hidden stack\n'
-        '        for module in self.body.modules():\n'
-        '            if isinstance(module, nn.Linear):\n'
-        '                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")\n'
-        '        self.head = nn.Linear(width, 10)\n'
-        '        nn.init.kaiming_normal_(self.head.weight, nonlinearity="linear")\n']),
-    "deep_cnn.py": ("DeepCNN", [{}, {"depth": 1, "pool": False}, {"depth": 12, "channels": 8}], [
-        '        for module in self.convs.modules():\n'
-        '            if isinstance(module, nn.Conv2d):\n'
-        '                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")\n'
-        '        if pool:\n',
-        '            self.fc = nn.Linear(channels, channels)\n'
-        '            nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")\n'
-        '        self.pool_on = pool\n']),
-    "branchy.py": ("Branchy", [{}, {"gate": False}, {"width": 64}], [
-        '            self.gate = nn.Linear(width, width)  # optional extra layer\n'
-        '            nn.init.kaiming_normal_(self.gate.weight, nonlinearity="relu")\n'
-        '        self.gated = gate\n']),
-    "setattr_mlp.py": ("AttrMLP", [{}, {"depth": 1}, {"depth": 12, "width": 64}], [
-        '            setattr(self, f"layer{i}", nn.Linear(width, width))\n'
-        '            nn.init.kaiming_normal_(getattr(self, f"layer{i}").weight, nonlinearity="relu")\n'
-        '        self.out = nn.Linear(width, 10)\n']),
+    "deep_mlp.py": (
+        "DeepMLP",
+        [{}, {"depth": 1}, {"depth": 12, "width": 64}],
+        [
+            "        self.body = nn.Sequential(*layers)  # hidden stack\n"
+            "        for module in self.body.modules():\n"
+            "            if isinstance(module, nn.Linear):\n"
+            '                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")\n'
+            "        self.head = nn.Linear(width, 10)\n"
+            '        nn.init.kaiming_normal_(self.head.weight, nonlinearity="linear")\n'
+        ],
+    ),
+    "deep_cnn.py": (
+        "DeepCNN",
+        [{}, {"depth": 1, "pool": False}, {"depth": 12, "channels": 8}],
+        [
+            "        for module in self.convs.modules():\n"
+            "            if isinstance(module, nn.Conv2d):\n"
+            '                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")\n'
+            "        if pool:\n",
+            "            self.fc = nn.Linear(channels, channels)\n"
+            '            nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")\n'
+            "        self.pool_on = pool\n",
+        ],
+    ),
+    "branchy.py": (
+        "Branchy",
+        [{}, {"gate": False}, {"width": 64}],
+        [
+            "            self.gate = nn.Linear(width, width)  # optional extra layer\n"
+            '            nn.init.kaiming_normal_(self.gate.weight, nonlinearity="relu")\n'
+            "        self.gated = gate\n"
+        ],
+    ),
+    "setattr_mlp.py": (
+        "AttrMLP",
+        [{}, {"depth": 1}, {"depth": 12, "width": 64}],
+        [
+            '            setattr(self, f"layer{i}", nn.Linear(width, width))\n'
+            '            nn.init.kaiming_normal_(getattr(self, f"layer{i}").weight, nonlinearity="relu")\n'
+            "        self.out = nn.Linear(width, 10)\n"
+        ],
+    ),
 }
 
 
@@ -186,8 +206,10 @@ def test_no_fix_is_guessed_when_one_container_needs_different_inits(tmp_path):
     _, document = run_json("head_in_body.py", cwd=tmp_path)
     found = findings_for(document, "IL102")
     assert found and all(f["fix"] is None for f in found)
-    assert all("no automatic fix: net.0 and net.16, assigned by one statement, need different inits" in f["message"]
-               for f in found)
+    assert all(
+        "no automatic fix: net.0 and net.16, assigned by one statement, need different inits" in f["message"]
+        for f in found
+    )
     run_cli("check", "head_in_body.py", "--fix", "--unsafe-fixes", cwd=tmp_path)
     assert path.read_bytes() == (CASES / "head_in_body.py").read_bytes()
 
@@ -205,7 +227,7 @@ def test_no_fix_when_layers_join_the_container_after_it_was_assigned(tmp_path):
 
 # -- IL101/IL201: a rewritten call keeps its comments and layout ------------------------------
 
-CALLS_BEFORE = '''import torch
+CALLS_BEFORE = """import torch
 import torch.nn as nn
 from torch.nn import init
 
@@ -246,9 +268,9 @@ class Net(nn.Module):
         x = torch.relu(self.fc5(x))
         x = torch.relu(self.fc6(x))
         return self.out(x)
-'''
+"""
 
-CALLS_AFTER = '''import torch
+CALLS_AFTER = """import torch
 import torch.nn as nn
 from torch.nn import init
 
@@ -291,7 +313,7 @@ class Net(nn.Module):
         x = torch.relu(self.fc5(x))
         x = torch.relu(self.fc6(x))
         return self.out(x)
-'''
+"""
 
 
 def _fixed_twice(tmp_path: Path, source: str, *flags: str) -> str:
@@ -317,7 +339,7 @@ def test_rewrite_keeps_crlf_line_endings_inside_a_call(tmp_path):
     assert path.read_bytes() == CALLS_AFTER.replace("\n", "\r\n").encode()
 
 
-TENSOR_METHOD = '''import torch
+TENSOR_METHOD = """import torch
 import torch.nn as nn
 
 
@@ -330,19 +352,23 @@ class Net(nn.Module):
 
     def forward(self, x):
         return self.fc2(torch.relu(self.fc1(x)))
-'''
+"""
 
 
 def test_tensor_method_rewrite_keeps_comments_and_layout(tmp_path):
-    before = TENSOR_METHOD.format(init="""self.fc1.weight.data.normal_(  # noqa: E731
+    before = TENSOR_METHOD.format(
+        init="""self.fc1.weight.data.normal_(  # noqa: E731
             0.0,  # mean
             0.01,  # std
-        )""")
-    after = TENSOR_METHOD.format(init="""nn.init.kaiming_normal_(  # noqa: E731
+        )"""
+    )
+    after = TENSOR_METHOD.format(
+        init="""nn.init.kaiming_normal_(  # noqa: E731
             self.fc1.weight,
             # mean
             # std
             nonlinearity="relu",
-        )""")
+        )"""
+    )
     assert _fixed_twice(tmp_path, before, "--unsafe-fixes") == after
     assert_std(import_file(str(tmp_path / "m.py")).Net().fc1.weight, math.sqrt(2 / 256))

@@ -5,27 +5,57 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import XAVIER_RELU, findings_for, run_process, write
 
 GOOD_BUT_FLAGGED = XAVIER_RELU.replace("class Net", "class Flagged")
 
 HOSTILE = {
     "syntax.py": ("import torch.nn as nn\nclass A(nn.Module)\n    pass\n", "IL901", 2, "syntax error"),
-    "importerror.py": ("import torch.nn as nn\nimport not_a_module_xyz\nclass A(nn.Module):\n    pass\n",
-                       "IL909", 3, "No module named 'not_a_module_xyz'"),
-    "importerror_nomodel.py": ("import not_a_module_xyz\nimport torch.nn as nn\nclass A(NotAModule):\n    pass\n",
-                               "IL902", 1, "No module named 'not_a_module_xyz'"),
-    "sysexit.py": ("import sys\nimport torch.nn as nn\nsys.exit(3)\nclass A(nn.Module):\n    pass\n",
-                   "IL902", 3, "called sys.exit(3)"),
-    "osexit.py": ("import os\nimport torch.nn as nn\nos._exit(4)\nclass A(nn.Module):\n    pass\n",
-                  "IL905", 1, "exited with code 4"),
-    "ctor.py": ("import torch.nn as nn\nclass Bad(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-                "        raise RuntimeError('boom')\n", "IL903", 5, "RuntimeError: boom"),
-    "hang.py": ("import time\nimport torch.nn as nn\nclass Hangs(nn.Module):\n    def __init__(self):\n"
-                "        super().__init__()\n        while True:\n            time.sleep(0.1)\n", "IL904", 3, "timed out after 3 s"),
-    "segv.py": ("import ctypes\nimport torch.nn as nn\nclass Crash(nn.Module):\n    def __init__(self):\n"
-                "        super().__init__()\n        ctypes.string_at(0)\n", "IL905", 3, "segmentation fault"),
+    "importerror.py": (
+        "import torch.nn as nn\nimport not_a_module_xyz\nclass A(nn.Module):\n    pass\n",
+        "IL909",
+        3,
+        "No module named 'not_a_module_xyz'",
+    ),
+    "importerror_nomodel.py": (
+        "import not_a_module_xyz\nimport torch.nn as nn\nclass A(NotAModule):\n    pass\n",
+        "IL902",
+        1,
+        "No module named 'not_a_module_xyz'",
+    ),
+    "sysexit.py": (
+        "import sys\nimport torch.nn as nn\nsys.exit(3)\nclass A(nn.Module):\n    pass\n",
+        "IL902",
+        3,
+        "called sys.exit(3)",
+    ),
+    "osexit.py": (
+        "import os\nimport torch.nn as nn\nos._exit(4)\nclass A(nn.Module):\n    pass\n",
+        "IL905",
+        1,
+        "exited with code 4",
+    ),
+    "ctor.py": (
+        "import torch.nn as nn\nclass Bad(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        raise RuntimeError('boom')\n",
+        "IL903",
+        5,
+        "RuntimeError: boom",
+    ),
+    "hang.py": (
+        "import time\nimport torch.nn as nn\nclass Hangs(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        while True:\n            time.sleep(0.1)\n",
+        "IL904",
+        3,
+        "timed out after 3 s",
+    ),
+    "segv.py": (
+        "import ctypes\nimport torch.nn as nn\nclass Crash(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        ctypes.string_at(0)\n",
+        "IL905",
+        3,
+        "segmentation fault",
+    ),
 }
 
 
@@ -73,7 +103,10 @@ def test_exit_code_and_clean_streams(hostile_run):
 
 
 def test_models_after_a_hang_in_the_same_file_are_still_checked(tmp_path):
-    write(tmp_path, "mixed.py", """
+    write(
+        tmp_path,
+        "mixed.py",
+        """
 import time
 import torch
 import torch.nn as nn
@@ -94,7 +127,8 @@ class After(nn.Module):
 
     def forward(self, x):
         return self.fc2(torch.relu(self.fc1(x)))
-""")
+""",
+    )
     result = run_process("check", "--format", "json", "--timeout", "2", "mixed.py", cwd=tmp_path)
     document = json.loads(result.stdout)
     assert [f["code"] for f in findings_for(document, model="Hangs")] == ["IL904"]
@@ -110,7 +144,10 @@ def test_missing_path_is_a_usage_error_but_the_rest_is_checked(tmp_path):
 
 
 def test_user_output_does_not_pollute_json(tmp_path):
-    write(tmp_path, "noisy.py", """
+    write(
+        tmp_path,
+        "noisy.py",
+        """
 import sys
 import torch.nn as nn
 print("hello from import")
@@ -125,7 +162,8 @@ class Noisy(nn.Module):
 
     def forward(self, x):
         return self.fc(x)
-""")
+""",
+    )
     result = run_process("check", "--format", "json", "noisy.py", cwd=tmp_path)
     document = json.loads(result.stdout)
     assert document["models"][0]["status"] == "traced"

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import XAVIER_RELU, findings_for, run_process, write
-from initlint.load import Task, analyse_files
+
+from initlint.dynamic.load import Task, analyse_files
 
 FLAGGED = XAVIER_RELU.replace("class Net", "class Flagged")
 
@@ -43,8 +43,9 @@ USER_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE
 
 
 def check(directory: Path, *args: str, env: dict | None = None, timeout: float = 300) -> dict:
-    result = run_process("check", "--format", "json", "--no-cache", *args, cwd=directory, env=env or USER_ENV,
-                         timeout=timeout)
+    result = run_process(
+        "check", "--format", "json", "--no-cache", *args, cwd=directory, env=env or USER_ENV, timeout=timeout
+    )
     assert result.stderr == ""
     return json.loads(result.stdout)
 
@@ -289,8 +290,11 @@ def rewrite_keeping_size_and_mtime(path: Path, old: str, new: str) -> None:
 
 @pytest.mark.parametrize("edited", ["net.py", "helper.py"])
 def test_an_edit_that_keeps_size_and_mtime_is_seen(tmp_path, edited):
-    write(tmp_path, "net.py", XAVIER_RELU.replace("xavier_normal_", "xavier_uniform_") if edited == "net.py"
-          else USES_HELPER)
+    write(
+        tmp_path,
+        "net.py",
+        XAVIER_RELU.replace("xavier_normal_", "xavier_uniform_") if edited == "net.py" else USES_HELPER,
+    )
     write(tmp_path, "helper.py", HELPER)
     assert [f["code"] for f in check(tmp_path, "net.py")["findings"]] == ["IL101"]
     # A stale .pyc would run the old init (whatever wrote it: initlint before this fix, or the user's Python).
@@ -351,7 +355,8 @@ def test_every_project_file_imported_is_recorded_with_its_digest(tmp_path):
     assert facts.problem is None and [m.status for m in facts.models] == ["traced"]
     expected = {
         (str(tmp_path / name), hashlib.sha256((tmp_path / name).read_bytes()).hexdigest())
-        for name in LOADED_PROJECT if name != "pkg/never.py"
+        for name in LOADED_PROJECT
+        if name != "pkg/never.py"
     }
     assert set(facts.loaded) == expected
     assert (model, facts.digest) in facts.loaded
@@ -383,7 +388,8 @@ class Forks(nn.Module):
 """
 
 SLOW_FLAGGED = FLAGGED.replace("import torch\n", "import time\nimport torch\n").replace(
-    "super().__init__()\n", "super().__init__()\n        time.sleep(2)  # the forked child wakes meanwhile\n")
+    "super().__init__()\n", "super().__init__()\n        time.sleep(2)  # the forked child wakes meanwhile\n"
+)
 
 
 @pytest.mark.parametrize("sleep", [30, 0.5], ids=["child-lingers", "child-returns-while-others-run"])
@@ -392,10 +398,14 @@ def test_a_constructor_that_forks_changes_no_other_result(tmp_path, sleep):
     write(tmp_path, "b_flagged.py", SLOW_FLAGGED)
     write(tmp_path, "c_plain.py", PLAIN.format(name="Plain"))
     try:
-        document = check(tmp_path, "-j", "1", "--timeout", "20", "a_forks.py", "b_flagged.py", "c_plain.py",
-                         timeout=120)
+        document = check(
+            tmp_path, "-j", "1", "--timeout", "20", "a_forks.py", "b_flagged.py", "c_plain.py", timeout=120
+        )
         assert [(m["path"], m["model"], m["status"]) for m in document["models"]] == [
-            ("a_forks.py", "Forks", "traced"), ("b_flagged.py", "Flagged", "traced"), ("c_plain.py", "Plain", "traced")]
+            ("a_forks.py", "Forks", "traced"),
+            ("b_flagged.py", "Flagged", "traced"),
+            ("c_plain.py", "Plain", "traced"),
+        ]
         assert codes(document, "a_forks.py") == [] and codes(document, "c_plain.py") == []
         assert codes(document, "b_flagged.py") == ["IL101"]
         started = pids_in(tmp_path)
@@ -469,9 +479,12 @@ class Hangs(nn.Module):
 def test_killing_initlint_kills_its_workers_and_their_processes(tmp_path):
     write(tmp_path, "hangs.py", HANGS)
     marker = str(tmp_path)
-    parent = subprocess.Popen([sys.executable, "-m", "initlint", "check", "--no-cache", "--timeout", "600",
-                               str(tmp_path / "hangs.py")], cwd=tmp_path,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "initlint", "check", "--no-cache", "--timeout", "600", str(tmp_path / "hangs.py")],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         assert wait_until(lambda: len(pids_in(tmp_path)) == 2, 60), "the model never started"
         assert len(marked(marker)) >= 4  # initlint, its worker(s), the forked child, the helper

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import findings_for, line_of, run_json, write
 
 MODELS = Path(__file__).parent / "models"

@@ -6,10 +6,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from initlint.facts import PARTIAL, TRACED
-from initlint.graph import ACTIVATION, INPUT_NODE, LAYER, MERGE, NORM, OUTPUT_NODE, PASS, FlowGraph, pair_all
-from initlint.activations import make_activation
-from initlint.trace import trace_model
+from initlint.dynamic.trace import trace_model
+from initlint.shared.activations import make_activation
+from initlint.shared.facts import PARTIAL, TRACED
+from initlint.shared.graph import ACTIVATION, INPUT_NODE, LAYER, MERGE, NORM, OUTPUT_NODE, PASS, FlowGraph, pair_all
 
 
 def pairings(model):
@@ -103,7 +103,7 @@ def test_residual_add_is_looked_through_and_remembered():
     assert down(p["c2"]) == ("relu", {})
     assert p["c2"].norm_after and p["c2"].residual_end
     assert not p["c1"].residual_end
-    assert [l.target for l in p["c1"].successors] == ["c2"]
+    assert [link.target for link in p["c1"].successors] == ["c2"]
     assert p["c2"].successors == ()  # a norm and an add end the chain
 
 

@@ -9,11 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from conftest import XAVIER_RELU, REPO, write
+from conftest import REPO, XAVIER_RELU, write
 
 BAD = XAVIER_RELU
-GOOD = BAD.replace("nn.init.xavier_normal_(self.fc1.weight)", 'nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")')
+GOOD = BAD.replace(
+    "nn.init.xavier_normal_(self.fc1.weight)", 'nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")'
+)
 
 
 def git(*args: str, cwd: Path) -> None:
@@ -38,8 +39,9 @@ def hook_env(tmp_path_factory):
 def hook_repo(tmp_path_factory):
     """A clean copy of initlint with its working tree committed: what try-repo installs from."""
     copy = tmp_path_factory.mktemp("initlint-repo") / "initlint"
-    ignore = shutil.ignore_patterns(".git", ".venv", "*.egg-info", "__pycache__", ".initlint_cache", ".pytest_cache",
-                                    ".hypothesis")
+    ignore = shutil.ignore_patterns(
+        ".git", ".venv", "*.egg-info", "__pycache__", ".initlint_cache", ".pytest_cache", ".hypothesis"
+    )
     shutil.copytree(REPO, copy, ignore=ignore)
     git("init", "-q", cwd=copy)
     git("add", "-A", cwd=copy)
@@ -50,7 +52,11 @@ def hook_repo(tmp_path_factory):
 def try_repo(hook: str, files: list[str], project: Path, repo: Path, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pre_commit", "try-repo", str(repo), hook, "--verbose", "--files", *files],
-        cwd=project, capture_output=True, text=True, env=env, timeout=900,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
     )
 
 

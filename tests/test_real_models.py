@@ -6,19 +6,37 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import findings_for, line_of, run_json, write
 
 MODELS = Path(__file__).parent / "models"
-FAMOUS = ["ResNet", "MobileNetV2", "Generator", "Discriminator", "LSTMLanguageModel", "SeluNet", "HeDeepMLP",
-          "bert", "gpt2", "llama", "vit", "t5"]
+FAMOUS = [
+    "ResNet",
+    "MobileNetV2",
+    "Generator",
+    "Discriminator",
+    "LSTMLanguageModel",
+    "SeluNet",
+    "HeDeepMLP",
+    "bert",
+    "gpt2",
+    "llama",
+    "vit",
+    "t5",
+]
 
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory):
     directory = tmp_path_factory.mktemp("real")
-    for name in ("resnet.py", "mobilenet.py", "dcgan.py", "lstm_lm.py", "selu_net.py", "mlps.py",
-                 "transformers_models.py"):
+    for name in (
+        "resnet.py",
+        "mobilenet.py",
+        "dcgan.py",
+        "lstm_lm.py",
+        "selu_net.py",
+        "mlps.py",
+        "transformers_models.py",
+    ):
         shutil.copy(MODELS / name, directory / name)
     return run_json(str(directory))[1]
 
@@ -37,8 +55,16 @@ def test_traced_or_partial_with_layers_listed(shipped, model):
     paired = [row for row in entry["layers"] if row["activation"] is not None]
     assert paired, "at least one layer is paired with its activation"
     for row in entry["layers"]:
-        assert set(row) == {"layer", "layer_type", "activation", "upstream", "norm_between", "init", "actual_std",
-                            "expected_std"}
+        assert set(row) == {
+            "layer",
+            "layer_type",
+            "activation",
+            "upstream",
+            "norm_between",
+            "init",
+            "actual_std",
+            "expected_std",
+        }
 
 
 def layers_of(document, model):
@@ -177,7 +203,10 @@ def test_kaiming_on_conv1d_uses_swapped_fans(broken):
 
 
 def test_data_dependent_branch_pairs_both_sides(tmp_path):
-    write(tmp_path, "branchy.py", """
+    write(
+        tmp_path,
+        "branchy.py",
+        """
 import torch
 import torch.nn as nn
 
@@ -193,7 +222,8 @@ class Branchy(nn.Module):
         if x.sum() > 0:
             return self.b(torch.relu(self.a(x)))
         return self.c(torch.tanh(self.a(x)))
-""")
+""",
+    )
     _, document = run_json("branchy.py", cwd=tmp_path)
     [model] = document["models"]
     assert model["status"] == "partial" and "control flow" in model["detail"]
@@ -203,7 +233,10 @@ class Branchy(nn.Module):
 
 
 def test_factory_functions_are_models(tmp_path):
-    write(tmp_path, "zoo.py", """
+    write(
+        tmp_path,
+        "zoo.py",
+        """
 import torch
 import torch.nn as nn
 
@@ -225,7 +258,8 @@ def net_small():
 
 def main():
     raise SystemExit("never called")
-""")
+""",
+    )
     code, document = run_json("zoo.py", cwd=tmp_path)
     statuses = {m["model"]: m["status"] for m in document["models"]}
     assert statuses == {"Net": "skipped", "net_small": "traced"}
@@ -234,15 +268,22 @@ def main():
 
 
 def test_configured_entry_with_kwargs(tmp_path):
-    write(tmp_path, "pyproject.toml", """
+    write(
+        tmp_path,
+        "pyproject.toml",
+        """
 [project]
 name = "demo"
 
 [tool.initlint]
 models = [{ entry = "pkg.nets:Net", kwargs = { width = 48 } }]
-""")
+""",
+    )
     write(tmp_path, "pkg/__init__.py", "")
-    write(tmp_path, "pkg/nets.py", """
+    write(
+        tmp_path,
+        "pkg/nets.py",
+        """
 import torch
 import torch.nn as nn
 
@@ -256,7 +297,8 @@ class Net(nn.Module):
 
     def forward(self, x):
         return self.fc2(torch.relu(self.fc1(x)))
-""")
+""",
+    )
     code, document = run_json("pkg", cwd=tmp_path)
     assert [(m["model"], m["status"]) for m in document["models"]] == [("Net(width=48)", "traced")]
     [f] = findings_for(document, "IL201")

@@ -6,11 +6,10 @@ import math
 
 import pytest
 import torch
-
-from initlint.analyze import build_model, import_file
-from initlint.facts import DEFAULT, USER
-
 from conftest import line_of, write
+
+from initlint.dynamic.analyze import build_model, import_file
+from initlint.shared.facts import DEFAULT, USER
 
 
 def build(tmp_path, source, cls="Net", device=None):
@@ -18,9 +17,11 @@ def build(tmp_path, source, cls="Net", device=None):
     module = import_file(str(path))
     factory = getattr(module, cls)
     if device is not None:
+
         def factory(f=factory):
             with torch.device(device):
                 return f()
+
     built = build_model(factory, [str(path)], str(path))
     return path, built.model, built.recorder
 
@@ -34,12 +35,16 @@ from torch.nn.init import xavier_normal_
 
 
 def test_default_init_points_at_construction(tmp_path):
-    path, model, rec = build(tmp_path, HEADER + """
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(64, 32)
-""")
+""",
+    )
     init = rec.param_init(model.fc.weight)
     assert init.origin == DEFAULT
     assert init.family == "uniform"
@@ -49,13 +54,17 @@ class Net(nn.Module):
 
 
 def test_direct_call_in_init(tmp_path):
-    path, model, rec = build(tmp_path, HEADER + """
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(64, 32)
         nn.init.kaiming_normal_(self.fc.weight, mode="fan_out", nonlinearity="relu")
-""")
+""",
+    )
     init = rec.param_init(model.fc.weight)
     assert init.origin == USER
     assert init.last.call == "kaiming_normal_(mode='fan_out', nonlinearity='relu')"
@@ -64,11 +73,17 @@ class Net(nn.Module):
     assert init.mode == "fan_out"
     site = init.last.site
     assert site.line == line_of(path, "kaiming_normal_")
-    assert (site.column, site.end_column) == (9, len('        nn.init.kaiming_normal_(self.fc.weight, mode="fan_out", nonlinearity="relu")') + 1)
+    assert (site.column, site.end_column) == (
+        9,
+        len('        nn.init.kaiming_normal_(self.fc.weight, mode="fan_out", nonlinearity="relu")') + 1,
+    )
 
 
 def test_init_weights_method(tmp_path):
-    path, model, rec = build(tmp_path, HEADER + """
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
@@ -77,7 +92,8 @@ class Net(nn.Module):
 
     def _init_weights(self):
         nn.init.xavier_uniform_(self.fc.weight, gain=2.0)
-""")
+""",
+    )
     init = rec.param_init(model.fc.weight)
     assert init.last.site.line == line_of(path, "xavier_uniform_")
     assert init.std == pytest.approx(2.0 * math.sqrt(2 / 96))
@@ -85,7 +101,10 @@ class Net(nn.Module):
 
 
 def test_apply_with_isinstance_dispatch_is_generic(tmp_path):
-    path, model, rec = build(tmp_path, HEADER + """
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
 def init_fn(m):
     if isinstance(m, nn.Linear):
         nn.init.normal_(m.weight, std=0.02)
@@ -99,7 +118,8 @@ class Net(nn.Module):
         self.b = nn.Linear(8, 8)
         self.c = nn.Conv2d(3, 8, 3)
         self.apply(init_fn)
-""")
+""",
+    )
     for layer in (model.a, model.b):
         init = rec.param_init(layer.weight)
         assert init.std == pytest.approx(0.02)
@@ -111,7 +131,10 @@ class Net(nn.Module):
 
 
 def test_modules_loop(tmp_path):
-    path, model, rec = build(tmp_path, HEADER + """
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
@@ -120,14 +143,18 @@ class Net(nn.Module):
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-""")
+""",
+    )
     init = rec.param_init(model.b.weight)
     assert init.std == pytest.approx(math.sqrt(2 / (8 * 9)))
     assert init.last.site.line == line_of(path, "kaiming_normal_")
 
 
 def test_named_parameters_loop(tmp_path):
-    path, model, rec = build(tmp_path, HEADER + """
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
@@ -137,7 +164,8 @@ class Net(nn.Module):
                 nn.init.orthogonal_(p, gain=2.0)
             else:
                 nn.init.zeros_(p)
-""")
+""",
+    )
     w = rec.param_init(model.a.weight)
     assert w.family == "orthogonal"
     assert w.std == pytest.approx(2.0 / 4)
@@ -147,13 +175,17 @@ class Net(nn.Module):
 
 
 def test_function_imported_by_name_before_recording(tmp_path):
-    path, model, rec = build(tmp_path, HEADER + """
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(64, 32)
         xavier_normal_(self.fc.weight)
-""")
+""",
+    )
     init = rec.param_init(model.fc.weight)
     assert init.last.call == "xavier_normal_()"
     assert init.last.site.line == line_of(path, "xavier_normal_(self.fc.weight)")
@@ -171,13 +203,17 @@ class Net(nn.Module):
     ],
 )
 def test_in_place_tensor_ops(tmp_path, statement, family, std, mean):
-    path, model, rec = build(tmp_path, HEADER + f"""
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + f"""
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(64, 32)
         {statement}
-""")
+""",
+    )
     init = rec.param_init(model.fc.weight)
     assert init.family == family
     assert init.std == pytest.approx(std)
@@ -186,7 +222,10 @@ class Net(nn.Module):
 
 
 def test_mul_after_init_scales(tmp_path):
-    path, model, rec = build(tmp_path, HEADER + """
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
@@ -194,7 +233,8 @@ class Net(nn.Module):
         nn.init.kaiming_normal_(self.fc.weight)
         with torch.no_grad():
             self.fc.weight.mul_(0.5)
-""")
+""",
+    )
     init = rec.param_init(model.fc.weight)
     assert init.std == pytest.approx(0.5 * math.sqrt(2 / 64))
     assert init.gain == pytest.approx(0.5 * math.sqrt(2))
@@ -202,14 +242,18 @@ class Net(nn.Module):
 
 
 def test_parameter_from_scaled_randn(tmp_path):
-    path, model, rec = build(tmp_path, HEADER + """
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
 class Dense(nn.Module):
     def __init__(self):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(32, 64) / math.sqrt(64))
 
 Net = Dense
-""")
+""",
+    )
     init = rec.param_init(model.weight)
     assert init.family == "normal"
     assert init.std == pytest.approx(1 / 8)
@@ -217,13 +261,17 @@ Net = Dense
 
 
 def test_data_assignment_keeps_history(tmp_path):
-    path, model, rec = build(tmp_path, HEADER + """
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(10, 10)
         self.fc.weight.data = torch.randn(10, 10) * 0.1
-""")
+""",
+    )
     init = rec.param_init(model.fc.weight)
     assert init.std == pytest.approx(0.1)
     assert [s.origin for s in init.steps] == [DEFAULT, USER]
@@ -231,24 +279,32 @@ class Net(nn.Module):
 
 
 def test_empty_never_written_is_uninitialized(tmp_path):
-    path, model, rec = build(tmp_path, HEADER + """
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(8, 8))
-""")
+""",
+    )
     assert rec.param_init(model.weight).family == "uninitialized"
 
 
 def test_slice_write_is_partial(tmp_path):
-    path, model, rec = build(tmp_path, HEADER + """
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.lstm = nn.LSTM(8, 16)
         with torch.no_grad():
             self.lstm.bias_ih_l0[16:32].fill_(1.0)
-""")
+""",
+    )
     init = rec.param_init(model.lstm.bias_ih_l0)
     assert init.family == "uniform"  # the default, except the forget-gate slice
     assert init.steps[-1].effect == "partial"
@@ -256,27 +312,36 @@ class Net(nn.Module):
 
 
 def test_overwrite_history_is_ordered(tmp_path):
-    path, model, rec = build(tmp_path, HEADER + """
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(8, 8)
         nn.init.kaiming_normal_(self.fc.weight)
         nn.init.normal_(self.fc.weight, std=0.02)
-""")
+""",
+    )
     calls = [s.call for s in rec.param_init(model.fc.weight).steps]
     assert calls == ["kaiming_uniform_(a=2.23607)", "kaiming_normal_()", "normal_(std=0.02)"]
 
 
 def test_meta_device_is_analytic(tmp_path):
-    path, model, rec = build(tmp_path, HEADER + """
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(4096, 4096)
         nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")
         nn.init.orthogonal_(self.fc.bias.unsqueeze(0))
-""", device="meta")
+""",
+        device="meta",
+    )
     assert model.fc.weight.device.type == "meta"
     init = rec.param_init(model.fc.weight)
     assert init.std == pytest.approx(math.sqrt(2 / 4096))
@@ -284,7 +349,10 @@ class Net(nn.Module):
 
 
 def test_unknown_values_are_measured_on_cpu(tmp_path):
-    path, model, rec = build(tmp_path, HEADER + """
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
 import numpy as np
 
 class Net(nn.Module):
@@ -292,34 +360,43 @@ class Net(nn.Module):
         super().__init__()
         values = np.random.default_rng(0).normal(0.0, 0.3, size=(200, 200))
         self.weight = nn.Parameter(torch.from_numpy(values).float())
-""")
+""",
+    )
     init = rec.param_init(model.weight)
     assert init.measured
     assert init.std == pytest.approx(0.3, rel=0.02)
 
 
 def test_replaced_parameter_has_its_own_distribution(tmp_path):
-    path, model, rec = build(tmp_path, HEADER + """
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(10, 10)
         self.fc.weight = nn.Parameter(torch.randn(10, 10) / math.sqrt(10))
-""")
+""",
+    )
     init = rec.param_init(model.fc.weight)
     assert (init.family, init.measured) == ("normal", False)
     assert init.std == pytest.approx(1 / math.sqrt(10))
 
 
 def test_dtype_conversion_keeps_the_recorded_init(tmp_path):
-    path, model, rec = build(tmp_path, HEADER + """
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(16, 16)
         nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")
         self.to(dtype=torch.float64)
-""")
+""",
+    )
     init = rec.param_init(model.fc.weight)
     assert model.fc.weight.dtype == torch.float64
     assert (init.family, init.measured) == ("normal", False)
@@ -327,14 +404,18 @@ class Net(nn.Module):
 
 
 def test_in_place_arithmetic_on_data_is_a_shift(tmp_path):
-    path, model, rec = build(tmp_path, HEADER + """
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(10, 10)
         nn.init.normal_(self.fc.weight, std=0.1)
         self.fc.weight.data -= 0.5
-""")
+""",
+    )
     init = rec.param_init(model.fc.weight)
     assert (init.family, init.std, init.mean, init.measured) == ("normal", 0.1, -0.5, False)
     assert init.steps[-1].call == ".sub_(0.5)"
@@ -342,7 +423,10 @@ class Net(nn.Module):
 
 def test_a_freed_tensors_history_never_reaches_a_new_one(tmp_path):
     # Many temporaries are written and freed; parameters built afterwards may reuse their addresses.
-    path, model, rec = build(tmp_path, HEADER + """
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
@@ -351,7 +435,8 @@ class Net(nn.Module):
             nn.init.xavier_uniform_(scratch)
             del scratch
         self.weight = nn.Parameter(torch.zeros(32, 32))
-""")
+""",
+    )
     init = rec.param_init(model.weight)
     assert (init.family, init.mean, init.std) == ("constant", 0.0, 0.0)
     assert [s.function for s in init.steps] == ["torch.zeros"]

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import XAVIER_RELU, findings_for, run_process, write
 
 FLAGGED = XAVIER_RELU.replace("class Net", "class Flagged")
@@ -101,11 +100,18 @@ def test_a_deleted_working_directory_is_one_line(tmp_path):
     write(tmp_path, "m.py", FLAGGED)
     gone = tmp_path / "gone"
     gone.mkdir()
-    script = (f"import os, subprocess, sys; os.chdir({str(gone)!r}); os.rmdir({str(gone)!r}); "
-              f"r = subprocess.run([sys.executable, '-m', 'initlint', 'check', {str(tmp_path / 'm.py')!r}], "
-              "capture_output=True, text=True); print(r.returncode); print(r.stderr, end='')")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                            env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent)))
+    script = (
+        f"import os, subprocess, sys; os.chdir({str(gone)!r}); os.rmdir({str(gone)!r}); "
+        f"r = subprocess.run([sys.executable, '-m', 'initlint', 'check', {str(tmp_path / 'm.py')!r}], "
+        "capture_output=True, text=True); print(r.returncode); print(r.stderr, end='')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent)),
+    )
     code, stderr = result.stdout.split("\n", 1)
     assert code == "2" and stderr == "initlint: error: the current directory no longer exists\n"
 
@@ -137,8 +143,13 @@ def _alive(pid: int) -> bool:
 def test_interrupts_exit_distinctly_and_leave_no_worker_or_temporary_file(tmp_path, sig, code):
     write(tmp_path, "hangs.py", HANGS)
     write(tmp_path, "m.py", FLAGGED)
-    process = subprocess.Popen([sys.executable, "-m", "initlint", "check", "--timeout", "600", "--fix", "."],
-                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "initlint", "check", "--timeout", "600", "--fix", "."],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while not (tmp_path / "started").exists() and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -29,13 +29,17 @@ GAIN = Finding(
     model="Net", layer="fc1", parameter="weight", layer_type="Linear", activation="F.relu",
     init="xavier_normal_()", expected_std=0.204124, actual_std=0.144338, layers=("fc1",),
 )  # fmt: skip
-FIX = Fix("unsafe", "Use kaiming_normal_", (Edit("models/net.py", 12, 9, 12, 40, "nn.init.kaiming_normal_(self.fc2.weight)"),))
+FIX = Fix(
+    "unsafe", "Use kaiming_normal_", (Edit("models/net.py", 12, 9, 12, 40, "nn.init.kaiming_normal_(self.fc2.weight)"),)
+)
 DEFAULT = Finding(
     "IL102", "default-init", "error", "models/net.py", 12, 9, 12, 40, "fc2 (Linear): keeps PyTorch's default init",
     model="Net", layer="fc2", parameter="weight", layer_type="Linear", activation="nn.ReLU",
     init="kaiming_uniform_(a=2.23607)", expected_std=0.0884, actual_std=0.0361, fix=FIX, layers=("fc2",),
 )  # fmt: skip
-PARTIAL = Finding("IL906", "partial-trace", "info", "models/net.py", 20, 5, 22, 17, "Other: traced in parts", model="Other")
+PARTIAL = Finding(
+    "IL906", "partial-trace", "info", "models/net.py", 20, 5, 22, 17, "Other: traced in parts", model="Other"
+)
 BROKEN = Finding(
     "IL902", "import-error", "error", "pkg/broken.py", 3, 1, 3, 1,
     'importing raised ValueError: 100% <bad> & "worse"\nsecond line\r\x1b[31m',
@@ -257,7 +261,10 @@ def test_github_end_to_end(bad_models_report):
     lines = github.render(bad_models_report).split("\n")
     commands = lines[:-1]
     assert len(commands) == len(bad_models_report.findings)
-    assert all(line.startswith(("::warning file=examples/bad_models.py,", "::error file=examples/bad_models.py,")) for line in commands)
+    assert all(
+        line.startswith(("::warning file=examples/bad_models.py,", "::error file=examples/bad_models.py,"))
+        for line in commands
+    )
     assert any(",title=IL102 default-init::" in line and line.startswith("::error ") for line in commands)
 
 

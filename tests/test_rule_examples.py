@@ -7,12 +7,11 @@ so docs and behaviour cannot drift apart.
 from __future__ import annotations
 
 import pytest
+from conftest import write
 
 from initlint import rules
 from initlint.engine import Options, check_paths
 from initlint.findings import severity_rank
-
-from conftest import write
 
 CASES = [
     (rule, kind, index, source)
@@ -45,8 +44,11 @@ def test_example(report, rule, kind, index, source):
     by_file, statuses = report
     name = f"{rule.code}_{kind}_{index}.py"
     assert statuses.get(name) in ("traced", "partial"), f"{name} was not analysed: {statuses.get(name)}"
-    hits = [f for f in by_file.get(name, [])
-            if f.code == rule.code and severity_rank(f.severity) >= severity_rank(rule.severity)]
+    hits = [
+        f
+        for f in by_file.get(name, [])
+        if f.code == rule.code and severity_rank(f.severity) >= severity_rank(rule.severity)
+    ]
     if kind == "invalid":
         assert hits, f"{rule.code} did not fire on its INVALID example {index}"
     else:

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from initlint import rules
 from initlint.engine import Options, check_paths
-from initlint.facts import DEFAULT, ERROR, SKIPPED, STATIC, USER, FileFacts
 from initlint.findings import INFO
 from initlint.rules import ModelView
+from initlint.shared.facts import DEFAULT, ERROR, SKIPPED, STATIC, USER, FileFacts
 from initlint.static import analyze_source
 from initlint.static.interp import Frame, Interpreter
 from initlint.static.names import Qual, canonical, import_bindings
@@ -45,7 +45,7 @@ def model(facts: FileFacts, name: str):
 
 
 def layer(facts: FileFacts, model_name: str, layer_name: str):
-    return next(l for l in model(facts, model_name).layers if l.name == layer_name)
+    return next(layer for layer in model(facts, model_name).layers if layer.name == layer_name)
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,9 @@ class Hit:
 
 def judge(*files: FileFacts) -> set[Hit]:
     """Every rule on every statically analysed model, skipping building blocks of other models (as the engine)."""
-    components = {key for f in files for m in f.models if m.status not in (ERROR, SKIPPED) for key in m.component_classes}
+    components = {
+        key for f in files for m in f.models if m.status not in (ERROR, SKIPPED) for key in m.component_classes
+    }
     hits = set()
     for f in files:
         for m in f.models:
@@ -121,7 +123,8 @@ def test_rule_example(rule, kind, index, source):
 
 
 MUST_CATCH = {
-    "xavier before F.relu": ("""
+    "xavier before F.relu": (
+        """
         import torch.nn as nn
         import torch.nn.functional as F
 
@@ -134,8 +137,13 @@ MUST_CATCH = {
 
             def forward(self, x):
                 return self.fc2(F.relu(self.fc1(x)))
-        """, "IL101", "fc1", "nn.init.xavier_uniform_(self.fc1.weight)"),
-    "xavier before torch.relu": ("""
+        """,
+        "IL101",
+        "fc1",
+        "nn.init.xavier_uniform_(self.fc1.weight)",
+    ),
+    "xavier before torch.relu": (
+        """
         import torch
         from torch import nn
 
@@ -150,8 +158,13 @@ MUST_CATCH = {
                 x = self.fc1(x)
                 x = torch.relu(x)
                 return self.fc2(x)
-        """, "IL101", "fc1", "nn.init.xavier_normal_(self.fc1.weight)"),
-    "relu gain before torch.tanh": ("""
+        """,
+        "IL101",
+        "fc1",
+        "nn.init.xavier_normal_(self.fc1.weight)",
+    ),
+    "relu gain before torch.tanh": (
+        """
         import torch
         import torch.nn as nn
         from torch.nn.init import kaiming_normal_
@@ -165,8 +178,13 @@ MUST_CATCH = {
 
             def forward(self, x):
                 return self.fc2(torch.tanh(self.fc1(x)))
-        """, "IL101", "fc1", 'kaiming_normal_(self.fc1.weight, nonlinearity="relu")'),
-    "normal_(0, 0.01) before ReLU": ("""
+        """,
+        "IL101",
+        "fc1",
+        'kaiming_normal_(self.fc1.weight, nonlinearity="relu")',
+    ),
+    "normal_(0, 0.01) before ReLU": (
+        """
         import torch.nn as nn
         from torch.nn import init
 
@@ -180,8 +198,13 @@ MUST_CATCH = {
 
             def forward(self, x):
                 return self.fc2(self.act(self.fc1(x)))
-        """, "IL201", "fc1", "init.normal_(self.fc1.weight, 0, 0.01)"),
-    ".data.normal_(0, 0.01) before ReLU": ("""
+        """,
+        "IL201",
+        "fc1",
+        "init.normal_(self.fc1.weight, 0, 0.01)",
+    ),
+    ".data.normal_(0, 0.01) before ReLU": (
+        """
         import torch.nn as nn
 
         class Net(nn.Module):
@@ -193,8 +216,13 @@ MUST_CATCH = {
 
             def forward(self, x):
                 return self.fc2(self.fc1(x).relu())
-        """, "IL201", "fc1", "self.fc1.weight.data.normal_(0, 0.01)"),
-    "deep default-init ReLU Sequential": ("""
+        """,
+        "IL201",
+        "fc1",
+        "self.fc1.weight.data.normal_(0, 0.01)",
+    ),
+    "deep default-init ReLU Sequential": (
+        """
         import torch.nn as nn
 
         class Deep(nn.Module):
@@ -210,7 +238,11 @@ MUST_CATCH = {
 
             def forward(self, x):
                 return self.body(x)
-        """, "IL102", "body.0", "nn.Linear(64, 64), nn.ReLU(),"),
+        """,
+        "IL102",
+        "body.0",
+        "nn.Linear(64, 64), nn.ReLU(),",
+    ),
 }
 
 
@@ -220,7 +252,7 @@ def test_must_catch(case):
     text = textwrap.dedent(source).lstrip("\n")
     hits = serious(judge(analyze_source("/virtual/case.py", text)))
     # The finding points where ``fragment`` starts: the init call, or the constructor for a default init.
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if fragment in l)
+    line = next(i for i, layer in enumerate(text.splitlines(), 1) if fragment in layer)
     column = text.splitlines()[line - 1].index(fragment) + 1
     assert any(h.code == code and h.layer == layer_name and h.line == line and h.column == column for h in hits), hits
     assert {h.code for h in hits} == {code}
@@ -245,7 +277,7 @@ def static_files():
 
 def _full_hits(report, static_files) -> tuple[set[Hit], set[Hit]]:
     """Full mode's hits per layer: all of them, and those static mode can decide."""
-    known = {(os.path.abspath(f.path), m.name): {l.name: l for l in m.layers}
+    known = {(os.path.abspath(f.path), m.name): {layer.name: layer for layer in m.layers}
              for f in static_files for m in f.models if m.status == STATIC}  # fmt: skip
     every, decidable = set(), set()
     for f in report.findings:
@@ -273,7 +305,9 @@ def test_every_decidable_full_mode_finding_is_found(full_report, static_files):
     assert len({h.code for h in decidable}) >= 5  # the comparison covers most rules, not a vacuous subset
 
 
-@pytest.mark.parametrize("path", [REPO / "examples" / "bad_models.py", HERE / "models" / "mlps.py"], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [REPO / "examples" / "bad_models.py", HERE / "models" / "mlps.py"], ids=lambda p: p.name
+)
 def test_same_findings_as_full_mode_on_shipped_mistakes(full_report, static_files, path):
     every, _ = _full_hits(full_report, static_files)
     facts = static_files[COMPARED.index(path)]
@@ -287,14 +321,14 @@ def test_same_findings_as_full_mode_on_shipped_mistakes(full_report, static_file
 def test_clean_models_stay_clean(static_files, path):
     facts = static_files[COMPARED.index(path)]
     analysed = [m for m in facts.models if m.status == STATIC]
-    assert analysed and all(l.paired for m in analysed for l in m.layers)
+    assert analysed and all(layer.paired for m in analysed for layer in m.layers)
     assert sum(len(m.layers) for m in analysed) >= 3
     assert not serious(judge(facts))
 
 
 def test_resnet_is_built_like_torchvision(static_files):
     resnet = model(static_files[COMPARED.index(HERE / "models" / "resnet.py")], "ResNet")
-    layers = {l.name: l for l in resnet.layers}
+    layers = {layer.name: layer for layer in resnet.layers}
     assert len(layers) == 21  # stem, 16 block convs, 3 downsamples, fc
     ds = layers["layer2.0.downsample.0"]
     assert (ds.fan_in, ds.fan_out, ds.weight.mode) == (64, 128, "fan_out")
@@ -349,7 +383,7 @@ def test_unknown_calls_taint_what_they_receive(undecided_source):
     hidden = layer(facts, "UnknownHelperInit", "net.0")
     assert hidden.weight.family == "unknown" and hidden.weight.std is None
     assert hidden.weight.last.call == "custom_init(self)" and hidden.weight.last.effect == "unknown"
-    assert not [l for l in model(facts, "UnknownDepth").layers]  # built in a loop of unknown length
+    assert not [layer for layer in model(facts, "UnknownDepth").layers]  # built in a loop of unknown length
     assert not layer(facts, "TensorBranch", "fc1").paired
     assert layer(facts, "UnknownStd", "fc1").weight.last.call == "normal_(std=cfg.std)"
 
@@ -368,7 +402,7 @@ def test_non_literal_sizes_leave_the_layer_out():
             def forward(self, x):
                 return self.b(self.a(x).relu())
         """)
-    assert [l.name for l in model(facts, "Net").layers] == ["b"]
+    assert [layer.name for layer in model(facts, "Net").layers] == ["b"]
     assert layer(facts, "Net", "b").upstream.name == "relu"  # a is still a layer of the dataflow
 
 
@@ -469,14 +503,17 @@ def test_canonical_names():
 ])  # fmt: skip
 def test_every_spelling_of_an_init_is_the_same_init(spelling):
     imports, call = spelling
-    facts = analyse(imports + textwrap.dedent(f"""
+    facts = analyse(
+        imports
+        + textwrap.dedent(f"""
 
         class Net(nn.Module):
             def __init__(self):
                 super().__init__()
                 self.fc = nn.Linear(50, 20)
                 {call}(self.fc.weight, mode="fan_out", nonlinearity="relu")
-        """))
+        """)
+    )
     step = layer(facts, "Net", "fc").weight.last
     assert (step.call, step.function, step.origin) == ("kaiming_normal_(mode='fan_out', nonlinearity='relu')",
                                                        "init.kaiming_normal_", USER)  # fmt: skip
@@ -501,7 +538,7 @@ def test_literal_sizes_from_constants_defaults_and_arithmetic():
                 nn.init.normal_(self.head.weight, std=math.sqrt(2.0 / bottleneck) * 0.5)
                 nn.init.xavier_uniform_(self.layers[0].weight, gain=nn.init.calculate_gain("leaky_relu", 0.2))
         """)
-    shapes = {l.name: l.weight.shape for l in model(facts, "Net").layers}
+    shapes = {layer.name: layer.weight.shape for layer in model(facts, "Net").layers}
     assert shapes == {"layers.0": (64, 10), "layers.1": (64, 64), "layers.2": (16, 64), "head": (3, 16)}
     assert layer(facts, "Net", "head").weight.std == pytest.approx(math.sqrt(2 / 16) * 0.5)
     assert layer(facts, "Net", "layers.0").weight.gain == pytest.approx(math.sqrt(2 / (1 + 0.2**2)))
@@ -511,7 +548,9 @@ _SMALL = st.integers(-50, 50).map(str)
 _EXPRESSIONS = st.recursive(
     _SMALL,
     lambda inner: st.one_of(
-        st.tuples(inner, st.sampled_from(["+", "-", "*", "//", "%", "<<", "&"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(inner, st.sampled_from(["+", "-", "*", "//", "%", "<<", "&"]), inner).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"
+        ),
         st.tuples(inner, st.integers(0, 3)).map(lambda t: f"({t[0]} ** {t[1]})"),  # small powers: eval must end
     ),
     max_leaves=6,
@@ -584,7 +623,7 @@ def test_sequential_and_module_list_names_and_loops():
                     x = F.elu(block(x), alpha=0.5) * 2.0
                 return self.blocks[-1](x)
         """)
-    layers = {l.name: l for l in model(facts, "Net").layers}
+    layers = {layer.name: layer for layer in model(facts, "Net").layers}
     assert list(layers) == ["body.0", "body.3", "blocks.0", "blocks.1", "blocks.2"]
     assert layers["body.0"].downstream.label == "nn.LeakyReLU(negative_slope=0.2)"
     assert [s.target for s in layers["body.0"].successors] == ["body.3"]
@@ -634,7 +673,10 @@ def test_constructor_arguments_skip_the_model():
             def __init__(self, width=8):
                 super().__init__(width, 2, scale=1.0)
         """)
-    assert (model(facts, "Block").status, model(facts, "Block").detail) == (SKIPPED, "constructor needs arguments: width, depth, scale")
+    assert (model(facts, "Block").status, model(facts, "Block").detail) == (
+        SKIPPED,
+        "constructor needs arguments: width, depth, scale",
+    )
     assert model(facts, "Net").status == SKIPPED
     assert model(facts, "Fine").status == STATIC
 
@@ -693,19 +735,19 @@ def test_sequential_stacks_pair_like_their_order(pieces):
              f"        self.body = nn.Sequential(nn.Linear(16, 16), {', '.join(pieces)})\n\n" \
              "    def forward(self, x):\n        return self.body(x)\n"  # fmt: skip
     kinds = ["layer", *(_PIECES[p] for p in pieces)]
-    found = {l.name: l for l in model(analyze_source("/virtual/stack.py", source), "Net").layers}
+    found = {layer.name: layer for layer in model(analyze_source("/virtual/stack.py", source), "Net").layers}
     assert list(found) == [f"body.{i}" for i, kind in enumerate(kinds) if kind == "layer"]
     for i, kind in enumerate(kinds):
         if kind != "layer":
             continue
-        after = kinds[i + 1:]
+        after = kinds[i + 1 :]
         stop = next((j for j, k in enumerate(after) if k not in ("pass", "norm")), len(after))
         facts = found[f"body.{i}"]
         assert facts.norm_after == ("norm" in after[:stop])
         if stop < len(after) and after[stop] != "layer":
             assert facts.downstream.name == after[stop]
             # the activation is the model's output when only shape ops follow it
-            assert facts.final == all(k == "pass" for k in after[stop + 1:])
+            assert facts.final == all(k == "pass" for k in after[stop + 1 :])
         else:
             assert facts.downstream.name == "identity" and facts.final == (stop == len(after))
 

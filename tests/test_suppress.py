@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from initlint.suppress import parse_comments
-
 from conftest import run_cli, run_json, write
+
+from initlint.suppress import parse_comments
 
 SOURCE = """
 import torch
@@ -52,7 +52,9 @@ def test_noqa_with_code(tmp_path):
 
 
 def test_suppression_on_the_layer_construction_line(tmp_path):
-    source = SOURCE.format(comment="").replace("self.fc1 = nn.Linear(64, 32)", "self.fc1 = nn.Linear(64, 32)  # noqa: IL101")
+    source = SOURCE.format(comment="").replace(
+        "self.fc1 = nn.Linear(64, 32)", "self.fc1 = nn.Linear(64, 32)  # noqa: IL101"
+    )
     write(tmp_path, "m.py", source)
     assert run_json("m.py", cwd=tmp_path)[1]["findings"] == []
 

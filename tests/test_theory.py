@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from initlint import theory
+from initlint.shared import theory
 
 # (activation, params, E[f^2], g_fwd, g_bwd) from the reference table.
 TABLE = [
@@ -58,9 +58,17 @@ def test_match_activation_names_known_shapes_only():
 
 @pytest.mark.parametrize(
     "name,param,expected",
-    [("linear", None, 1.0), ("conv2d", None, 1.0), ("sigmoid", None, 1.0), ("tanh", None, 5 / 3),
-     ("relu", None, math.sqrt(2)), ("leaky_relu", None, math.sqrt(2 / (1 + 0.01**2))),
-     ("leaky_relu", 0, math.sqrt(2)), ("leaky_relu", 0.2, math.sqrt(2 / 1.04)), ("selu", None, 0.75)],
+    [
+        ("linear", None, 1.0),
+        ("conv2d", None, 1.0),
+        ("sigmoid", None, 1.0),
+        ("tanh", None, 5 / 3),
+        ("relu", None, math.sqrt(2)),
+        ("leaky_relu", None, math.sqrt(2 / (1 + 0.01**2))),
+        ("leaky_relu", 0, math.sqrt(2)),
+        ("leaky_relu", 0.2, math.sqrt(2 / 1.04)),
+        ("selu", None, 0.75),
+    ],
 )
 def test_torch_gain_reproduces_calculate_gain(name, param, expected):
     assert theory.torch_gain(name, param) == pytest.approx(expected)

@@ -5,26 +5,39 @@ Produces ``facts.ModelFacts`` for each model; everything torch stays here.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import inspect
 import os
 import sys
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 import torch.nn as nn
 from torch.nn.modules.module import register_module_parameter_registration_hook
 from torch.nn.parameter import UninitializedTensorMixin
 
-from . import ops, theory
-from .facts import (
-    DEFAULT, ERROR, LIBRARY, PARTIAL, SKIPPED, AnalysisProblem, ModelSpec, LayerFacts, ModelFacts, ParamInit, Span,
-)  # fmt: skip
-from .graph import FunctionalLayer, Pairing, pair_all
+from ..shared import theory
+from ..shared.facts import (
+    DEFAULT,
+    ERROR,
+    LIBRARY,
+    PARTIAL,
+    SKIPPED,
+    AnalysisProblem,
+    LayerFacts,
+    ModelFacts,
+    ModelSpec,
+    ParamInit,
+    Span,
+)
+from ..shared.graph import FunctionalLayer, Pairing, pair_all
+from . import ops
 from .record import InitRecorder, span_of_frame, storage_key
 from .trace import Flow, trace_model
 from .userimport import project_imports
@@ -61,13 +74,20 @@ def line_in(error: BaseException, path: str) -> int | None:
         if os.path.normcase(os.path.abspath(tb.tb_frame.f_code.co_filename)) == target:
             found = tb.tb_lineno
         tb = tb.tb_next
-    if found is None and isinstance(error, SyntaxError) and error.filename and \
-            os.path.normcase(os.path.abspath(error.filename)) == target:
+    if (
+        found is None
+        and isinstance(error, SyntaxError)
+        and error.filename
+        and os.path.normcase(os.path.abspath(error.filename)) == target
+    ):
         found = error.lineno
     return found
 
 
-_OWN_DIRS = (os.path.dirname(os.path.abspath(__file__)), os.path.dirname(os.path.abspath(torch.__file__)))
+_OWN_DIRS = (
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    os.path.dirname(os.path.abspath(torch.__file__)),
+)
 
 
 def describe_exception(error: BaseException) -> str:
@@ -170,7 +190,7 @@ class _Registrations:
         self._recorder = recorder
         self._handle = None
 
-    def __enter__(self) -> "_Registrations":
+    def __enter__(self) -> _Registrations:
         self._handle = nn.modules.module.register_module_module_registration_hook(self._hook)
         return self
 
@@ -243,8 +263,9 @@ def _construct(factory: Callable[[], Any], user_files: list[str], path: str, dev
     except BaseException as error:
         if device == "budget" and recorder.spilled:
             raise _Spilled from error
-        raise ConstructionFailed(describe_exception(error), line_in(error, path) if path else None,
-                                 "meta" if device == "meta" else "cpu") from error
+        raise ConstructionFailed(
+            describe_exception(error), line_in(error, path) if path else None, "meta" if device == "meta" else "cpu"
+        ) from error
     if device == "budget" and recorder.spilled:
         raise _Spilled
     if not isinstance(model, nn.Module):
@@ -271,9 +292,11 @@ def build_model(factory: Callable[[], Any], user_files: list[str], path: str = "
     built = _construct(factory, user_files, path, "meta")
     if device == "auto":
         size = _elements(built.model)
-        built.note = (f"built on the meta device: {_count(size)} parameters exceed the {_count(CPU_BUDGET)} CPU budget"
-                      if size > CPU_BUDGET else
-                      f"built on the meta device: building it on the CPU allocates more than {_count(CPU_BUDGET)} elements")
+        built.note = (
+            f"built on the meta device: {_count(size)} parameters exceed the {_count(CPU_BUDGET)} CPU budget"
+            if size > CPU_BUDGET
+            else f"built on the meta device: building it on the CPU allocates more than {_count(CPU_BUDGET)} elements"
+        )
     else:
         built.note = "built on the meta device (--device meta)"
     built.note += "; inits judged analytically"
@@ -304,9 +327,7 @@ def _library_init_on_meta(built: Built) -> None:
     if not callable(initialize) or not hasattr(model, "_init_weights"):
         return
     library_steps = any(
-        step.origin == LIBRARY
-        for p in model.parameters()
-        for step in built.recorder.param_init(p).steps
+        step.origin == LIBRARY for p in model.parameters() for step in built.recorder.param_init(p).steps
     )
     if library_steps:
         return
@@ -378,10 +399,16 @@ def _pairing_fields(p: Pairing | None) -> dict[str, Any]:
     if p is None:
         return {}
     return {
-        "paired": p.downstream is not None, "downstream": p.downstream, "upstream": p.upstream,
-        "norm_after": p.norm_after, "norm_before": p.norm_before, "final": p.final,
-        "residual_end": p.residual_end, "scale": p.scale, "successors": p.successors,
-    }  # fmt: skip
+        "paired": p.downstream is not None,
+        "downstream": p.downstream,
+        "upstream": p.upstream,
+        "norm_after": p.norm_after,
+        "norm_before": p.norm_before,
+        "final": p.final,
+        "residual_end": p.residual_end,
+        "scale": p.scale,
+        "successors": p.successors,
+    }
 
 
 def layer_facts(
@@ -448,7 +475,9 @@ def functional_layer_facts(
         except AttributeError:
             bias = None
     shape = tuple(weight.shape)
-    fans = theory.true_fans(shape, groups=details.groups, transposed=details.kind == "conv_transpose", stride=details.stride)
+    fans = theory.true_fans(
+        shape, groups=details.groups, transposed=details.kind == "conv_transpose", stride=details.stride
+    )
     return LayerFacts(
         name=name,
         layer_type=details.call,
@@ -472,8 +501,14 @@ def _class_key(cls: type) -> tuple[str, str] | None:
 
 
 def analyze_model(
-    path: str, name: str, line: int, factory: Callable[[], Any], user_files: list[str], accept_other: bool = False,
-    model_kind: str | None = None, device: str = "cpu",
+    path: str,
+    name: str,
+    line: int,
+    factory: Callable[[], Any],
+    user_files: list[str],
+    accept_other: bool = False,
+    model_kind: str | None = None,
+    device: str = "cpu",
 ) -> ModelFacts | None:
     """Build, record, trace and describe one model.
 
@@ -485,14 +520,17 @@ def analyze_model(
     except NotAModule:
         if accept_other:
             return None
-        problem = AnalysisProblem("construction-error", f"{name}() did not return an nn.Module", Span(path, line, 1, line, 1))
+        problem = AnalysisProblem(
+            "construction-error", f"{name}() did not return an nn.Module", Span(path, line, 1, line, 1)
+        )
         return ModelFacts(path, name, line, ERROR, problem.message, error=problem)
     except ConstructionFailed as error:
         where = error.line or line
         message = f"{name}() raised {error}"
         if error.device == "meta":
-            message += " while built on the meta device, where parameters hold no values; " \
-                       "--device cpu builds it for real"
+            message += (
+                " while built on the meta device, where parameters hold no values; --device cpu builds it for real"
+            )
         problem = AnalysisProblem("construction-error", message, Span(path, where, 1, where, 1))
         return ModelFacts(path, name, line, ERROR, str(problem.message), error=problem)
     model = built.model
@@ -511,8 +549,17 @@ def analyze_model(
     )
     attributes = tuple((child, built.sites[id(m)]) for child, m in model.named_children() if id(m) in built.sites)
     detail = "; ".join(d for d in (flow.detail, built.note) if d)
-    return ModelFacts(path, name, line, flow.status, detail, tuple(layers), component_classes=components,
-                      attributes=attributes, kind=model_kind or ("class" if isinstance(factory, type) else "factory"))
+    return ModelFacts(
+        path,
+        name,
+        line,
+        flow.status,
+        detail,
+        tuple(layers),
+        component_classes=components,
+        attributes=attributes,
+        kind=model_kind or ("class" if isinstance(factory, type) else "factory"),
+    )
 
 
 def _trace(model: nn.Module) -> Flow:
@@ -583,13 +630,24 @@ def analyze_file(
         try:
             target = _resolve(module, spec.attribute)
         except AttributeError:
-            problem = AnalysisProblem("construction-error", f"{spec.attribute} is not defined in this file",
-                                      Span(path, max(spec.line, 1), 1, max(spec.line, 1), 1))
+            problem = AnalysisProblem(
+                "construction-error",
+                f"{spec.attribute} is not defined in this file",
+                Span(path, max(spec.line, 1), 1, max(spec.line, 1), 1),
+            )
             yield "model", ModelFacts(path, spec.name, spec.line, ERROR, problem.message, error=problem)
             continue
         line = spec.line or _first_line(target)
         kwargs = dict(spec.kwargs)
         model_kind = "class" if isinstance(target, type) else "factory"
-        facts = analyze_model(path, spec.name, line, lambda: target(**kwargs), user_files, accept_other=True,
-                              model_kind=model_kind, device=device)
+        facts = analyze_model(
+            path,
+            spec.name,
+            line,
+            functools.partial(target, **kwargs),
+            user_files,
+            accept_other=True,
+            model_kind=model_kind,
+            device=device,
+        )
         yield ("dropped", spec.name) if facts is None else ("model", facts)

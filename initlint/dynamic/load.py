@@ -30,12 +30,13 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
+from ..fix.apply import digest
+from ..shared.facts import ERROR, AnalysisProblem, FileFacts, ModelFacts, ModelSpec, Span
 from . import processes
-from .facts import ERROR, AnalysisProblem, FileFacts, ModelFacts, ModelSpec, Span
-from .fix.apply import digest
 
 
 @dataclass(frozen=True)
@@ -180,8 +181,9 @@ class _Run:
         return frozenset(m.name for m in self.models) | self.dropped
 
     def result(self) -> FileFacts:
-        return FileFacts(self.task.path, tuple(self.models), self.problem, self.digest,
-                         loaded=tuple(sorted(self.loaded)))
+        return FileFacts(
+            self.task.path, tuple(self.models), self.problem, self.digest, loaded=tuple(sorted(self.loaded))
+        )
 
     def take(self, kind: str, payload: Any) -> None:
         """One event from the runner."""
@@ -224,8 +226,11 @@ class _Runner:
 
     def __init__(self, ctx: Any, memory: int | None, inherited: list[Any]):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_run_file, daemon=False,  # user code may start processes of its own
-                                   args=(child, memory, os.getpid(), [*inherited, self.conn]))
+        self.process = ctx.Process(
+            target=_run_file,
+            daemon=False,  # user code may start processes of its own
+            args=(child, memory, os.getpid(), [*inherited, self.conn]),
+        )
         self.process.start()
         child.close()
         processes.separate_group(self.process.pid)  # the runner does too: whichever comes first
@@ -344,7 +349,7 @@ def _warm_up() -> None:
     import torch
     import torch.nn as nn
 
-    from . import theory
+    from ..shared import theory
     from .analyze import analyze_model
 
     class WarmUp(nn.Module):
@@ -352,8 +357,14 @@ def _warm_up() -> None:
             super().__init__()
             self.fc = nn.Linear(4, 4)
             self.conv = nn.Conv2d(2, 2, 3)
-            for init in (nn.init.normal_, nn.init.trunc_normal_, nn.init.xavier_normal_, nn.init.xavier_uniform_,
-                         nn.init.kaiming_normal_, nn.init.orthogonal_):
+            for init in (
+                nn.init.normal_,
+                nn.init.trunc_normal_,
+                nn.init.xavier_normal_,
+                nn.init.xavier_uniform_,
+                nn.init.kaiming_normal_,
+                nn.init.orthogonal_,
+            ):
                 init(self.fc.weight)
             nn.init.zeros_(self.fc.bias)
             self.conv.weight.data.normal_(0, 0.02)
@@ -374,8 +385,7 @@ def _stop(signum: int, frame: Any) -> None:
     raise SystemExit
 
 
-def _supervise(conn: Any, parent_end: Any, tasks: Sequence[Task], jobs: int, memory: int | None,
-               parent: int) -> None:
+def _supervise(conn: Any, parent_end: Any, tasks: Sequence[Task], jobs: int, memory: int | None, parent: int) -> None:
     """The supervisor's life: analyse every file in runners, send the results, leave nothing behind."""
     parent_end.close()  # the parent's end lives in the parent alone: its death reads as EOF here
     signal.signal(signal.SIGTERM, _stop)
@@ -405,7 +415,9 @@ def _supervise(conn: Any, parent_end: Any, tasks: Sequence[Task], jobs: int, mem
 
 
 def analyse_files(
-    tasks: Sequence[Task], jobs: int = 1, progress: Callable[[int, int, str], None] | None = None,
+    tasks: Sequence[Task],
+    jobs: int = 1,
+    progress: Callable[[int, int, str], None] | None = None,
     started: Callable[[], None] | None = None,
 ) -> list[FileFacts]:
     """Analyse files in at most ``jobs`` workers; results in the order given.
@@ -422,8 +434,11 @@ def analyse_files(
     except ValueError as error:
         return _failed(tasks, str(error))
     ours, theirs = ctx.Pipe()
-    supervisor = ctx.Process(target=_supervise, daemon=False,  # its runners must be allowed children
-                             args=(theirs, ours, list(tasks), jobs, memory, os.getpid()))
+    supervisor = ctx.Process(
+        target=_supervise,
+        daemon=False,  # its runners must be allowed children
+        args=(theirs, ours, list(tasks), jobs, memory, os.getpid()),
+    )
     supervisor.start()
     theirs.close()
     if started is not None:

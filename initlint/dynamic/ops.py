@@ -8,16 +8,17 @@ gates. Unknown elementwise modules are measured numerically.
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import activations, graph, theory
-from .activations import make_activation
-from .facts import Activation
+from ..shared import activations, graph, theory
+from ..shared.activations import make_activation
+from ..shared.facts import Activation
 
 # -- weight layers -------------------------------------------------------------
 
@@ -217,14 +218,18 @@ def _leaky_slope(values: list[float]) -> float | None:
 def _is_affine(values: list[float]) -> bool:
     """f(a) + f(b) - f(0) == f(a + b) on a few points: a scaling or shift, not an activation."""
     pairs = ((-1.0, 2.0), (1.0, -3.0), (0.5, 0.5), (-2.0, -1.0))
-    return all(abs(_sample(values, a) + _sample(values, b) - _sample(values, 0.0) - _sample(values, a + b)) < 1e-6
-               for a, b in pairs)  # fmt: skip
+    return all(
+        abs(_sample(values, a) + _sample(values, b) - _sample(values, 0.0) - _sample(values, a + b)) < 1e-6
+        for a, b in pairs
+    )
 
 
 def _is_homogeneous(values: list[float]) -> bool:
     """f(2z) == 2 f(z): one gain holds at every scale."""
-    return all(abs(_sample(values, 2 * z) - 2 * _sample(values, z)) <= 1e-4 * max(1.0, abs(_sample(values, 2 * z)))
-               for z in (-3.0, -1.5, -0.5, 0.5, 1.5, 3.0))  # fmt: skip
+    return all(
+        abs(_sample(values, 2 * z) - 2 * _sample(values, z)) <= 1e-4 * max(1.0, abs(_sample(values, 2 * z)))
+        for z in (-3.0, -1.5, -0.5, 0.5, 1.5, 3.0)
+    )
 
 
 # -- layers used as functions ------------------------------------------------------

@@ -21,18 +21,19 @@ import sys
 import sysconfig
 import types
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import torch
 import torch.nn.init as nn_init
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves, tree_map_only
 
-from . import theory
-from .facts import DEFAULT, LIBRARY, USER, InitStep, ParamInit, Span
-from .theory import Distribution
-from .writes import UNINITIALIZED, Write, call_text, final_state, fold, site_key
+from ..shared import theory
+from ..shared.facts import DEFAULT, LIBRARY, USER, InitStep, ParamInit, Span
+from ..shared.theory import Distribution
+from ..shared.writes import UNINITIALIZED, Write, call_text, final_state, fold, site_key
 
 # -- the calls that matter -------------------------------------------------
 
@@ -61,8 +62,20 @@ _WRITES = _SETTERS | _SCALERS | _SHIFTERS | _OTHER_WRITES | {"__setitem__"}
 _RANDOM_FILLS = {"normal_", "uniform_", "exponential_", "log_normal_", "cauchy_", "geometric_", "bernoulli_", "random_"}
 # Calls that can turn a small (or expanded) tensor into a big one, and whose meta
 # kernels are cheap (cat, outer, kron would import torch._dynamo).
-_GROWING = {"repeat", "repeat_interleave", "tile", "clone", "contiguous", "matmul", "mm", "bmm", "__matmul__",
-            "to", "float", "double"}
+_GROWING = {
+    "repeat",
+    "repeat_interleave",
+    "tile",
+    "clone",
+    "contiguous",
+    "matmul",
+    "mm",
+    "bmm",
+    "__matmul__",
+    "to",
+    "float",
+    "double",
+}
 
 # Calls that create a tensor whose distribution we can name.
 _FACTORIES = {
@@ -88,24 +101,20 @@ def _norm(path: str) -> str:
 
 
 _TORCH_DIR = _norm(os.path.dirname(torch.__file__)) + os.sep
-_INITLINT_DIR = _norm(os.path.dirname(__file__)) + os.sep
+_INITLINT_DIR = _norm(os.path.dirname(os.path.dirname(__file__))) + os.sep  # the package, not this folder
 _STDLIB_DIRS = tuple(
     _norm(p) + os.sep
     for p in {sysconfig.get_paths().get("stdlib", ""), sysconfig.get_paths().get("platstdlib", "")}
     if p
 )
-_SITE_DIRS = tuple(
-    _norm(p) + os.sep
-    for p in [*site.getsitepackages(), site.getusersitepackages()]
-    if p
-)
+_SITE_DIRS = tuple(_norm(p) + os.sep for p in [*site.getsitepackages(), site.getusersitepackages()] if p)
 
 
 def library_name(path: str) -> str | None:
     """The installed package a file belongs to, or None for user code."""
     for root in _SITE_DIRS:
         if path.startswith(root):
-            return path[len(root):].split(os.sep, 1)[0].split(".")[0]
+            return path[len(root) :].split(os.sep, 1)[0].split(".")[0]
     for marker in (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep):
         if marker in path:
             return path.split(marker, 1)[1].split(os.sep, 1)[0].split(".")[0]
@@ -443,8 +452,9 @@ class InitRecorder(TorchFunctionMode):
         if not partial:
             self._note_site(step, key)
 
-    def _write_for(self, name: str, tensor: torch.Tensor, rest: list, kwargs: dict,
-                   step: InitStep, partial: bool) -> Write:
+    def _write_for(
+        self, name: str, tensor: torch.Tensor, rest: list, kwargs: dict, step: InitStep, partial: bool
+    ) -> Write:
         if partial:
             return Write("partial", step)
         if name == "normal_":
@@ -691,4 +701,7 @@ def _mixes_meta(value: Any) -> bool:
 
 
 def _is_data_setter(func: Callable) -> bool:
-    return getattr(func, "__name__", "") == "__set__" and getattr(getattr(func, "__self__", None), "__name__", "") == "data"
+    return (
+        getattr(func, "__name__", "") == "__set__"
+        and getattr(getattr(func, "__self__", None), "__name__", "") == "data"
+    )

@@ -16,9 +16,10 @@ import operator
 import sys
 import traceback
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import torch
 import torch.fx as fx
@@ -27,10 +28,10 @@ from torch.nn.modules.module import register_module_forward_hook, register_modul
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves, tree_map
 
-from . import graph as g
+from ..shared import graph as g
+from ..shared.facts import PARTIAL, TRACED
+from ..shared.graph import FlowGraph
 from . import ops
-from .facts import PARTIAL, TRACED
-from .graph import FlowGraph
 
 _MAX_LEAF_RETRIES = 24
 # `(*x.shape[:-1], -1, d)` asks a proxy for its length. It is nearly always a
@@ -287,7 +288,9 @@ def _nodes_in(value: Any) -> Iterable[fx.Node]:
 
 def _prefixed_functional(sub: FlowGraph, prefix: str) -> dict[str, g.FunctionalLayer]:
     return {
-        f"{prefix}.{name}" if prefix else name: replace(layer, bias=f"{prefix}.{layer.bias}" if prefix and layer.bias else layer.bias)
+        f"{prefix}.{name}" if prefix else name: replace(
+            layer, bias=f"{prefix}.{layer.bias}" if prefix and layer.bias else layer.bias
+        )
         for name, layer in sub.functional.items()
     }
 
@@ -360,7 +363,7 @@ def trace_model(model: nn.Module) -> Flow:
 
 def _subroles(roles: dict[str, ops.ModuleRole], prefix: str) -> dict[str, ops.ModuleRole]:
     start = prefix + "."
-    return {k[len(start):]: v for k, v in roles.items() if k.startswith(start)}
+    return {k[len(start) :]: v for k, v in roles.items() if k.startswith(start)}
 
 
 class _Traces:
@@ -383,7 +386,9 @@ class _Traces:
                     raise  # not about a None argument: retrying would only skip code
                 try:
                     tracer = _Tracer(leaves, branch)
-                    fx_graph = tracer.trace(self.module, concrete_args=_concrete_args(forward, specialise_none=False) or None)
+                    fx_graph = tracer.trace(
+                        self.module, concrete_args=_concrete_args(forward, specialise_none=False) or None
+                    )
                 except Exception:
                     raise error from None
         return _Converter(self.module, self.roles, inlined).convert(fx_graph), tracer.branched
@@ -543,8 +548,10 @@ def _input_shapes(module: nn.Module) -> list[tuple[tuple[int, ...], int]]:
 
 def _record_forward(model: nn.Module, leaves: dict[int, str], example: torch.Tensor) -> fx.Graph:
     recording = _Recording(model, leaves, example)
-    hooks = [register_module_forward_pre_hook(recording.enter),
-             register_module_forward_hook(recording.leave, with_kwargs=True)]
+    hooks = [
+        register_module_forward_pre_hook(recording.enter),
+        register_module_forward_hook(recording.leave, with_kwargs=True),
+    ]
     training = model.training
     model.eval()
     try:

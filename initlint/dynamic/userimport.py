@@ -13,10 +13,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Sequence
 from importlib.machinery import ModuleSpec, PathFinder, SourceFileLoader
-from typing import Sequence
 
-from .fix.apply import digest
+from ..fix.apply import digest
 from .record import CodeMap
 
 
@@ -45,13 +45,14 @@ class ProjectImports:
 
     def new(self) -> list[tuple[str, str]]:
         """What was loaded since the last call."""
-        fresh, self._reported = self.loaded[self._reported:], len(self.loaded)
+        fresh, self._reported = self.loaded[self._reported :], len(self.loaded)
         return fresh
 
     def spec(self, name: str, path: str, search: Sequence[str] | None = None) -> ModuleSpec | None:
         path = os.path.abspath(path)
-        return importlib.util.spec_from_file_location(name, path, loader=_ProjectLoader(name, path, self),
-                                                      submodule_search_locations=search)
+        return importlib.util.spec_from_file_location(
+            name, path, loader=_ProjectLoader(name, path, self), submodule_search_locations=search
+        )
 
     # -- importlib's MetaPathFinder protocol --
 

@@ -20,8 +20,8 @@ import io
 import os
 import tempfile
 import tokenize
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from ..findings import Finding
 
@@ -45,9 +45,11 @@ class FileChange:
     def diff(self) -> str:
         name = self.shown if self.target == os.path.abspath(self.path) else _relative(self.target)
         lines = difflib.unified_diff(
-            self.before.splitlines(keepends=True), self.after.splitlines(keepends=True),
-            fromfile=f"a/{name}", tofile=f"b/{name}",
-        )  # fmt: skip
+            self.before.splitlines(keepends=True),
+            self.after.splitlines(keepends=True),
+            fromfile=f"a/{name}",
+            tofile=f"b/{name}",
+        )
         return "".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines)
 
 
@@ -71,7 +73,7 @@ class _Source:
 def decode(data: bytes) -> _Source:
     encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     bom = data.startswith(codecs.BOM_UTF8)
-    body = data[len(codecs.BOM_UTF8):] if bom else data
+    body = data[len(codecs.BOM_UTF8) :] if bom else data
     return _Source(body.decode("utf-8" if encoding == "utf-8-sig" else encoding), encoding, bom)
 
 

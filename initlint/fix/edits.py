@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from ..facts import Span
 from ..findings import Edit
+from ..shared.facts import Span
 from ..static.inits import INIT_ALIASES, INIT_SIGNATURES
 from .intent import InsertInit, NewInit, RewriteCall, Target
 
@@ -135,8 +135,13 @@ def _same_value(node: cst.BaseExpression, source: str) -> bool:
         return False
 
 
-def _reworked(args: list[cst.Arg], bound: list[str], target: tuple[str, ...], wanted: dict[str, str],
-              before_args: cst.BaseParenthesizableWhitespace) -> list[cst.Arg]:
+def _reworked(
+    args: list[cst.Arg],
+    bound: list[str],
+    target: tuple[str, ...],
+    wanted: dict[str, str],
+    before_args: cst.BaseParenthesizableWhitespace,
+) -> list[cst.Arg]:
     """The arguments for a call of a function with parameters ``target``: the tensor and
     ``generator`` kept, ``wanted`` values set where an argument names them and added after
     the last argument where none does, every other argument removed. A positional argument
@@ -166,7 +171,8 @@ def _reworked(args: list[cst.Arg], bound: list[str], target: tuple[str, ...], wa
 
 def _has_comment(space: cst.BaseParenthesizableWhitespace) -> bool:
     return isinstance(space, cst.ParenthesizedWhitespace) and (
-        space.first_line.comment is not None or any(line.comment is not None for line in space.empty_lines))
+        space.first_line.comment is not None or any(line.comment is not None for line in space.empty_lines)
+    )
 
 
 def _without(args: list[cst.Arg], index: int) -> list[cst.Arg]:
@@ -189,7 +195,7 @@ def _without(args: list[cst.Arg], index: int) -> list[cst.Arg]:
     else:
         comma = previous.comma.with_changes(whitespace_after=between)  # type: ignore[union-attr]
         previous = previous.with_changes(comma=comma)
-    return [*args[: index - 1], previous, *args[index + 1:]]
+    return [*args[: index - 1], previous, *args[index + 1 :]]
 
 
 def _plain(space: cst.ParenthesizedWhitespace) -> cst.ParenthesizedWhitespace:
@@ -237,7 +243,9 @@ def _names_with(statement: str, function: str) -> str:
     small = node.body[0]  # type: ignore[attr-defined]
     names = [*small.names, cst.ImportAlias(cst.Name(function))]
     comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-    names = [n.with_changes(comma=comma) for n in names[:-1]] + [names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+    names = [n.with_changes(comma=comma) for n in names[:-1]] + [
+        names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    ]
     return cst.Module([]).code_for_node(small.with_changes(names=names))
 
 
@@ -261,8 +269,12 @@ class SourcePlanner:
         return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "replace")) + 1
 
     def _span(self, node: ast.AST) -> tuple[int, int, int, int]:
-        return (node.lineno, self._column(node.lineno, node.col_offset),
-                node.end_lineno, self._column(node.end_lineno, node.end_col_offset))  # type: ignore[attr-defined]
+        return (
+            node.lineno,
+            self._column(node.lineno, node.col_offset),
+            node.end_lineno,
+            self._column(node.end_lineno, node.end_col_offset),
+        )  # type: ignore[attr-defined]
 
     def _source(self, node: ast.AST) -> str:
         segment = ast.get_source_segment(self.text, node)
@@ -281,7 +293,12 @@ class SourcePlanner:
 
     def _call_at(self, site: Span) -> ast.Call:
         for node in ast.walk(self.tree):
-            if isinstance(node, ast.Call) and self._span(node) == (site.line, site.column, site.end_line, site.end_column):
+            if isinstance(node, ast.Call) and self._span(node) == (
+                site.line,
+                site.column,
+                site.end_line,
+                site.end_column,
+            ):
                 return node
         raise CannotFix(f"no call at {site.line}:{site.column} (the file may have changed)")
 
@@ -306,8 +323,12 @@ class SourcePlanner:
             return self._insert_after(anchor, ["import torch"], "")
         body = self.tree.body
         line = 1
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                and isinstance(body[0].value.value, str):
+        if (
+            body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
             line = body[0].end_lineno + 1  # after the module docstring
         return Edit(self.path, line, 1, line, 1, f"import torch{self.newline}")
 
@@ -336,8 +357,9 @@ class SourcePlanner:
         new_call = call.with_changes(func=func, args=args)
         return [self._edit(node, cst.Module([]).code_for_node(new_call)), *edits]
 
-    def _from_tensor_method(self, call: cst.Call, function: str) -> tuple[cst.BaseExpression, list[cst.Arg],
-                                                                           list[str], list[Edit]]:
+    def _from_tensor_method(
+        self, call: cst.Call, function: str
+    ) -> tuple[cst.BaseExpression, list[cst.Arg], list[str], list[Edit]]:
         """``w.data.normal_(0, 0.01)`` as a call of ``function`` on ``w``: (callee, arguments,
         the parameter each binds to, import edits). Only ``generator`` means the same in both."""
         if not isinstance(call.func, cst.Attribute):
@@ -390,9 +412,11 @@ class SourcePlanner:
             spelled = classes[0] if len(classes) == 1 else f"({', '.join(classes)})"
             unit = self._indent_unit(function)
             module = _fresh_name(self.tree)
-            lines = [f"for {module} in {holder}.modules():",
-                     f"{unit}if isinstance({module}, {spelled}):",
-                     f"{unit}{unit}{callee}({module}.weight, {arguments})"]
+            lines = [
+                f"for {module} in {holder}.modules():",
+                f"{unit}if isinstance({module}, {spelled}):",
+                f"{unit}{unit}{callee}({module}.weight, {arguments})",
+            ]
         else:
             raise CannotFix(f"the statement at line {statement.lineno} assigns both layers and containers of layers")
         line = self.lines[statement.lineno - 1]
@@ -407,15 +431,24 @@ class SourcePlanner:
         if not _same_file(anchor.path, self.path):
             raise CannotFix(f"{first} is assigned in another file ({os.path.basename(anchor.path)})")
         scope = self._class(intent.model)
-        statement = next((node for node in ast.walk(scope) if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr))
-                          and _within(anchor, self._span(node))), None)
+        statement = next(
+            (
+                node
+                for node in ast.walk(scope)
+                if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr)) and _within(anchor, self._span(node))
+            ),
+            None,
+        )
         if statement is None:
             raise CannotFix(f"{first} is assigned outside {intent.model} (line {anchor.line})")
         self._check_attached(statement, intent)
         if not self._alone(statement):
             raise CannotFix(f"the statement at line {statement.lineno} shares its line with another")
-        functions = [f for f in ast.walk(scope) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
-                     and f.lineno < statement.lineno <= f.end_lineno]  # type: ignore[operator]
+        functions = [
+            f
+            for f in ast.walk(scope)
+            if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and f.lineno < statement.lineno <= f.end_lineno
+        ]  # type: ignore[operator]
         if not functions:
             raise CannotFix(f"the statement at line {statement.lineno} is not in a method")
         return statement, max(functions, key=lambda f: f.lineno)
@@ -425,11 +458,16 @@ class SourcePlanner:
         (not so for layers appended to a container later, or built inside another class)."""
         for target in intent.targets:
             attached = target.attached
-            if attached is None or not _same_file(attached.path, self.path) \
-                    or not _within(attached, self._span(statement)):
+            if (
+                attached is None
+                or not _same_file(attached.path, self.path)
+                or not _within(attached, self._span(statement))
+            ):
                 where = f"line {attached.line}" if attached else "an unknown place"
-                raise CannotFix(f"{target.name} is attached at {where}, not by the statement at line "
-                                f"{statement.lineno} that assigned {intent.layers[0].split('.')[0]}")
+                raise CannotFix(
+                    f"{target.name} is attached at {where}, not by the statement at line "
+                    f"{statement.lineno} that assigned {intent.layers[0].split('.')[0]}"
+                )
 
     def _class(self, model: str) -> ast.ClassDef:
         for statement in self.tree.body:
@@ -441,7 +479,7 @@ class SourcePlanner:
         """Nothing but indentation before it on its first line, and nothing but a comment after it."""
         line, column, end_line, end_column = self._span(statement)
         before = self.lines[line - 1][: column - 1]
-        after = self.lines[end_line - 1][end_column - 1:].strip()
+        after = self.lines[end_line - 1][end_column - 1 :].strip()
         return not before.strip() and (not after or after.startswith("#"))
 
     def _holder(self, statement: ast.stmt, intent: InsertInit) -> str:
@@ -477,8 +515,11 @@ class SourcePlanner:
             dotted = _ast_dotted(self._call_at(target.built).func)
         except CannotFix:
             raise unknown from None
-        if dotted is None or dotted.split(".")[-1] != target.layer_type \
-                or dotted.split(".")[0] not in _module_names(self.tree):
+        if (
+            dotted is None
+            or dotted.split(".")[-1] != target.layer_type
+            or dotted.split(".")[0] not in _module_names(self.tree)
+        ):
             raise unknown
         return dotted
 
@@ -487,7 +528,7 @@ class SourcePlanner:
         outer = self.lines[function.lineno - 1]  # type: ignore[attr-defined]
         inner = self.lines[function.body[0].lineno - 1]  # type: ignore[attr-defined]
         outer, inner = outer[: len(outer) - len(outer.lstrip())], inner[: len(inner) - len(inner.lstrip())]
-        return inner[len(outer):] if inner.startswith(outer) and len(inner) > len(outer) else "    "
+        return inner[len(outer) :] if inner.startswith(outer) and len(inner) > len(outer) else "    "
 
 
 def _same_file(one: str, other: str) -> bool:
@@ -500,8 +541,13 @@ def _within(inner: Span, outer: tuple[int, int, int, int]) -> bool:
 
 
 def _is_setattr(node: ast.expr) -> bool:
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr" \
-        and len(node.args) == 3 and not node.keywords
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "setattr"
+        and len(node.args) == 3
+        and not node.keywords
+    )
 
 
 def _pure(node: ast.expr) -> bool:
@@ -535,5 +581,8 @@ def _module_names(tree: ast.Module) -> set[str]:
 def _fresh_name(tree: ast.Module) -> str:
     """A loop variable no code of the file uses, so the loop changes nothing else."""
     used = {n.id if isinstance(n, ast.Name) else n.arg for n in ast.walk(tree) if isinstance(n, (ast.Name, ast.arg))}
-    return next(name for name in ("module", "layer", "submodule", *(f"module{i}" for i in range(1, len(used) + 2)))
-                if name not in used)
+    return next(
+        name
+        for name in ("module", "layer", "submodule", *(f"module{i}" for i in range(1, len(used) + 2)))
+        if name not in used
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..facts import Span
+from ..shared.facts import Span
 
 SAFE = "safe"
 UNSAFE = "unsafe"

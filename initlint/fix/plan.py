@@ -7,8 +7,9 @@ imported only when some finding has something to fix.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from ..findings import Edit, Finding, Fix
 from .apply import decode, digest
@@ -22,8 +23,12 @@ def merge_intents(intents: Sequence[object]) -> FixIntent | None:
         return None
     first = present[0]
     if isinstance(first, InsertInit):
-        if all(isinstance(i, InsertInit) and (i.path, i.model, i.new, i.anchor, i.applicability)
-               == (first.path, first.model, first.new, first.anchor, first.applicability) for i in present):
+        if all(
+            isinstance(i, InsertInit)
+            and (i.path, i.model, i.new, i.anchor, i.applicability)
+            == (first.path, first.model, first.new, first.anchor, first.applicability)
+            for i in present
+        ):
             targets = tuple(dict.fromkeys(target for i in present for target in i.targets))
             return replace(first, targets=targets)
         return NoFix("the layers built here need different inits: initialise each one explicitly")

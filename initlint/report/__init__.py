@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from collections.abc import Callable
 
 _MODULES = {
     "text": "text", "json": "json_format", "sarif": "sarif", "github": "github", "junit": "junit",

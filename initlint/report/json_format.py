@@ -57,8 +57,13 @@ def layer_record(row: LayerRow) -> dict[str, Any]:
 
 
 def model_record(m: ModelEntry) -> dict[str, Any]:
-    return {"path": m.path, "model": m.model, "status": m.status, "detail": m.detail,
-            "layers": [layer_record(row) for row in m.layers]}
+    return {
+        "path": m.path,
+        "model": m.model,
+        "status": m.status,
+        "detail": m.detail,
+        "layers": [layer_record(row) for row in m.layers],
+    }
 
 
 def render(report: Report) -> str:

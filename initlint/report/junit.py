@@ -6,8 +6,8 @@ import re
 import xml.etree.ElementTree as ET
 
 from ..engine import Report
-from ..facts import SKIPPED
 from ..findings import Finding
+from ..shared.facts import SKIPPED
 
 # Characters XML 1.0 cannot hold even escaped; an exception message from user code may carry them.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -22,7 +22,9 @@ def case_name(f: Finding) -> str:
 
 
 def _failure_case(f: Finding) -> ET.Element:
-    case = ET.Element("testcase", name=_clean(case_name(f)), classname=_clean(f.path), file=_clean(f.path), line=str(f.line))
+    case = ET.Element(
+        "testcase", name=_clean(case_name(f)), classname=_clean(f.path), file=_clean(f.path), line=str(f.line)
+    )
     failure = ET.SubElement(case, "failure", message=_clean(f.message), type=f.code)
     failure.text = _clean(f"{f.path}:{f.line}:{f.column}: {f.code} [{f.severity}] {f.message}")
     return case

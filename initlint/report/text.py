@@ -7,9 +7,9 @@ from collections import Counter
 import click
 
 from ..engine import Report
-from ..facts import ERROR as STATUS_ERROR
-from ..facts import PARTIAL, SKIPPED
 from ..findings import ERROR, INFO, WARNING, Finding
+from ..shared.facts import ERROR as STATUS_ERROR
+from ..shared.facts import PARTIAL, SKIPPED
 
 _COLOURS = {ERROR: "red", WARNING: "yellow", INFO: "blue"}
 
@@ -56,5 +56,7 @@ def render(report: Report, unsafe_fixes: bool = False, fixed: int | None = None)
     if fixable:
         lines.append(f"[*] {fixable} fixable with `initlint check --fix{' --unsafe-fixes' if unsafe_fixes else ''}`.")
     if hidden:
-        lines.append(f"{_plural(hidden, 'more fix')} available with `--unsafe-fixes`.".replace("more fixs", "more fixes"))
+        lines.append(
+            f"{_plural(hidden, 'more fix')} available with `--unsafe-fixes`.".replace("more fixs", "more fixes")
+        )
     return "\n".join(lines)

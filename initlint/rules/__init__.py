@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from . import (
-    constant_weight, default_init, fan_quirk, forget_gate_bias, gain_mismatch, init_scale, overwritten_init,
-    recurrent_init, uninitialized_weight,
-)  # fmt: skip
+    constant_weight,
+    default_init,
+    fan_quirk,
+    forget_gate_bias,
+    gain_mismatch,
+    init_scale,
+    overwritten_init,
+    recurrent_init,
+    uninitialized_weight,
+)
 from .analysis import ANALYSIS_RULES, MODEL_SKIPPED, PARTIAL_TRACE, PROBLEM_RULES, STATIC_FALLBACK
 from .base import ModelView, Rule, Settings, Verdict
 
@@ -41,5 +48,19 @@ def known_selector(selector: str) -> bool:
     return selector.upper() == "ALL" or any(code.startswith(selector.upper()) for code in BY_CODE)
 
 
-__all__ = ["RULES", "MODEL_RULES", "BY_CODE", "find", "matches", "known_selector", "ModelView", "Rule",
-           "Settings", "Verdict", "PROBLEM_RULES", "PARTIAL_TRACE", "MODEL_SKIPPED", "STATIC_FALLBACK"]
+__all__ = [
+    "RULES",
+    "MODEL_RULES",
+    "BY_CODE",
+    "find",
+    "matches",
+    "known_selector",
+    "ModelView",
+    "Rule",
+    "Settings",
+    "Verdict",
+    "PROBLEM_RULES",
+    "PARTIAL_TRACE",
+    "MODEL_SKIPPED",
+    "STATIC_FALLBACK",
+]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from .base import ERROR, INFO, WARNING, Rule
 
-_UNSEEN = "A model that is not analysed can hide any of the other findings; initlint reports it instead of passing silently."
+_UNSEEN = (
+    "A model that is not analysed can hide any of the other findings; initlint reports it instead of passing silently."
+)
 
 
 def _rule(code: str, name: str, severity: str, summary: str, what: str, why: str = _UNSEEN) -> Rule:
@@ -12,34 +14,46 @@ def _rule(code: str, name: str, severity: str, summary: str, what: str, why: str
 
 
 SOURCE_ERROR = _rule(
-    "IL901", "source-error", ERROR,
+    "IL901",
+    "source-error",
+    ERROR,
     "The file cannot be read as Python: a syntax error, or bytes that are not valid in its encoding.",
     "Reports files that do not parse or decode (UTF-8 unless a coding cookie says otherwise), with the position.",
 )
 IMPORT_ERROR = _rule(
-    "IL902", "import-error", ERROR,
+    "IL902",
+    "import-error",
+    ERROR,
     "Importing the file raised, or called sys.exit().",
     "Reports the exception (and the line in your code) raised while importing a file that defines models. "
     "Other files are still checked. Use `--static` where the model's dependencies are not installed.",
 )
 CONSTRUCTION_ERROR = _rule(
-    "IL903", "construction-error", ERROR,
+    "IL903",
+    "construction-error",
+    ERROR,
     "Calling the model's constructor raised.",
     "Reports the exception raised by `Model()`; the file's other models are still checked.",
 )
 TIMEOUT = _rule(
-    "IL904", "timeout", ERROR,
+    "IL904",
+    "timeout",
+    ERROR,
     "Importing the file or building/tracing a model took longer than --timeout.",
     "User code runs in a worker process; one that hangs is stopped after `--timeout` seconds (default 60) "
     "and the rest of the file and run carry on.",
 )
 CRASH = _rule(
-    "IL905", "worker-crash", ERROR,
+    "IL905",
+    "worker-crash",
+    ERROR,
     "The worker process died: os._exit(), a segmentation fault, or the out-of-memory killer.",
     "Reports how the worker ended (exit code or signal) and which model it was building.",
 )
 PARTIAL_TRACE = _rule(
-    "IL906", "partial-trace", INFO,
+    "IL906",
+    "partial-trace",
+    INFO,
     "torch.fx could not trace the whole forward; layers were paired from partial traces.",
     "When the whole-model trace fails (data-dependent control flow, untraceable code), initlint traces "
     "both branches, then untraceable submodules on their own, then each child, and marks the model "
@@ -47,12 +61,16 @@ PARTIAL_TRACE = _rule(
     "Layers that could not be paired are not checked against their activation.",
 )
 INTERNAL_ERROR = _rule(
-    "IL907", "internal-error", ERROR,
+    "IL907",
+    "internal-error",
+    ERROR,
     "initlint itself failed on this file: a bug; please report it.",
     "Reports an unexpected failure inside initlint's analysis of a file, so the run does not pass silently.",
 )
 MODEL_SKIPPED = _rule(
-    "IL908", "model-skipped", INFO,
+    "IL908",
+    "model-skipped",
+    INFO,
     "A model class was not checked because its constructor needs arguments.",
     "Classes whose constructor has required arguments cannot be built on their own. Those used inside "
     "another checked model are judged there; the others are listed with this note.",
@@ -60,7 +78,9 @@ MODEL_SKIPPED = _rule(
 )
 
 STATIC_FALLBACK = _rule(
-    "IL909", "static-fallback", WARNING,
+    "IL909",
+    "static-fallback",
+    WARNING,
     "The file could not be imported, so its models were analysed from source (static mode).",
     "When importing a file fails (typically a dependency missing where initlint runs), the default mode "
     "analyses that file's models from their source instead, as `--static` does, and reports them with "

@@ -8,13 +8,13 @@ mistake, and what happens to the signal along its unnormalized chain.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
-from .. import theory
-from ..facts import DEFAULT, IDENTITY, Activation, LayerFacts, ModelFacts, Span
-from ..fix.intent import SAFE, FixIntent, NewInit, NoFix, RewriteCall
 from ..findings import ERROR, INFO, WARNING
+from ..fix.intent import SAFE, FixIntent, NewInit, NoFix, RewriteCall
+from ..shared import theory
+from ..shared.facts import DEFAULT, IDENTITY, Activation, LayerFacts, ModelFacts, Span
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Rule:
     references: tuple[str, ...] = ()
     invalid: tuple[str, ...] = ()  # example model sources that must trigger the rule
     valid: tuple[str, ...] = ()  # ...and that must not
-    check: Callable[["ModelView"], Iterable[Verdict]] | None = None
+    check: Callable[[ModelView], Iterable[Verdict]] | None = None
 
     def doc(self) -> str:
         """The rule's documentation, in ruff's shape."""
@@ -154,7 +154,7 @@ class _Step:
 
     name: str
     factor: float
-    previous: "_Step | None"
+    previous: _Step | None
 
     def names(self) -> tuple[str, ...]:
         out = []
@@ -203,10 +203,11 @@ class ModelView:
         whether they store (out, in) or (in, out)).
         """
         return [
-            l for l in self.model.layers
-            if (l.kind in JUDGED_KINDS or l.kind == "custom" and l.get("layout_known"))
-            and len(l.weight.shape) >= 2
-        ]  # fmt: skip
+            layer
+            for layer in self.model.layers
+            if (layer.kind in JUDGED_KINDS or layer.kind == "custom" and layer.get("layout_known"))
+            and len(layer.weight.shape) >= 2
+        ]
 
     # -- chains ---------------------------------------------------------------------
 
@@ -254,7 +255,9 @@ class ModelView:
                     chain = Chain(step.names(), step.factor)
                     for name in chain.layers:
                         old = best.get(name)
-                        if old is None or abs(math.log10(max(chain.factor, 1e-300))) > abs(math.log10(max(old.factor, 1e-300))):
+                        if old is None or abs(math.log10(max(chain.factor, 1e-300))) > abs(
+                            math.log10(max(old.factor, 1e-300))
+                        ):
                             best[name] = chain
         return best
 
@@ -272,7 +275,7 @@ class ModelView:
                 moment = (layer.upstream or IDENTITY).second_moment
             else:
                 prev = self.layers[chain.layers[i - 1]]
-                link = next(l for l in prev.successors if l.target == name)
+                link = next(link for link in prev.successors if link.target == name)
                 moment = link.activation.second_moment * link.scale**2
             factor *= self._variance_factor(layer, moment) or 1.0
         self._default_parts[id(chain)] = found = Chain(chain.layers, factor)
@@ -286,7 +289,9 @@ class ModelView:
         return chain is not None and not (1 / self.settings.deep_factor <= chain.factor <= self.settings.deep_factor)
 
     def is_extreme(self, chain: Chain | None) -> bool:
-        return chain is not None and not (1 / self.settings.extreme_factor <= chain.factor <= self.settings.extreme_factor)
+        return chain is not None and not (
+            1 / self.settings.extreme_factor <= chain.factor <= self.settings.extreme_factor
+        )
 
     def depth_note(self, layer: LayerFacts) -> str:
         chain = self.chain(layer)
@@ -299,7 +304,7 @@ class ModelView:
         if layer.norm_after:
             return True
         return bool(layer.successors) and all(
-            self.layers[l.target].norm_after for l in layer.successors if l.target in self.layers
+            self.layers[link.target].norm_after for link in layer.successors if link.target in self.layers
         )
 
     @staticmethod
@@ -342,8 +347,9 @@ class ModelView:
         accepted = [recommended_gain(a) for a in targets]
         if mode == "fan_out":
             accepted += [a.backward_gain for a in targets]
-        return any(gain > 0 and g > 0 and abs(math.log(gain / g)) <= math.log(self.settings.gain_tolerance)
-                   for g in accepted)  # fmt: skip
+        return any(
+            gain > 0 and g > 0 and abs(math.log(gain / g)) <= math.log(self.settings.gain_tolerance) for g in accepted
+        )
 
     def new_init(self, layer: LayerFacts, family: str, mode: str | None) -> NewInit | None:
         """The kaiming call that gives the layer its recommended gain, keeping the init's family and mode."""
@@ -354,17 +360,27 @@ class ModelView:
         function = "kaiming_uniform_" if family == "uniform" else "kaiming_normal_"
         return NewInit(function, named[0], named[1], mode if mode == "fan_out" else None)
 
-    def rewrite(self, layer: LayerFacts, site: Span | None, new: NewInit | None, applicability: str) -> FixIntent | None:
+    def rewrite(
+        self, layer: LayerFacts, site: Span | None, new: NewInit | None, applicability: str
+    ) -> FixIntent | None:
         """Rewrite the call at ``site`` if the new init fits every layer that call initialises."""
         if site is None or new is None:
             return None
         gain = theory.torch_gain(new.nonlinearity, new.a)
-        sharing = [l for l in self.model.layers if l.weight.last is not None and l.weight.last.site == site]
-        misfits = [l.name for l in sharing if l.kind in JUDGED_KINDS and not self.accepts_gain(l, gain, new.mode)]
+        sharing = [
+            other for other in self.model.layers if other.weight.last is not None and other.weight.last.site == site
+        ]
+        misfits = [
+            other.name
+            for other in sharing
+            if other.kind in JUDGED_KINDS and not self.accepts_gain(other, gain, new.mode)
+        ]
         if misfits:
             shown = ", ".join(misfits[:3]) + (", ..." if len(misfits) > 3 else "")
-            return NoFix(f"this call also initialises {shown}, which need{'s' if len(misfits) == 1 else ''} a "
-                         f"different init: split it by layer (or activation) before fixing")
+            return NoFix(
+                f"this call also initialises {shown}, which need{'s' if len(misfits) == 1 else ''} a "
+                f"different init: split it by layer (or activation) before fixing"
+            )
         method = layer.weight.last is not None and layer.weight.last.function.startswith("Tensor.")
         return RewriteCall(site, new, applicability, tensor_method=method)
 
@@ -399,5 +415,19 @@ def judged_activation_label(layer: LayerFacts) -> str:
     return act.display
 
 
-__all__ = ["Rule", "Verdict", "Settings", "ModelView", "Chain", "recommended_gain", "std_for_gain", "fmt",
-           "ERROR", "WARNING", "INFO", "nonlinearity_of", "judged_activation_label", "SAFE"]
+__all__ = [
+    "Rule",
+    "Verdict",
+    "Settings",
+    "ModelView",
+    "Chain",
+    "recommended_gain",
+    "std_for_gain",
+    "fmt",
+    "ERROR",
+    "WARNING",
+    "INFO",
+    "nonlinearity_of",
+    "judged_activation_label",
+    "SAFE",
+]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from ..facts import DEFAULT, LayerFacts
 from ..fix.intent import UNSAFE, FixIntent, InsertInit, NewInit, NoFix, Target
+from ..shared.facts import DEFAULT, LayerFacts
 from .base import WARNING, ModelView, Rule, Verdict, fmt, judged_activation_label
 
 
@@ -41,7 +41,9 @@ def check(view: ModelView) -> Iterator[Verdict]:
         )
 
 
-def _fix(view: ModelView, layer: LayerFacts, new: NewInit | None, fixes: dict[int, FixIntent | None]) -> FixIntent | None:
+def _fix(
+    view: ModelView, layer: LayerFacts, new: NewInit | None, fixes: dict[int, FixIntent | None]
+) -> FixIntent | None:
     """Explicit inits right after the statement that assigned the layer (a factory's model has
     no such statement), covering every layer of its kind that statement assigned: sizes that
     vary with the constructor's arguments then never matter."""
@@ -51,9 +53,10 @@ def _fix(view: ModelView, layer: LayerFacts, new: NewInit | None, fixes: dict[in
     together = view.assigned_together(layer) if anchor is not None else [layer]
     if id(together) not in fixes:
         conflict = _conflict(view, together)
-        targets = tuple(Target(l.name, l.layer_type, l.site, l.assigned) for l in together)
-        fixes[id(together)] = NoFix(conflict) if conflict else InsertInit(
-            view.model.path, view.model.name, targets, new, anchor, UNSAFE)
+        targets = tuple(Target(layer.name, layer.layer_type, layer.site, layer.assigned) for layer in together)
+        fixes[id(together)] = (
+            NoFix(conflict) if conflict else InsertInit(view.model.path, view.model.name, targets, new, anchor, UNSAFE)
+        )
     return fixes[id(together)]
 
 
@@ -61,19 +64,21 @@ def _conflict(view: ModelView, together: list[LayerFacts]) -> str | None:
     """Why one inserted init cannot serve all these layers, or None. The same for each of them,
     so their findings' fixes agree."""
 
-    def need(l: LayerFacts) -> str:
-        if l.weight.last is None or l.weight.last.origin != DEFAULT:
+    def need(layer: LayerFacts) -> str:
+        if layer.weight.last is None or layer.weight.last.origin != DEFAULT:
             return "its own explicit init"
-        wanted = view.new_init(l, "normal", None)
+        wanted = view.new_init(layer, "normal", None)
         return wanted.describe() if wanted is not None else "an init torch cannot name"
 
     first = together[0]
     wanted = need(first)
-    other = next((l for l in together[1:] if need(l) != wanted), None)
+    other = next((layer for layer in together[1:] if need(layer) != wanted), None)
     if other is None:
         return None
-    return (f"{first.name} and {other.name}, assigned by one statement, need different inits "
-            f"({need(first)} and {need(other)}): write their inits by hand")
+    return (
+        f"{first.name} and {other.name}, assigned by one statement, need different inits "
+        f"({need(first)} and {need(other)}): write their inits by hand"
+    )
 
 
 RULE = Rule(

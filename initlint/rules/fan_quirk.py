@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Iterator
+from collections.abc import Iterator
 
-from .. import theory
-from ..facts import DEFAULT, LayerFacts
+from ..shared import theory
+from ..shared.facts import DEFAULT, LayerFacts
 from .base import INFO, WARNING, ModelView, Rule, Verdict, fmt, std_for_gain
 
 
@@ -50,15 +50,25 @@ def check(view: ModelView) -> Iterator[Verdict]:
             severity = INFO  # PyTorch's own MultiheadAttention default (pytorch#166378)
         else:
             severity = view.severity(WARNING, layer, layer.downstream, absorbed=view.norm_nearby(layer))
-        yield Verdict(message, severity, step.site or layer.site, layer, activation=layer.downstream,
-                      expected_std=intended, actual_std=w.std)
+        yield Verdict(
+            message,
+            severity,
+            step.site or layer.site,
+            layer,
+            activation=layer.downstream,
+            expected_std=intended,
+            actual_std=w.std,
+        )
 
 
 RULE = Rule(
     code="IL202",
     name="fan-quirk",
     severity=WARNING,
-    summary="A Xavier/Kaiming init computed with PyTorch's fans where they are wrong (grouped, transposed, packed, transposed-layout weights).",
+    summary=(
+        "A Xavier/Kaiming init computed with PyTorch's fans where they are wrong "
+        "(grouped, transposed, packed, transposed-layout weights)."
+    ),
     what="""
 PyTorch derives fans from the weight's shape as if it were a plain Linear/Conv
 weight. For grouped and depthwise convs its fan_out is `groups` times too
@@ -77,8 +87,11 @@ packed projection gives q, k, v half the variance of separate Xavier
 (pytorch#166378). Next to a normalization the finding is info; the packed
 attention case, PyTorch's own default, is always info.
 """,
-    references=("pytorch/pytorch#23854 (grouped conv fans)", "pytorch/pytorch#166378 (packed in_proj fan)",
-                "Dumoulin & Visin, A guide to convolution arithmetic, 2016 (transposed convs)"),
+    references=(
+        "pytorch/pytorch#23854 (grouped conv fans)",
+        "pytorch/pytorch#166378 (packed in_proj fan)",
+        "Dumoulin & Visin, A guide to convolution arithmetic, 2016 (transposed convs)",
+    ),
     invalid=(
         """
 import torch

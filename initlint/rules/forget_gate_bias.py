@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
-from ..facts import ParamInit
+from ..shared.facts import ParamInit
 from .base import INFO, ModelView, Rule, Verdict, fmt
 
 _BIAS = re.compile(r"bias_(ih|hh)(_l\d+)?(_reverse)?$")
@@ -62,8 +62,10 @@ forgets quickly, which slows learning of long dependencies; a bias of 1 (Gers
 et al. 2000; Jozefowicz et al. 2015) fixes it. A rule that wanted all biases at
 zero would misfire on exactly this convention.
 """,
-    references=("Gers, Schmidhuber & Cummins, Learning to forget, 2000",
-                "Jozefowicz, Zaremba & Sutskever, An empirical exploration of recurrent network architectures, ICML 2015"),
+    references=(
+        "Gers, Schmidhuber & Cummins, Learning to forget, 2000",
+        "Jozefowicz, Zaremba & Sutskever, An empirical exploration of recurrent network architectures, ICML 2015",
+    ),
     invalid=(
         """
 import torch.nn as nn

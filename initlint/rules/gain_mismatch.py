@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from ..facts import DEFAULT, USER, LayerFacts
 from ..fix.intent import FixIntent
+from ..shared.facts import DEFAULT, USER, LayerFacts
 from .base import SAFE, WARNING, ModelView, Rule, Verdict, fmt, judged_activation_label, recommended_gain, std_for_gain
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from .. import theory
-from ..facts import DEFAULT, USER, LayerFacts
 from ..fix.intent import UNSAFE, FixIntent
+from ..shared import theory
+from ..shared.facts import DEFAULT, USER, LayerFacts
 from .base import INFO, WARNING, ModelView, Rule, Verdict, fmt, judged_activation_label, recommended_gain
 
 # Families whose std was chosen by hand (no gain): normal_, uniform_, randn * c...

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from ..facts import DEFAULT, LIBRARY, USER, InitStep
+from ..shared.facts import DEFAULT, LIBRARY, USER, InitStep
 from .base import INFO, WARNING, ModelView, Rule, Verdict
 
 
@@ -28,10 +28,7 @@ def check(view: ModelView) -> Iterator[Verdict]:
                 if earlier.generic and later.origin == USER and not later.generic:
                     continue  # a loop over all layers, then a deliberate special case
                 clobbered = not earlier.generic and (later.generic or later.origin in (LIBRARY, DEFAULT))
-                message = (
-                    f"{earlier.call} here is overwritten by "
-                    f"{later.call} ({_where(later)}), so it has no effect"
-                )
+                message = f"{earlier.call} here is overwritten by {later.call} ({_where(later)}), so it has no effect"
                 yield Verdict(
                     message=message,
                     severity=WARNING if clobbered else INFO,

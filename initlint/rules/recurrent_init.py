@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from .base import INFO, ModelView, Rule, Verdict
 
@@ -14,8 +14,11 @@ def check(view: ModelView) -> Iterator[Verdict]:
     for layer in view.model.layers:
         if layer.kind != "recurrent":
             continue
-        plain = [(name, init) for name, init in layer.params
-                 if _RECURRENT.match(name) and init.family not in ("orthogonal", "identity")]  # fmt: skip
+        plain = [
+            (name, init)
+            for name, init in layer.params
+            if _RECURRENT.match(name) and init.family not in ("orthogonal", "identity")
+        ]
         if not plain:
             continue
         names = ", ".join(name for name, _ in plain)
@@ -24,8 +27,13 @@ def check(view: ModelView) -> Iterator[Verdict]:
             f"(nn.init.orthogonal_) keeps the recurrent Jacobian's singular values at 1 across time steps"
         )
         step = plain[0][1].last
-        yield Verdict(message, INFO, (step.site if step and step.origin != "default" else None) or layer.site, layer,
-                      parameter=plain[0][0])
+        yield Verdict(
+            message,
+            INFO,
+            (step.site if step and step.origin != "default" else None) or layer.site,
+            layer,
+            parameter=plain[0][0],
+        )
 
 
 RULE = Rule(
@@ -44,8 +52,10 @@ explode exponentially in T. An orthogonal (or identity, for IRNNs) init starts
 every singular value at 1 (Saxe et al. 2014; Le et al. 2015). Many models train
 fine without it, hence info.
 """,
-    references=("Saxe et al., Exact solutions to the nonlinear dynamics of learning, ICLR 2014",
-                "Le, Jaitly & Hinton, A simple way to initialize recurrent networks of ReLUs, 2015"),
+    references=(
+        "Saxe et al., Exact solutions to the nonlinear dynamics of learning, ICLR 2014",
+        "Le, Jaitly & Hinton, A simple way to initialize recurrent networks of ReLUs, 2015",
+    ),
     invalid=(
         """
 import torch.nn as nn

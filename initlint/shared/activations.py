@@ -54,11 +54,17 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
 # Fully qualified function -> (activation, parameters after the input, in positional order).
 FUNCTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     **{f: ("relu", ()) for f in ("torch.nn.functional.relu", "torch.nn.functional.relu_", "torch.relu", "torch.relu_")},
-    **{f: ("leaky_relu", ("negative_slope",)) for f in ("torch.nn.functional.leaky_relu", "torch.nn.functional.leaky_relu_")},
+    **{
+        f: ("leaky_relu", ("negative_slope",))
+        for f in ("torch.nn.functional.leaky_relu", "torch.nn.functional.leaky_relu_")
+    },
     "torch.nn.functional.relu6": ("relu6", ()),
     **{f: ("tanh", ()) for f in ("torch.tanh", "torch.nn.functional.tanh")},
     **{f: ("sigmoid", ()) for f in ("torch.sigmoid", "torch.nn.functional.sigmoid")},
-    **{f: ("hardtanh", ("min_val", "max_val")) for f in ("torch.nn.functional.hardtanh", "torch.nn.functional.hardtanh_")},
+    **{
+        f: ("hardtanh", ("min_val", "max_val"))
+        for f in ("torch.nn.functional.hardtanh", "torch.nn.functional.hardtanh_")
+    },
     "torch.nn.functional.softsign": ("softsign", ()),
     "torch.nn.functional.hardsigmoid": ("hardsigmoid", ()),
     "torch.nn.functional.silu": ("silu", ()),
@@ -77,7 +83,9 @@ METHODS: dict[str, str] = {
 }  # fmt: skip
 
 # Functions and methods that are a ReLU when called with min=0 and no max.
-CLAMPS = frozenset({"torch.clamp", "torch.clamp_min", "torch.clip", "clamp", "clamp_", "clip", "clamp_min", "clamp_min_"})
+CLAMPS = frozenset(
+    {"torch.clamp", "torch.clamp_min", "torch.clip", "clamp", "clamp_", "clip", "clamp_min", "clamp_min_"}
+)
 
 
 def gelu(approximate: str, label_text: str) -> Activation:

@@ -54,11 +54,11 @@ class Activation:
 
     @property
     def forward_gain(self) -> float:
-        return self.second_moment ** -0.5
+        return self.second_moment**-0.5
 
     @property
     def backward_gain(self) -> float:
-        return self.derivative_moment ** -0.5
+        return self.derivative_moment**-0.5
 
     @property
     def display(self) -> str:
@@ -173,7 +173,7 @@ class ModelFacts:
     status: str  # TRACED | PARTIAL | STATIC | SKIPPED | ERROR
     detail: str = ""
     layers: tuple[LayerFacts, ...] = ()
-    error: "AnalysisProblem | None" = None
+    error: AnalysisProblem | None = None
     # (path, qualname) of every module class inside it: who is a building block
     component_classes: frozenset[tuple[str, str]] = frozenset()
     attributes: tuple[tuple[str, Span], ...] = ()  # where each direct child was assigned (self.fc = ...)

@@ -9,9 +9,9 @@ hand-computed values.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Mapping, Sequence
 
 SQRT2 = math.sqrt(2.0)
 _SELU_ALPHA = 1.6732632423543772
@@ -87,9 +87,7 @@ ACTIVATIONS: dict[str, ActivationMath] = {
         {"min_val": -1.0, "max_val": 1.0},
     ),
     "softsign": ActivationMath(lambda z: z / (1.0 + abs(z)), SATURATING, lambda: (0.0,)),
-    "hardsigmoid": ActivationMath(
-        lambda z: min(max(z / 6.0 + 0.5, 0.0), 1.0), SATURATING, lambda: (-3.0, 3.0)
-    ),
+    "hardsigmoid": ActivationMath(lambda z: min(max(z / 6.0 + 0.5, 0.0), 1.0), SATURATING, lambda: (-3.0, 3.0)),
     "gelu": ActivationMath(lambda z: z * _Phi(z), SMOOTH),
     "gelu_tanh": ActivationMath(
         lambda z: 0.5 * z * (1.0 + math.tanh(math.sqrt(2.0 / math.pi) * (z + 0.044715 * z**3))),
@@ -97,9 +95,7 @@ ACTIVATIONS: dict[str, ActivationMath] = {
     ),
     "silu": ActivationMath(lambda z: z * _sigmoid(z), SMOOTH),
     "mish": ActivationMath(lambda z: z * math.tanh(_softplus(z)), SMOOTH),
-    "hardswish": ActivationMath(
-        lambda z: z * min(max(z + 3.0, 0.0), 6.0) / 6.0, SMOOTH, lambda: (-3.0, 3.0)
-    ),
+    "hardswish": ActivationMath(lambda z: z * min(max(z + 3.0, 0.0), 6.0) / 6.0, SMOOTH, lambda: (-3.0, 3.0)),
     "softplus": ActivationMath(
         lambda z, beta, threshold: _softplus(z, beta, threshold),
         SMOOTH,
@@ -132,7 +128,7 @@ _PANELS_PER_SEGMENT = 600  # Simpson panels; error well below 1e-8 here
 def _simpson(values: Sequence[float], h: float) -> float:
     n = len(values) - 1
     total = values[0] + values[-1]
-    total += 4.0 * sum(values[1:n:2]) + 2.0 * sum(values[2:n - 1:2])
+    total += 4.0 * sum(values[1:n:2]) + 2.0 * sum(values[2 : n - 1 : 2])
     return total * h / 3.0
 
 
@@ -207,9 +203,7 @@ def gains(name: str, **params: float) -> Gains:
 # Sample points for activations known only as a function (a user's nn.Module):
 # the worker evaluates the function here and hands the values back.
 SAMPLE_STEP = 0.005
-SAMPLE_POINTS: tuple[float, ...] = tuple(
-    -_RANGE + i * SAMPLE_STEP for i in range(int(2 * _RANGE / SAMPLE_STEP) + 1)
-)
+SAMPLE_POINTS: tuple[float, ...] = tuple(-_RANGE + i * SAMPLE_STEP for i in range(int(2 * _RANGE / SAMPLE_STEP) + 1))
 
 
 def gains_from_samples(values: Sequence[float]) -> Gains:
@@ -264,7 +258,6 @@ def torch_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "selu":
         return 3.0 / 4.0
     raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
-
 
 
 # ---------------------------------------------------------------------------
@@ -333,10 +326,10 @@ class Distribution:
     def is_constant(self) -> bool:
         return self.std == 0.0
 
-    def scaled(self, factor: float) -> "Distribution":
+    def scaled(self, factor: float) -> Distribution:
         return Distribution(self.family, self.std * abs(factor), self.mean * factor)
 
-    def shifted(self, offset: float) -> "Distribution":
+    def shifted(self, offset: float) -> Distribution:
         return Distribution(self.family, self.std, self.mean + offset)
 
     @property

@@ -8,8 +8,9 @@ the same way into a ``ParamInit``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from .facts import InitStep, ParamInit
 from .theory import Distribution
@@ -30,8 +31,9 @@ class Write:
     init_frame: Any = None  # full mode: the nn.init frame whose inner ops made this write
 
 
-def call_text(function: str, arguments: Mapping[str, Any], defaults: Mapping[str, Any],
-              show: Callable[[str, Any], str]) -> str:
+def call_text(
+    function: str, arguments: Mapping[str, Any], defaults: Mapping[str, Any], show: Callable[[str, Any], str]
+) -> str:
     """``kaiming_normal_(mode='fan_out', nonlinearity='relu')``: the arguments that differ from the defaults.
 
     ``show(name, value)`` writes a value: full mode has tensors, static mode unknowns.
@@ -51,7 +53,9 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
-def fold(start: Distribution | None, writes: Sequence[Write]) -> tuple[Distribution | None, float | None, str | None, bool]:
+def fold(
+    start: Distribution | None, writes: Sequence[Write]
+) -> tuple[Distribution | None, float | None, str | None, bool]:
     """Apply writes in order: (distribution, gain, mode, fully known)."""
     dist, gain, mode, known = start, None, None, start is not None
     for w in writes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 
-from ..facts import AnalysisProblem, FileFacts, Span
+from ..shared.facts import AnalysisProblem, FileFacts, Span
 from .construct import is_module_class
 from .models import is_abstract, model_facts
 from .positions import Positions

@@ -19,8 +19,14 @@ if TYPE_CHECKING:
 
 MAX_RANGE = 10_000
 
+
 def _range(interp: Interpreter, args: Args, node: ast.Call) -> Any:
-    if args.complete and not args.keywords and all(isinstance(v, int) for v in args.positional) and 1 <= len(args.positional) <= 3:
+    if (
+        args.complete
+        and not args.keywords
+        and all(isinstance(v, int) for v in args.positional)
+        and 1 <= len(args.positional) <= 3
+    ):
         try:
             values = range(*args.positional)
         except ValueError:
@@ -76,7 +82,9 @@ def _dict(interp: Interpreter, args: Args, node: ast.Call) -> Any:
         pairs = interp.iterate(args.positional[0])
         if isinstance(args.positional[0], DictVal) and args.positional[0].known:
             result.items.update(args.positional[0].items)
-        elif pairs is not None and all(isinstance(p, tuple) and len(p) == 2 and literals.is_constant(p[0]) for p in pairs):
+        elif pairs is not None and all(
+            isinstance(p, tuple) and len(p) == 2 and literals.is_constant(p[0]) for p in pairs
+        ):
             result.items.update(dict(pairs))
         else:
             result.known = False

@@ -13,21 +13,29 @@ import ast
 from dataclasses import replace
 from typing import Any
 
-from .. import graph
-from ..facts import USER, InitStep
-from ..theory import Distribution, uniform_std
+from ..shared import graph
+from ..shared.facts import USER, InitStep
+from ..shared.theory import Distribution, uniform_std
+from ..shared.writes import UNINITIALIZED
 from . import inits, layers
-from ..writes import UNINITIALIZED
 from .inits import (
-    INIT_ALIASES, INIT_SIGNATURES, Origin, ParamState, Write, default_bias_write,
-    default_weight_write, describe, fmt, init_write, method_call_text, method_write,
-)  # fmt: skip
+    INIT_ALIASES,
+    INIT_SIGNATURES,
+    Origin,
+    ParamState,
+    Write,
+    default_bias_write,
+    default_weight_write,
+    describe,
+    fmt,
+    init_write,
+    method_call_text,
+    method_write,
+)
 from .interp import Interpreter
 from .literals import is_number
 from .names import Qual
-from .objects import (
-    ModuleObj, TensorRef, apply_order, named_modules, named_parameters, slice_region, unique_children,
-)  # fmt: skip
+from .objects import ModuleObj, TensorRef, apply_order, named_modules, named_parameters, slice_region, unique_children
 from .positions import Positions
 from .runtime import Frame, GiveUp
 from .values import UNKNOWN, Args, Bound, ClassInfo, DictVal, FuncRef, ListVal, MethodOf
@@ -41,7 +49,8 @@ _HARMLESS = frozenset({
 })  # fmt: skip
 # Tensor factories and the distribution of what they return.
 _FACTORIES = {
-    "empty": UNINITIALIZED, "randn": Distribution("normal", 1.0), "rand": Distribution("uniform", uniform_std(0.0, 1.0), 0.5),
+    "empty": UNINITIALIZED, "randn": Distribution("normal", 1.0),
+    "rand": Distribution("uniform", uniform_std(0.0, 1.0), 0.5),
     "zeros": Distribution("constant", 0.0, 0.0), "ones": Distribution("constant", 0.0, 1.0), "full": None,
     "Tensor": None, "FloatTensor": None,
 }  # fmt: skip
@@ -138,7 +147,9 @@ class Builder(Interpreter):
         if name.endswith(".__init__") and args.positional and isinstance(args.positional[0], ModuleObj):
             base = Qual(name.rpartition(".")[0])
             if base.name == "torch.nn.Module" or layers.spec_of(base.name):
-                self._torch_init(args.positional[0], base, Args(args.positional[1:], args.keywords, args.complete), node)
+                self._torch_init(
+                    args.positional[0], base, Args(args.positional[1:], args.keywords, args.complete), node
+                )
                 return None
         return super().call_qual(func, args, node, frame)
 
@@ -214,8 +225,10 @@ class Builder(Interpreter):
         site = self.span(node)
         if weight is None or weight.shape is None:
             return
-        for state, write in ((weight, default_weight_write(weight.shape, site)),
-                             (bias, default_bias_write(weight.shape, bias.shape, site) if bias and bias.shape else None)):
+        for state, write in (
+            (weight, default_weight_write(weight.shape, site)),
+            (bias, default_bias_write(weight.shape, bias.shape, site) if bias and bias.shape else None),
+        ):
             if state is not None and write is not None:
                 state.add(write if not self.maybe else Write("unknown", write.step))
 
@@ -241,8 +254,11 @@ class Builder(Interpreter):
     def init_call(self, function: str, args: Args, node: ast.Call) -> Any:
         """``nn.init.<function>(tensor, ...)``."""
         tensor = args.positional[0] if args.positional else args.keywords.get("tensor", UNKNOWN)
-        rest = Args(args.positional[1:], {k: v for k, v in args.keywords.items() if k not in ("tensor", "generator")},
-                    args.complete)  # fmt: skip
+        rest = Args(
+            args.positional[1:],
+            {k: v for k, v in args.keywords.items() if k not in ("tensor", "generator")},
+            args.complete,
+        )
         if not isinstance(tensor, TensorRef):
             self.taint([tensor], node)
             return tensor
@@ -250,8 +266,13 @@ class Builder(Interpreter):
         bound = rest.bind(params, defaults)
         if bound is None:
             raise GiveUp(f"cannot read the arguments of {function}", node)
-        step = InitStep(describe(function, bound, self._shown(node, params)), f"init.{function}", USER,
-                        self.span(node), partial=tensor.partial)  # fmt: skip
+        step = InitStep(
+            describe(function, bound, self._shown(node, params)),
+            f"init.{function}",
+            USER,
+            self.span(node),
+            partial=tensor.partial,
+        )
         write = init_write(function, bound, tensor.state.shape, step)
         tensor.state.add(write if not self.maybe else Write("unknown", step))
         return tensor
@@ -266,10 +287,17 @@ class Builder(Interpreter):
         shape = tensor.state.shape
         if name in inits.WRITES:
             shown = [_source(a) for a in node.args] if isinstance(node, ast.Call) else []
-            step = InitStep(method_call_text(name, args.positional, shown), f"Tensor.{name}", USER, self.span(node),
-                            partial=tensor.partial)  # fmt: skip
+            step = InitStep(
+                method_call_text(name, args.positional, shown),
+                f"Tensor.{name}",
+                USER,
+                self.span(node),
+                partial=tensor.partial,
+            )
             if tensor.partial:
-                written = args.positional[0] if name == "fill_" and args.positional else 0.0 if name == "zero_" else None
+                written = (
+                    args.positional[0] if name == "fill_" and args.positional else 0.0 if name == "zero_" else None
+                )
                 step = replace(step, region=tensor.region, value=float(written) if is_number(written) else None)
             if name == "copy_" and args.positional and isinstance(args.positional[0], TensorRef):
                 write = self._copied(args.positional[0], step)
@@ -288,8 +316,22 @@ class Builder(Interpreter):
             return shape[index] if isinstance(index, int) and -len(shape) <= index < len(shape) else UNKNOWN
         if name == "numel" and shape is not None:
             return _product(shape)
-        if name.endswith("_") or name in ("view", "view_as", "t", "transpose", "reshape", "permute", "squeeze",
-                                          "unsqueeze", "flatten", "chunk", "split", "unbind", "narrow", "select"):
+        if name.endswith("_") or name in (
+            "view",
+            "view_as",
+            "t",
+            "transpose",
+            "reshape",
+            "permute",
+            "squeeze",
+            "unsqueeze",
+            "flatten",
+            "chunk",
+            "split",
+            "unbind",
+            "narrow",
+            "select",
+        ):
             self.taint([tensor], node)  # an in-place op we do not model, or a view that may be written through
             return UNKNOWN
         return UNKNOWN
@@ -311,14 +353,20 @@ class Builder(Interpreter):
         if name == "full":
             value = args.positional[1] if len(args.positional) > 1 else args.keywords.get("fill_value")
             dist = Distribution("constant", 0.0, float(value)) if is_number(value) else None
-        step = InitStep(f"torch.{name}(...)", f"torch.{name}", USER, self.span(node)) if shape and len(shape) >= 2 else None
+        step = (
+            InitStep(f"torch.{name}(...)", f"torch.{name}", USER, self.span(node))
+            if shape and len(shape) >= 2
+            else None
+        )
         return TensorRef(ParamState(shape, origin=Origin(dist, step, shape)), parameter=False)
 
     def _parameter(self, args: Args, node: ast.Call) -> Any:
         data = args.positional[0] if args.positional else args.keywords.get("data", UNKNOWN)
         if isinstance(data, TensorRef) and not data.partial:
             return replace(data, parameter=True)
-        return TensorRef(ParamState(None, [Write("unknown", InitStep(_source(node), "unknown", USER, self.span(node)))]))
+        return TensorRef(
+            ParamState(None, [Write("unknown", InitStep(_source(node), "unknown", USER, self.span(node)))])
+        )
 
     def binop(self, op: ast.operator, left: Any, right: Any, node: ast.AST) -> Any:
         fresh = left if _is_fresh(left) else right if _is_fresh(right) else None
@@ -339,8 +387,12 @@ class Builder(Interpreter):
                 dist = dist.shifted(value if symbol == "+" else -value)
         step = origin.step
         if step is not None:
-            step = InitStep(f"{step.call} {symbol} {fmt(float(value) if isinstance(value, float) else value)}",
-                            step.function, step.origin, step.site)  # fmt: skip
+            step = InitStep(
+                f"{step.call} {symbol} {fmt(float(value) if isinstance(value, float) else value)}",
+                step.function,
+                step.origin,
+                step.site,
+            )
         return TensorRef(ParamState(origin.shape, origin=Origin(dist, step, origin.shape)), parameter=False)
 
     def augmented(self, op: ast.operator, old: Any, right: Any, node: ast.AST) -> Any:
@@ -404,8 +456,15 @@ class Builder(Interpreter):
             region = slice_region(container.state.shape, key) if not container.partial else None
             index = _source(node.slice) if isinstance(node, ast.Subscript) else "..."
             shown = fmt(value) if is_number(value) else "..."
-            step = InitStep(f"[{index}] = {shown}", "Tensor.__setitem__", USER, self.span(node), partial=True,
-                            region=region, value=float(value) if is_number(value) else None)  # fmt: skip
+            step = InitStep(
+                f"[{index}] = {shown}",
+                "Tensor.__setitem__",
+                USER,
+                self.span(node),
+                partial=True,
+                region=region,
+                value=float(value) if is_number(value) else None,
+            )
             container.state.add(Write("partial", step))
         elif isinstance(container, ModuleObj):
             container.uncertain = True  # replaced children: we stop naming its layers

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..facts import DEFAULT, LayerFacts
-from ..graph import Pairing
+from ..shared.facts import DEFAULT, LayerFacts
+from ..shared.graph import Pairing
 from .inits import noted_sites, param_init
 from .layers import true_fans
 from .objects import ModuleObj, named_modules, named_parameters
@@ -68,25 +68,27 @@ def layer_facts(root: ModuleObj, pairings: dict[str, Pairing]) -> tuple[LayerFac
             extra = (("layout_known", weight_state.shape[0] == weight_state.shape[1]),)
         constructed = next((s.site for s in weight.steps if s.origin == DEFAULT and s.site), None)
         p = pairings.get(name)
-        found.append(LayerFacts(
-            name=name,
-            layer_type=module.type_name,
-            weight=weight,
-            bias=bias,
-            fan_in=fans.fan_in,
-            fan_out=fans.fan_out,
-            site=constructed or module.assigned,
-            assigned=module.assigned,
-            kind=kind,
-            paired=p is not None and p.downstream is not None,
-            downstream=p.downstream if p else None,
-            upstream=p.upstream if p else None,
-            norm_after=p.norm_after if p else False,
-            norm_before=p.norm_before if p else False,
-            final=p.final if p else False,
-            residual_end=p.residual_end if p else False,
-            scale=p.scale if p else 1.0,
-            successors=p.successors if p else (),
-            extra=extra,
-        ))  # fmt: skip
+        found.append(
+            LayerFacts(
+                name=name,
+                layer_type=module.type_name,
+                weight=weight,
+                bias=bias,
+                fan_in=fans.fan_in,
+                fan_out=fans.fan_out,
+                site=constructed or module.assigned,
+                assigned=module.assigned,
+                kind=kind,
+                paired=p is not None and p.downstream is not None,
+                downstream=p.downstream if p else None,
+                upstream=p.upstream if p else None,
+                norm_after=p.norm_after if p else False,
+                norm_before=p.norm_before if p else False,
+                final=p.final if p else False,
+                residual_end=p.residual_end if p else False,
+                scale=p.scale if p else 1.0,
+                successors=p.successors if p else (),
+                extra=extra,
+            )
+        )
     return tuple(found)

@@ -106,7 +106,7 @@ class Expressions:
             if test is None:
                 self.maybe += 1  # the remaining operands may or may not be evaluated
                 try:
-                    for rest in node.values[i + 1:]:
+                    for rest in node.values[i + 1 :]:
                         self.eval(rest, frame)
                 finally:
                     self.maybe -= 1
@@ -177,7 +177,9 @@ class Expressions:
         except (TypeError, ValueError):
             return UNKNOWN
 
-    def _comprehension(self, node: ast.ListComp | ast.GeneratorExp | ast.SetComp | ast.DictComp, frame: Frame) -> list | None:
+    def _comprehension(
+        self, node: ast.ListComp | ast.GeneratorExp | ast.SetComp | ast.DictComp, frame: Frame
+    ) -> list | None:
         """The comprehension's elements (pairs for dicts), or None when its loops are unknown."""
         inner = Frame(Scope({}, frame.scope), frame.owner, frame.receiver, frame.entry_maybe)
         found: list = []
@@ -250,7 +252,12 @@ class Expressions:
     def binop(self, op: ast.operator, left: Any, right: Any, node: ast.AST) -> Any:
         if isinstance(op, ast.Add) and isinstance(left, ListVal) and isinstance(right, ListVal):
             return ListVal(left.items + right.items, left.known and right.known)
-        if isinstance(op, ast.Mult) and isinstance(left, ListVal) and isinstance(right, int) and right * len(left.items) <= MAX_ITEMS:
+        if (
+            isinstance(op, ast.Mult)
+            and isinstance(left, ListVal)
+            and isinstance(right, int)
+            and right * len(left.items) <= MAX_ITEMS
+        ):
             return ListVal(left.items * right, left.known)
         return literals.binary(op, left, right)
 
@@ -268,7 +275,11 @@ class Expressions:
         if isinstance(op, (ast.Is, ast.IsNot)):
             same = self._identical(left, right)
             return same if same is UNKNOWN else same == isinstance(op, ast.Is)
-        if isinstance(op, (ast.Eq, ast.NotEq)) and isinstance(left, (Qual, ClassInfo)) and isinstance(right, (Qual, ClassInfo)):
+        if (
+            isinstance(op, (ast.Eq, ast.NotEq))
+            and isinstance(left, (Qual, ClassInfo))
+            and isinstance(right, (Qual, ClassInfo))
+        ):
             same = self._same_class(left, right)
             return same if same is UNKNOWN else same == isinstance(op, ast.Eq)
         return literals.compare(op, left, right)
@@ -301,7 +312,12 @@ class Expressions:
             return list(value.items) if value.known else None
         if isinstance(value, DictVal):
             return list(value.items) if value.known else None
-        if isinstance(value, ModuleObj) and value.spec is not None and value.spec.role == CONTAINER and not value.open_tail:
+        if (
+            isinstance(value, ModuleObj)
+            and value.spec is not None
+            and value.spec.role == CONTAINER
+            and not value.open_tail
+        ):
             if value.type_name == "ModuleDict":
                 return list(value.children)
             return [c for c in value.children.values() if c is not None]

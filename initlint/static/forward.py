@@ -15,16 +15,16 @@ import ast
 from dataclasses import dataclass
 from typing import Any
 
-from .. import activations, graph, theory
-from ..facts import Activation
-from ..graph import FlowGraph
+from ..shared import activations, graph, theory
+from ..shared.facts import Activation
+from ..shared.graph import FlowGraph
 from .describe import layer_kind
 from .interp import Interpreter
-from .runtime import Frame, GiveUp
 from .layers import CONTAINER
 from .literals import is_constant, is_number
 from .names import Qual
 from .objects import ModuleObj, TensorRef
+from .runtime import Frame, GiveUp
 from .values import UNKNOWN, Args, Bound, ClassInfo, DictVal, ListVal, MethodOf
 
 
@@ -47,8 +47,10 @@ _PASS_FUNCTIONS = frozenset({
                        "pixel_unshuffle", "upsample")),
 })  # fmt: skip
 _MIXING_FUNCTIONS = frozenset({"torch.matmul", "torch.bmm", "torch.einsum"})
-_NORM_FUNCTIONS = frozenset(_F + n for n in ("layer_norm", "batch_norm", "group_norm", "instance_norm", "normalize",
-                                             "local_response_norm", "rms_norm"))  # fmt: skip
+_NORM_FUNCTIONS = frozenset(
+    _F + n
+    for n in ("layer_norm", "batch_norm", "group_norm", "instance_norm", "normalize", "local_response_norm", "rms_norm")
+)
 _SOFTMAX_FUNCTIONS = frozenset({_F + "softmax", _F + "log_softmax", "torch.softmax", "torch.log_softmax"})
 _ARITHMETIC_FUNCTIONS = {"torch.add": "add", "torch.sub": "sub", "torch.mul": "mul", "torch.div": "div",
                          "torch.true_divide": "div"}  # fmt: skip
@@ -125,14 +127,16 @@ class FlowBuilder(Interpreter):
         """An input node per parameter; None/bool/int defaults stay constants, as fx's concrete_args."""
         spec = func.args
         params = [*spec.posonlyargs, *spec.args][1:]
-        defaults = dict(zip([p.arg for p in params][len(params) - len(spec.defaults):], spec.defaults))
+        defaults = dict(zip([p.arg for p in params][len(params) - len(spec.defaults) :], spec.defaults))
         positional = []
         for param in params:
             default = defaults.get(param.arg)
             if isinstance(default, ast.Constant) and (default.value is None or isinstance(default.value, (bool, int))):
                 break
             positional.append(self.add(graph.INPUT_NODE, []))
-        keywords = {p.arg: self.add(graph.INPUT_NODE, []) for p, d in zip(spec.kwonlyargs, spec.kw_defaults) if d is None}
+        keywords = {
+            p.arg: self.add(graph.INPUT_NODE, []) for p, d in zip(spec.kwonlyargs, spec.kw_defaults) if d is None
+        }
         return Args(tuple(positional), keywords)
 
     # -- calls ---------------------------------------------------------------------------
@@ -233,7 +237,7 @@ class FlowBuilder(Interpreter):
         rest, keywords = args.positional[1:], args.keywords
         entry = activations.FUNCTIONS.get(name)
         params = entry[1] if entry else ("approximate",)
-        given = [*rest[:len(params)], *(keywords[p] for p in params if p in keywords)]
+        given = [*rest[: len(params)], *(keywords[p] for p in params if p in keywords)]
         if not args.positional or any(not is_constant(v) for v in given):
             return self.opaque(args)  # a parameter we cannot read: which activation it is stays unknown
         if name in _AS_METHOD and isinstance(args.positional[0], Tensor):
@@ -281,8 +285,11 @@ class FlowBuilder(Interpreter):
             return self.add(graph.ACTIVATION, [tensor.node], activation=act)
         if name in activations.CLAMPS:
             low = args.keywords.get("min", args.positional[0] if args.positional else None)
-            high = None if name.startswith("clamp_min") else args.keywords.get(
-                "max", args.positional[1] if len(args.positional) > 1 else None)
+            high = (
+                None
+                if name.startswith("clamp_min")
+                else args.keywords.get("max", args.positional[1] if len(args.positional) > 1 else None)
+            )
             return self._clamp((tensor,), low, high, f"x.{name}(min=0)", args)
         if name in _ARITHMETIC_METHODS and len(args.positional) == 1 and not args.keywords:
             return self.arithmetic(_ARITHMETIC_METHODS[name], tensor, args.positional[0])
@@ -403,5 +410,8 @@ def _as_measured(act: Activation, label: str) -> Activation | None:
 def _is_norm_like(module: ModuleObj) -> bool:
     """A childless ``...Norm`` of the file with 1-D parameters only (RMSNorm written by hand)."""
     shapes = [state.shape for _, state in module.own_params()]
-    return ("norm" in module.type_name.lower() and not any(True for _ in module.named_children())
-            and all(s is not None and len(s) <= 1 for s in shapes))  # fmt: skip
+    return (
+        "norm" in module.type_name.lower()
+        and not any(True for _ in module.named_children())
+        and all(s is not None and len(s) <= 1 for s in shapes)
+    )

@@ -11,10 +11,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import theory
-from ..facts import DEFAULT, InitStep, ParamInit, Span
-from ..theory import Distribution
-from ..writes import Write, call_text, final_state, site_key
+from ..shared import theory
+from ..shared.facts import DEFAULT, InitStep, ParamInit, Span
+from ..shared.theory import Distribution
+from ..shared.writes import Write, call_text, final_state, site_key
 from .literals import is_number
 from .values import UNKNOWN
 
@@ -51,7 +51,8 @@ OTHER_WRITES = {
 WRITES = SETTERS | set(SCALERS) | set(SHIFTERS) | OTHER_WRITES
 # Tensor method parameter names after self, for keyword calls.
 _METHOD_PARAMS = {"normal_": ("mean", "std"), "uniform_": ("from", "to"), "fill_": ("value",),
-                  "mul_": ("other",), "div_": ("other",), "add_": ("other", "alpha"), "sub_": ("other", "alpha")}  # fmt: skip
+                  "mul_": ("other",), "div_": ("other",),
+                  "add_": ("other", "alpha"), "sub_": ("other", "alpha")}  # fmt: skip
 
 # PyTorch's default for Linear and Conv*: what reset_parameters() calls.
 _DEFAULT_CALL = "kaiming_uniform_(a=2.23607)"

@@ -19,10 +19,8 @@ from .builtin_calls import BUILTIN_CALLS
 from .expressions import MAX_ITEMS, Expressions
 from .members import Members
 from .names import Qual, import_bindings
-from .runtime import Frame, GiveUp, BreakLoop, ContinueLoop, Returned
-from .values import (
-    MISSING, UNKNOWN, Args, Bound, ClassInfo, DictVal, FuncRef, ListVal, MethodOf, Scope,
-)  # fmt: skip
+from .runtime import BreakLoop, ContinueLoop, Frame, GiveUp, Returned
+from .values import MISSING, UNKNOWN, Args, Bound, ClassInfo, DictVal, FuncRef, ListVal, MethodOf, Scope
 
 MAX_STEPS = 200_000  # statements per model: beyond, the code is not worth following
 MAX_DEPTH = 32  # nested calls of the file's functions
@@ -78,12 +76,12 @@ class Interpreter(Expressions, Members):
         spec = func.node.args
         positional_params = [a.arg for a in (*spec.posonlyargs, *spec.args)]
         defaults = [self.eval(d, Frame(func.scope)) for d in spec.defaults]
-        values: dict[str, Any] = dict(zip(positional_params[len(positional_params) - len(defaults):], defaults))
+        values: dict[str, Any] = dict(zip(positional_params[len(positional_params) - len(defaults) :], defaults))
         for param, default in zip(spec.kwonlyargs, spec.kw_defaults):
             if default is not None:
                 values[param.arg] = self.eval(default, Frame(func.scope))
         values.update(zip(positional_params, args.positional))
-        extra = args.positional[len(positional_params):]
+        extra = args.positional[len(positional_params) :]
         if spec.vararg is not None:
             values[spec.vararg.arg] = tuple(extra) if args.complete else UNKNOWN
         elif extra:
@@ -261,7 +259,12 @@ class Interpreter(Expressions, Members):
                 continue
             container = self.eval(target.value, frame) if isinstance(target, ast.Subscript) else None
             index = self.eval(target.slice, frame) if isinstance(target, ast.Subscript) else None
-            if not (isinstance(container, ListVal) and container.known and isinstance(index, (int, slice)) and not self.maybe):
+            if not (
+                isinstance(container, ListVal)
+                and container.known
+                and isinstance(index, (int, slice))
+                and not self.maybe
+            ):
                 raise GiveUp("deletes an attribute or item", stmt)
             del container.items[index]
 
@@ -331,7 +334,7 @@ class Interpreter(Expressions, Members):
             after = len(targets) - i - 1
             if len(items) < len(targets) - 1:
                 raise GiveUp("unpacks the wrong number of values", target)
-            items = [*items[:i], list(items[i:len(items) - after]), *items[len(items) - after:]]
+            items = [*items[:i], list(items[i : len(items) - after]), *items[len(items) - after :]]
         if items is None:
             items = [self.unknown_item(value, target)] * len(targets)
         for sub, item in zip(targets, items):
@@ -342,7 +345,12 @@ class Interpreter(Expressions, Members):
 
     def set_item(self, container: Any, key: Any, value: Any, node: ast.AST) -> None:
         if isinstance(container, ListVal):
-            if self.maybe or not isinstance(key, int) or not container.known or not -len(container.items) <= key < len(container.items):
+            if (
+                self.maybe
+                or not isinstance(key, int)
+                or not container.known
+                or not -len(container.items) <= key < len(container.items)
+            ):
                 container.known = False
             else:
                 container.items[key] = value
@@ -354,40 +362,7 @@ class Interpreter(Expressions, Members):
 
     # -- expressions ------------------------------------------------------------------
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
     # -- operations on values -------------------------------------------------------------
-
-
-
-
-
-
-
-
 
     def unknown_item(self, iterable: Any, node: ast.AST) -> Any:
         """Hook: the loop variable of a loop over unknown items."""
@@ -401,17 +376,7 @@ class Interpreter(Expressions, Members):
         """Hook: the value of an operation that cannot be computed."""
         return UNKNOWN
 
-
     # -- attributes and items ----------------------------------------------------------------
-
-
-
-
-
-
-
-
-
 
     # -- calls ---------------------------------------------------------------------------
 
@@ -452,7 +417,12 @@ class Interpreter(Expressions, Members):
             return self.dict_method(receiver, name, args)
         if isinstance(receiver, str):
             method = getattr(str, name, None)
-            if method is not None and name in _STR_METHODS and args.complete and all(literals.is_constant(v) for v in args.all_values()):
+            if (
+                method is not None
+                and name in _STR_METHODS
+                and args.complete
+                and all(literals.is_constant(v) for v in args.all_values())
+            ):
                 return literals.fold_method(method, receiver, args.positional, args.keywords)
             return UNKNOWN
         return self.call_unknown(MethodOf(receiver, name), args, node)

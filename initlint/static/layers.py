@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import activations, graph, theory
-from ..facts import Span
+from ..shared import activations, graph, theory
+from ..shared.facts import Span
 from .inits import ParamState, default_bias_write, default_weight_write
 from .literals import is_number, truth
 from .names import Qual
@@ -72,12 +72,19 @@ def _catalogue() -> dict[str, Spec]:
         "Sequential": _spec(CONTAINER, None),
         "ModuleList": _spec(CONTAINER, "modules", {"modules": None}),
         "ModuleDict": _spec(CONTAINER, "modules", {"modules": None}),
-        "LayerNorm": _spec(graph.NORM, "normalized_shape eps elementwise_affine bias device dtype",
-                           {"eps": 1e-5, "elementwise_affine": True, "bias": True, **_DEVICE}),
-        "GroupNorm": _spec(graph.NORM, "num_groups num_channels eps affine device dtype",
-                           {"eps": 1e-5, "affine": True, **_DEVICE}),
-        "RMSNorm": _spec(graph.NORM, "normalized_shape eps elementwise_affine device dtype",
-                         {"eps": None, "elementwise_affine": True, **_DEVICE}),
+        "LayerNorm": _spec(
+            graph.NORM,
+            "normalized_shape eps elementwise_affine bias device dtype",
+            {"eps": 1e-5, "elementwise_affine": True, "bias": True, **_DEVICE},
+        ),
+        "GroupNorm": _spec(
+            graph.NORM, "num_groups num_channels eps affine device dtype", {"eps": 1e-5, "affine": True, **_DEVICE}
+        ),
+        "RMSNorm": _spec(
+            graph.NORM,
+            "normalized_shape eps elementwise_affine device dtype",
+            {"eps": None, "elementwise_affine": True, **_DEVICE},
+        ),
         "LocalResponseNorm": _spec(graph.NORM, None),
         "Identity": _spec(graph.PASS, None),
         "Flatten": _spec(graph.PASS, None),
@@ -92,25 +99,50 @@ def _catalogue() -> dict[str, Spec]:
         **{name: _activation_spec(name, params) for name, params in _ACTIVATION_PARAMS.items()},
     }
     for d in (1, 2, 3):
-        specs[f"Conv{d}d"] = _spec(graph.LAYER, "in_channels out_channels kernel_size stride padding dilation groups "
-                                   "bias padding_mode device dtype", _CONV, ("_ConvNd",))  # fmt: skip
-        specs[f"ConvTranspose{d}d"] = _spec(graph.LAYER, "in_channels out_channels kernel_size stride padding "
-                                            "output_padding groups bias dilation padding_mode device dtype",
-                                            _CONV_T, ("_ConvTransposeNd", "_ConvNd"))  # fmt: skip
-        specs[f"BatchNorm{d}d"] = _spec(graph.NORM, "num_features eps momentum affine track_running_stats device dtype",
-                                        _NORM, ("_BatchNorm", "_NormBase"))  # fmt: skip
-        specs[f"InstanceNorm{d}d"] = _spec(graph.NORM, "num_features eps momentum affine track_running_stats device "
-                                           "dtype", {**_NORM, "affine": False, "track_running_stats": False},
-                                           ("_InstanceNorm", "_NormBase"))  # fmt: skip
-        for family, base in (("MaxPool", "_MaxPoolNd"), ("AvgPool", "_AvgPoolNd"), ("LPPool", "_LPPoolNd"),
-                             ("AdaptiveAvgPool", "_AdaptiveAvgPoolNd"), ("AdaptiveMaxPool", "_AdaptiveMaxPoolNd"),
-                             ("ConstantPad", "_ConstantPadNd"), ("ReflectionPad", "_ReflectionPadNd"),
-                             ("ReplicationPad", "_ReplicationPadNd")):  # fmt: skip
+        specs[f"Conv{d}d"] = _spec(
+            graph.LAYER,
+            "in_channels out_channels kernel_size stride padding dilation groups bias padding_mode device dtype",
+            _CONV,
+            ("_ConvNd",),
+        )
+        specs[f"ConvTranspose{d}d"] = _spec(
+            graph.LAYER,
+            "in_channels out_channels kernel_size stride padding "
+            "output_padding groups bias dilation padding_mode device dtype",
+            _CONV_T,
+            ("_ConvTransposeNd", "_ConvNd"),
+        )
+        specs[f"BatchNorm{d}d"] = _spec(
+            graph.NORM,
+            "num_features eps momentum affine track_running_stats device dtype",
+            _NORM,
+            ("_BatchNorm", "_NormBase"),
+        )
+        specs[f"InstanceNorm{d}d"] = _spec(
+            graph.NORM,
+            "num_features eps momentum affine track_running_stats device dtype",
+            {**_NORM, "affine": False, "track_running_stats": False},
+            ("_InstanceNorm", "_NormBase"),
+        )
+        for family, base in (
+            ("MaxPool", "_MaxPoolNd"),
+            ("AvgPool", "_AvgPoolNd"),
+            ("LPPool", "_LPPoolNd"),
+            ("AdaptiveAvgPool", "_AdaptiveAvgPoolNd"),
+            ("AdaptiveMaxPool", "_AdaptiveMaxPoolNd"),
+            ("ConstantPad", "_ConstantPadNd"),
+            ("ReflectionPad", "_ReflectionPadNd"),
+            ("ReplicationPad", "_ReplicationPadNd"),
+        ):
             specs[f"{family}{d}d"] = _spec(graph.PASS, None, bases=(base,))
         specs[f"ZeroPad{d}d"] = _spec(graph.PASS, None, bases=(f"ConstantPad{d}d", "_ConstantPadNd"))
         specs[f"Dropout{d}d"] = _spec(graph.PASS, None, bases=("_DropoutNd",))
-    specs["SyncBatchNorm"] = _spec(graph.NORM, "num_features eps momentum affine track_running_stats process_group "
-                                   "device dtype", {**_NORM, "process_group": None}, ("_BatchNorm", "_NormBase"))
+    specs["SyncBatchNorm"] = _spec(
+        graph.NORM,
+        "num_features eps momentum affine track_running_stats process_group device dtype",
+        {**_NORM, "process_group": None},
+        ("_BatchNorm", "_NormBase"),
+    )
     for name in ("Dropout", "AlphaDropout", "FeatureAlphaDropout"):
         specs[name] = _spec(graph.PASS, None, bases=("_DropoutNd",))
     return {f"torch.nn.{name}": spec for name, spec in specs.items()}
@@ -130,8 +162,13 @@ _NOT_MODULES = frozenset({"Parameter", "Buffer", "UninitializedParameter", "Unin
 def spec_of(name: str) -> Spec | None:
     """The catalogue entry of a torch.nn class; an opaque one for torch.nn classes it lacks."""
     spec = CATALOGUE.get(name)
-    if spec is None and name.startswith("torch.nn.") and name.count(".") == 2 and name[9:10].isupper() \
-            and name[9:] not in _NOT_MODULES:
+    if (
+        spec is None
+        and name.startswith("torch.nn.")
+        and name.count(".") == 2
+        and name[9:10].isupper()
+        and name[9:] not in _NOT_MODULES
+    ):
         return _UNSIZED_SPEC if name[9:] in _UNSIZED_LAYERS else _UNKNOWN_SPEC
     return spec
 
@@ -185,7 +222,11 @@ def _ints(value: Any, dims: int) -> tuple[int, ...] | None:
     """An int or tuple of ints as torch's _ntuple expands it."""
     if isinstance(value, int) and not isinstance(value, bool):
         return (value,) * dims
-    if isinstance(value, tuple) and len(value) == dims and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+    if (
+        isinstance(value, tuple)
+        and len(value) == dims
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
         return value
     return None
 
@@ -235,7 +276,9 @@ def _activation(class_name: str, bound: dict):
         return None
     if class_name == "GELU":
         approximate = bound["approximate"]
-        return activations.from_module("GELU", (), {"approximate": approximate}) if isinstance(approximate, str) else None
+        return (
+            activations.from_module("GELU", (), {"approximate": approximate}) if isinstance(approximate, str) else None
+        )
     _, names = activations.MODULES[class_name]
     if any(not is_number(bound[n]) for n in names):
         return None  # a non-literal slope: which activation it is stays unknown

@@ -9,9 +9,10 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from .. import theory
+from ..shared import theory
 from .values import UNKNOWN, ListVal
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {

@@ -76,7 +76,11 @@ class Members:
         return UNKNOWN if found is MISSING else found
 
     def super_attribute(self, ref: SuperRef, name: str) -> Any:
-        mro = ref.receiver.cls.mro() if isinstance(ref.receiver, ModuleObj) and isinstance(ref.receiver.cls, ClassInfo) else ref.owner.mro()
+        mro = (
+            ref.receiver.cls.mro()
+            if isinstance(ref.receiver, ModuleObj) and isinstance(ref.receiver.cls, ClassInfo)
+            else ref.owner.mro()
+        )
         after = next((i for i, c in enumerate(mro) if c is ref.owner), 0) + 1
         for cls in mro[after:]:
             if isinstance(cls, ClassInfo):
@@ -100,8 +104,10 @@ class Members:
 
     def knows_bases(self, cls: ClassInfo) -> bool:
         """Every base class of ``cls`` is in the file or is a torch.nn class."""
-        return all(isinstance(c, ClassInfo) or isinstance(c, Qual) and (c.name == "torch.nn.Module" or spec_of(c.name))
-                   for c in cls.mro())  # fmt: skip
+        return all(
+            isinstance(c, ClassInfo) or isinstance(c, Qual) and (c.name == "torch.nn.Module" or spec_of(c.name))
+            for c in cls.mro()
+        )
 
     def subscript(self, value: Any, index: Any, node: ast.AST) -> Any:
         if isinstance(value, (tuple, str)) and isinstance(index, (int, slice)):
@@ -159,7 +165,9 @@ class Members:
             if literals.is_constant(value) or isinstance(value, (ListVal, DictVal)):
                 kind = list if isinstance(value, ListVal) else dict if isinstance(value, DictVal) else type(value)
                 return issubclass(kind, _PYTHON_TYPES[cls.name])
-        if isinstance(cls, (Qual, ClassInfo)) and (literals.is_constant(value) or isinstance(value, (ListVal, DictVal))):
+        if isinstance(cls, (Qual, ClassInfo)) and (
+            literals.is_constant(value) or isinstance(value, (ListVal, DictVal))
+        ):
             return False
         return UNKNOWN
 
@@ -181,7 +189,11 @@ class Members:
             if isinstance(base, ClassInfo):
                 continue
             if isinstance(base, Qual) and base.name == "torch.nn.Module":
-                answers.append(True if target == "torch.nn.Module" else _torch_answer(False if target.startswith(("torch.", "builtins.")) else None))
+                answers.append(
+                    True
+                    if target == "torch.nn.Module"
+                    else _torch_answer(False if target.startswith(("torch.", "builtins.")) else None)
+                )
             elif isinstance(base, Qual) and spec_of(base.name) is not None:
                 answers.append(_torch_answer(torch_isinstance(base.name, spec_of(base.name), target)))
             else:

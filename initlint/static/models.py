@@ -5,15 +5,15 @@ from __future__ import annotations
 import ast
 import os
 
-from ..facts import SKIPPED, STATIC, ModelFacts
+from ..shared.facts import SKIPPED, STATIC, ModelFacts
 from . import layers
 from .construct import Builder, torch_base
 from .describe import layer_facts
 from .forward import FlowBuilder
-from .runtime import GiveUp
 from .objects import named_modules, unique_children
 from .pairing import pair_layers
 from .positions import Positions
+from .runtime import GiveUp
 from .values import ClassInfo
 
 
@@ -51,7 +51,8 @@ def is_abstract(cls: ClassInfo) -> bool:
 
 def _is_abstract_decorator(node: ast.expr) -> bool:
     return (isinstance(node, ast.Name) and node.id == "abstractmethod") or (
-        isinstance(node, ast.Attribute) and node.attr == "abstractmethod")
+        isinstance(node, ast.Attribute) and node.attr == "abstractmethod"
+    )
 
 
 def model_facts(path: str, cls: ClassInfo, positions: Positions) -> ModelFacts:
@@ -67,7 +68,9 @@ def model_facts(path: str, cls: ClassInfo, positions: Positions) -> ModelFacts:
     except (GiveUp, RecursionError) as error:
         return ModelFacts(path, cls.name, line, STATIC, f"constructor not followed: {_reason(error)}")
     except Exception as error:  # a bug here must cost one model, never the file; the detail says so
-        return ModelFacts(path, cls.name, line, STATIC, f"internal error in static analysis: {type(error).__name__}: {error}")
+        return ModelFacts(
+            path, cls.name, line, STATIC, f"internal error in static analysis: {type(error).__name__}: {error}"
+        )
 
 
 def _analysed(path: str, cls: ClassInfo, positions: Positions, line: int) -> ModelFacts:
@@ -85,9 +88,16 @@ def _analysed(path: str, cls: ClassInfo, positions: Positions, line: int) -> Mod
         if module is not root and isinstance(module.cls, ClassInfo)
     )
     attributes = tuple((name, child.assigned) for name, child in unique_children(root) if child.assigned is not None)
-    return ModelFacts(path, cls.name, line, STATIC, detail, layer_facts(root, pairings), component_classes=components,
-                      attributes=attributes)  # fmt: skip
-
+    return ModelFacts(
+        path,
+        cls.name,
+        line,
+        STATIC,
+        detail,
+        layer_facts(root, pairings),
+        component_classes=components,
+        attributes=attributes,
+    )
 
 
 def _reason(error: BaseException) -> str:

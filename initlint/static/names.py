@@ -21,7 +21,7 @@ class Qual:
 
     dotted: str  # as imported: torch.nn.modules.linear.Linear
 
-    def attr(self, name: str) -> "Qual":
+    def attr(self, name: str) -> Qual:
         return Qual(f"{self.dotted}.{name}")
 
     @property
@@ -43,7 +43,9 @@ class Qual:
         return self.dotted.partition(".")[0] in _KNOWN_LIBRARIES and self.dotted != "typing.TYPE_CHECKING"
 
 
-_KNOWN_LIBRARIES = frozenset({"torch", "math", "numpy", "builtins", "collections", "functools", "typing", "warnings", "abc"})
+_KNOWN_LIBRARIES = frozenset(
+    {"torch", "math", "numpy", "builtins", "collections", "functools", "typing", "warnings", "abc"}
+)
 
 
 # Packages whose public names torch re-exports one level up.

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
-from ..facts import Activation, Span
+from ..shared.facts import Activation, Span
 from .inits import Origin, ParamState
 from .names import Qual
 from .values import Bound, ClassInfo, DictVal, FuncRef, ListVal, MethodOf
@@ -18,7 +19,7 @@ class ModuleObj:
     cls: Qual | ClassInfo
     spec: Any = None  # layers.Spec of a torch.nn class; None for the file's classes
     site: Span | None = None  # the constructor call
-    children: dict[str, "ModuleObj | None"] = field(default_factory=dict)
+    children: dict[str, ModuleObj | None] = field(default_factory=dict)
     params: dict[str, ParamState | None] = field(default_factory=dict)
     attrs: dict[str, Any] = field(default_factory=dict)
     assigned: Span | None = None  # where it was first attached to a parent
@@ -37,7 +38,7 @@ class ModuleObj:
             if state is not None:
                 yield name, state
 
-    def named_children(self) -> Iterator[tuple[str, "ModuleObj"]]:
+    def named_children(self) -> Iterator[tuple[str, ModuleObj]]:
         for name, child in self.children.items():
             if isinstance(child, ModuleObj):
                 yield name, child

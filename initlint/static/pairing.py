@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 
-from .. import graph
-from ..facts import Link
-from ..graph import FlowGraph, Pairing, pair_all
+from ..shared import graph
+from ..shared.facts import Link
+from ..shared.graph import FlowGraph, Pairing, pair_all
 
 _SEPARATOR = "\x00"  # marks the second and later calls of a layer while pairing
 
@@ -38,8 +38,17 @@ def pair_layers(flow: FlowGraph) -> dict[str, Pairing]:
         if any(_signature(p) != _signature(first) for p in pairings[1:]) or _needs_upstream(first):
             result[name] = Pairing(name, None, None)
         else:
-            result[name] = Pairing(name, first.downstream, first.upstream, first.norm_after, first.norm_before,
-                                   first.final, first.residual_end, first.scale, links)  # fmt: skip
+            result[name] = Pairing(
+                name,
+                first.downstream,
+                first.upstream,
+                first.norm_after,
+                first.norm_before,
+                first.final,
+                first.residual_end,
+                first.scale,
+                links,
+            )
     return result
 
 

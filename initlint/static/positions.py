@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import re
 
-from ..facts import Span
+from ..shared.facts import Span
 
 # The line breaks Python's tokenizer honours (str.splitlines also splits on \f, \v, \x1c...).
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")

@@ -11,8 +11,8 @@ import ast
 from typing import Any
 
 from .interp import Interpreter
-from .runtime import Frame, GiveUp
 from .names import import_bindings
+from .runtime import Frame, GiveUp
 from .values import UNKNOWN, ClassInfo, FuncRef, Scope
 
 # Decorators that leave a function callable as written.
@@ -32,7 +32,9 @@ def read_module(tree: ast.Module, text: str) -> tuple[Scope, list[ClassInfo]]:
     return scope, classes
 
 
-def _read_body(body: list[ast.stmt], scope: Scope, evaluator: Interpreter, frame: Frame, classes: list[ClassInfo]) -> None:
+def _read_body(
+    body: list[ast.stmt], scope: Scope, evaluator: Interpreter, frame: Frame, classes: list[ClassInfo]
+) -> None:
     for stmt in body:
         if isinstance(stmt, ast.If):
             test = evaluator.truth(_evaluate(stmt.test, evaluator, frame))
@@ -84,8 +86,12 @@ def _assign(stmt: ast.Assign | ast.AnnAssign, scope: Scope, evaluator: Interpret
     for target in targets:
         if isinstance(target, ast.Name):
             scope.names[target.id] = value
-        elif isinstance(target, ast.Tuple) and isinstance(value, tuple) and len(value) == len(target.elts) \
-                and all(isinstance(t, ast.Name) for t in target.elts):
+        elif (
+            isinstance(target, ast.Tuple)
+            and isinstance(value, tuple)
+            and len(value) == len(target.elts)
+            and all(isinstance(t, ast.Name) for t in target.elts)
+        ):
             scope.names.update((t.id, v) for t, v in zip(target.elts, value))  # NZ, NGF = 100, 64
         else:
             for name in _bound_names(target):

@@ -17,7 +17,7 @@ class _Unknown:
 
     _instance = None
 
-    def __new__(cls) -> "_Unknown":
+    def __new__(cls) -> _Unknown:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -51,7 +51,7 @@ class Scope:
     """Names visible to running code: its own, then the enclosing function's, then the module's."""
 
     names: dict[str, Any]
-    parent: "Scope | None" = None
+    parent: Scope | None = None
 
     def lookup(self, name: str) -> Any:
         scope: Scope | None = self
@@ -73,7 +73,7 @@ class ClassInfo:
     methods: dict[str, ast.FunctionDef] = field(default_factory=dict)
     attrs: dict[str, Any] = field(default_factory=dict)  # class-level constants (expansion = 4)
 
-    def mro(self) -> list["ClassInfo | Any"]:
+    def mro(self) -> list[ClassInfo | Any]:
         """The class and its bases in lookup order (left-to-right depth-first, first seen wins)."""
         order: list = []
         stack: list = [self]
