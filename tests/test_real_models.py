@@ -43,6 +43,8 @@ def shipped(tmp_path_factory):
 
 @pytest.mark.parametrize("model", FAMOUS)
 def test_no_error_or_warning_as_shipped(shipped, model):
+    [entry] = [m for m in shipped["models"] if m["model"] == model]
+    assert entry["status"] in ("traced", "partial") and entry["layers"], "silence about a model not analysed"
     serious = [f for f in findings_for(shipped, model=model) if f["severity"] in ("error", "warning")]
     assert serious == [], serious[0]["message"] if serious else ""
 
@@ -91,6 +93,37 @@ def test_library_init_is_attributed_to_the_user_line(shipped):
     found = findings_for(shipped, "IL201", "bert")
     assert found and "(set by transformers' init)" in found[0]["message"]
     assert found[0]["line"] == line_of(MODELS / "transformers_models.py", "return BertModel(")
+
+
+TRANSFORMERS = ["bert", "gpt2", "llama", "vit", "t5"]
+
+
+@pytest.fixture(scope="module")
+def on_meta(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("meta")
+    shutil.copy(MODELS / "transformers_models.py", directory / "transformers_models.py")
+    return run_json("--device", "meta", "transformers_models.py", cwd=directory)[1]
+
+
+@pytest.mark.parametrize("model", TRANSFORMERS)
+def test_library_init_is_reported_on_the_meta_device(shipped, on_meta, model):
+    """Parameters on meta hold no values: transformers' ``_init_weights`` must still be seen (or run
+    analytically), so every layer reports the same init and std as when it is built on the CPU."""
+    [entry] = [m for m in on_meta["models"] if m["model"] == model]
+    assert entry["status"] in ("traced", "partial") and "built on the meta device (--device meta)" in entry["detail"]
+    meta, cpu = layers_of(on_meta, model), layers_of(shipped, model)
+    assert meta.keys() == cpu.keys()
+    assert {name: row["init"] for name, row in meta.items()} == {name: row["init"] for name, row in cpu.items()}
+    assert any("(set by transformers' init)" in row["init"] for row in meta.values())
+    for name, row in meta.items():
+        assert row["actual_std"] == pytest.approx(cpu[name]["actual_std"], rel=0.05), name
+
+    def judged(document):
+        return [
+            (f["code"], f["line"], f["layers"]) for f in findings_for(document, model=model) if f["code"] != "IL906"
+        ]
+
+    assert judged(on_meta) == judged(shipped)
 
 
 def test_recurrent_and_depthwise_hints_are_info(shipped):
@@ -217,6 +250,7 @@ class Branchy(nn.Module):
         self.a = nn.Linear(16, 16)
         self.b = nn.Linear(16, 16)
         self.c = nn.Linear(16, 16)
+        nn.init.xavier_normal_(self.a.weight)
 
     def forward(self, x):
         if x.sum() > 0:
@@ -229,7 +263,11 @@ class Branchy(nn.Module):
     assert model["status"] == "partial" and "control flow" in model["detail"]
     rows = {row["layer"]: row for row in model["layers"]}
     assert rows["b"]["upstream"] == "torch.relu" and rows["c"]["upstream"] == "torch.tanh"
-    assert rows["a"]["activation"] in ("torch.relu", "torch.tanh")
+    assert rows["a"]["activation"] is None  # the two sides disagree: no one activation to list...
+    [finding] = findings_for(document, "IL101")  # ...but each side is judged: Xavier fits neither
+    assert finding["layers"] == ["a"] and finding["line"] == 11
+    assert finding["fix"] is None
+    assert "a is called before torch.relu and torch.tanh: no single init fits every call" in finding["message"]
 
 
 def test_factory_functions_are_models(tmp_path):

@@ -24,7 +24,6 @@ from torch.nn.parameter import UninitializedTensorMixin
 
 from ..shared import theory
 from ..shared.facts import (
-    DEFAULT,
     ERROR,
     LIBRARY,
     PARTIAL,
@@ -33,10 +32,12 @@ from ..shared.facts import (
     LayerFacts,
     ModelFacts,
     ModelSpec,
-    ParamInit,
+    ProblemKind,
     Span,
 )
-from ..shared.graph import FunctionalLayer, Pairing, pair_all
+from ..shared.graph import FunctionalLayer, Pairing, pair_layers
+from ..shared.knowledge.modules import ATTENTION, CONV, CONV_TRANSPOSE, RECURRENT, layer_fans
+from ..shared.layer_facts import layer_facts as shared_layer_facts
 from . import ops
 from .record import InitRecorder, span_of_frame, storage_key
 from .trace import Flow, trace_model
@@ -341,12 +342,11 @@ def _library_init_on_meta(built: Built) -> None:
         built.note += f"; the library skipped its init there and running it failed ({describe_exception(error)})"
 
 
-def _weight_of(module: nn.Module, kind: str) -> tuple[str, torch.Tensor] | None:
-    for attr in ("weight", "in_proj_weight", "weight_ih_l0", "weight_ih"):
-        value = getattr(module, attr, None)
-        if isinstance(value, torch.Tensor) and value.dim() >= 2:
-            return attr, value
-    return None
+def _weight_of(module: nn.Module) -> torch.Tensor | None:
+    """The weight whose fans are judged: the one knowledge names for a torch layer, else ``weight``."""
+    row = ops.torch_class(module)
+    value = getattr(module, row.weight if row is not None and row.weight else "weight", None)
+    return value if isinstance(value, torch.Tensor) and value.dim() >= 2 else None
 
 
 def _input_major(module: nn.Module, weight: torch.Tensor) -> bool | None:
@@ -374,41 +374,19 @@ def _input_major(module: nn.Module, weight: torch.Tensor) -> bool | None:
 
 
 def _fans(module: nn.Module, kind: str, shape: tuple[int, ...], input_major: bool | None) -> theory.Fans:
-    if kind == "conv":
-        return theory.true_fans(shape, groups=module.groups)
-    if kind == "conv_transpose":
-        return theory.true_fans(shape, groups=module.groups, transposed=True, stride=tuple(module.stride))
-    if kind == "attention":
-        embed = shape[1]
-        return theory.Fans(embed, embed)  # packed q, k, v: each (E, E), torch sees fan_out 3E
-    if kind == "recurrent":
-        return theory.Fans(shape[1], shape[0] // _GATES.get(_recurrent_mode(module), 1))
-    return theory.true_fans(shape, input_major=bool(input_major))
+    return layer_fans(
+        kind,
+        shape,
+        groups=int(module.groups) if kind in (CONV, CONV_TRANSPOSE) else 1,
+        stride=tuple(module.stride) if kind == CONV_TRANSPOSE else (),
+        recurrent_mode=_recurrent_mode(module) if kind == RECURRENT else "",
+        input_major=bool(input_major),
+    )
 
 
 def _recurrent_mode(module: nn.Module) -> str:
     """LSTM, GRU, RNN_TANH, RNN_RELU (nn.RNNBase.mode), or the cell's class name."""
     return str(getattr(module, "mode", type(module).__name__))
-
-
-_GATES = {"LSTM": 4, "LSTMCell": 4, "GRU": 3, "GRUCell": 3}
-
-
-def _pairing_fields(p: Pairing | None) -> dict[str, Any]:
-    """LayerFacts fields that come from the dataflow (defaults when unpaired)."""
-    if p is None:
-        return {}
-    return {
-        "paired": p.downstream is not None,
-        "downstream": p.downstream,
-        "upstream": p.upstream,
-        "norm_after": p.norm_after,
-        "norm_before": p.norm_before,
-        "final": p.final,
-        "residual_end": p.residual_end,
-        "scale": p.scale,
-        "successors": p.successors,
-    }
 
 
 def layer_facts(
@@ -419,41 +397,27 @@ def layer_facts(
     sites: dict[int, Span],
     pairing: Pairing | None,
 ) -> LayerFacts | None:
-    found = _weight_of(module, kind)
-    if found is None:
+    weight = _weight_of(module)
+    if weight is None:
         return None
-    _, weight = found
-    weight_init = recorder.param_init(weight)
-    bias_param = getattr(module, "bias", None)
-    bias_init: ParamInit | None = recorder.param_init(bias_param) if isinstance(bias_param, torch.Tensor) else None
+    bias = getattr(module, "bias", None)
     input_major = _input_major(module, weight) if kind == "custom" else None
-    fans = _fans(module, kind, tuple(weight.shape), input_major)
-    # PyTorch's default init runs inside the constructor: its site is the `nn.Linear(...)` call.
-    constructed = next((s.site for s in weight_init.steps if s.origin == DEFAULT and s.site), None)
-    site = constructed or sites.get(id(module))
-    extra: list[tuple[str, object]] = []
-    params: tuple[tuple[str, ParamInit], ...] = ()
-    if kind in ("conv", "conv_transpose"):
-        extra.append(("groups", int(module.groups)))
-    if kind == "custom":
-        extra.append(("layout_known", input_major is not None or weight.shape[0] == weight.shape[1]))
-    if kind in ("recurrent", "attention"):
-        params = tuple((n, recorder.param_init(p)) for n, p in module.named_parameters(recurse=False))
-    if kind == "recurrent":
-        extra += [("mode", _recurrent_mode(module)), ("hidden_size", int(module.hidden_size))]
-    return LayerFacts(
-        name=name,
-        layer_type=type(module).__name__,
-        weight=weight_init,
-        bias=bias_init,
-        fan_in=fans.fan_in,
-        fan_out=fans.fan_out,
-        site=site,
+    return shared_layer_facts(
+        name,
+        type(module).__name__,
+        kind,
+        recorder.param_init(weight),
+        recorder.param_init(bias) if isinstance(bias, torch.Tensor) else None,
+        _fans(module, kind, tuple(weight.shape), input_major),
+        pairing,
+        site=sites.get(id(module)),
         assigned=sites.get(id(module)),
-        kind=kind,
-        **_pairing_fields(pairing),
-        params=params,
-        extra=tuple(extra),
+        groups=int(module.groups) if kind in (CONV, CONV_TRANSPOSE) else 1,
+        layout_known=kind != "custom" or input_major is not None or weight.shape[0] == weight.shape[1],
+        recurrent=(_recurrent_mode(module), int(module.hidden_size)) if kind == RECURRENT else None,
+        params=tuple((n, recorder.param_init(p)) for n, p in module.named_parameters(recurse=False))
+        if kind in (RECURRENT, ATTENTION)
+        else (),
     )
 
 
@@ -474,22 +438,42 @@ def functional_layer_facts(
             bias = recorder.param_init(model.get_parameter(details.bias))
         except AttributeError:
             bias = None
-    shape = tuple(weight.shape)
-    fans = theory.true_fans(
-        shape, groups=details.groups, transposed=details.kind == "conv_transpose", stride=details.stride
-    )
-    return LayerFacts(
-        name=name,
-        layer_type=details.call,
-        weight=init,
-        bias=bias,
-        fan_in=fans.fan_in,
-        fan_out=fans.fan_out,
+    fans = layer_fans(details.kind, tuple(weight.shape), groups=details.groups, stride=details.stride)
+    return shared_layer_facts(
+        name,
+        details.call,
+        details.kind,
+        init,
+        bias,
+        fans,
+        pairing,
         site=next((s.site for s in init.steps if s.site), None),
-        kind=details.kind,
-        **_pairing_fields(pairing),
-        extra=(("groups", details.groups),) if details.kind != "dense" else (),
+        groups=details.groups,
     )
+
+
+def _layers(
+    model: nn.Module, built: Built, pairings: dict[str, Pairing], functional: dict[str, FunctionalLayer]
+) -> list[LayerFacts]:
+    """The model's weight layers: modules, then parameters used by ``F.linear``/``F.conv*`` in a
+    forward, unless that parameter is already a listed module's weight (one layer, listed once)."""
+    layers = []
+    listed_weights: set[str] = set()
+    for qualname, module in model.named_modules():
+        kind = ops.layer_kind(module)
+        facts = (
+            layer_facts(qualname, module, kind, built.recorder, built.sites, pairings.get(qualname)) if kind else None
+        )
+        if facts is not None:
+            layers.append(facts)
+            listed_weights.add(f"{qualname}.weight" if qualname else "weight")
+    for name, details in functional.items():
+        if name in listed_weights:
+            continue
+        facts = functional_layer_facts(model, name, details, built.recorder, pairings.get(name))
+        if facts is not None:
+            layers.append(facts)
+    return layers
 
 
 def _class_key(cls: type) -> tuple[str, str] | None:
@@ -521,7 +505,7 @@ def analyze_model(
         if accept_other:
             return None
         problem = AnalysisProblem(
-            "construction-error", f"{name}() did not return an nn.Module", Span(path, line, 1, line, 1)
+            ProblemKind.CONSTRUCTION_ERROR, f"{name}() did not return an nn.Module", Span(path, line, 1, line, 1)
         )
         return ModelFacts(path, name, line, ERROR, problem.message, error=problem)
     except ConstructionFailed as error:
@@ -531,19 +515,12 @@ def analyze_model(
             message += (
                 " while built on the meta device, where parameters hold no values; --device cpu builds it for real"
             )
-        problem = AnalysisProblem("construction-error", message, Span(path, where, 1, where, 1))
+        problem = AnalysisProblem(ProblemKind.CONSTRUCTION_ERROR, message, Span(path, where, 1, where, 1))
         return ModelFacts(path, name, line, ERROR, str(problem.message), error=problem)
     model = built.model
     flow = _trace(model)
     pairings, functional = _pairings(flow)
-    layers = [
-        *(facts for qualname, module in model.named_modules() for kind in [ops.layer_kind(module)] if kind
-          for facts in [layer_facts(qualname, module, kind, built.recorder, built.sites, pairings.get(qualname))]
-          if facts is not None),
-        *(facts for layer, details in functional.items()
-          for facts in [functional_layer_facts(model, layer, details, built.recorder, pairings.get(layer))]
-          if facts is not None),
-    ]  # fmt: skip
+    layers = _layers(model, built, pairings, functional)
     components = frozenset(
         key for m in model.modules() if m is not model for key in [_class_key(type(m))] if key is not None
     )
@@ -572,15 +549,11 @@ def _trace(model: nn.Module) -> Flow:
 
 
 def _pairings(flow: Flow) -> tuple[dict[str, Pairing], dict[str, FunctionalLayer]]:
-    """Every layer's pairing across the flow's graphs (the first that paired it), and functional layers."""
-    pairings: dict[str, Pairing] = {}
+    """Every layer's pairing over all its calls in the flow's graphs, and the functional layers."""
     functional: dict[str, FunctionalLayer] = {}
     for graph in flow.graphs:
         functional.update(graph.functional)
-        for layer, pairing in pair_all(graph).items():
-            if layer not in pairings or pairings[layer].downstream is None:
-                pairings[layer] = pairing
-    return pairings, functional
+    return pair_layers(flow.graphs), functional
 
 
 def skipped_model(path: str, name: str, line: int, missing: list[str]) -> ModelFacts:
@@ -631,7 +604,7 @@ def analyze_file(
             target = _resolve(module, spec.attribute)
         except AttributeError:
             problem = AnalysisProblem(
-                "construction-error",
+                ProblemKind.CONSTRUCTION_ERROR,
                 f"{spec.attribute} is not defined in this file",
                 Span(path, max(spec.line, 1), 1, max(spec.line, 1), 1),
             )

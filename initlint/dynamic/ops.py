@@ -2,7 +2,8 @@
 
 Maps the pieces of a traced forward onto ``graph`` node kinds: weight layers,
 activations (with their parameters), normalizations, shape-only ops, merges,
-gates. Unknown elementwise modules are measured numerically.
+gates. torch.nn classes are looked up in ``knowledge.modules``; unknown
+elementwise modules are measured numerically.
 """
 
 from __future__ import annotations
@@ -19,24 +20,21 @@ import torch.nn.functional as F
 from ..shared import activations, graph, theory
 from ..shared.activations import make_activation
 from ..shared.facts import Activation
+from ..shared.knowledge.modules import ModuleClass, row_of
 
 # -- weight layers -------------------------------------------------------------
 
 
+def torch_class(module: nn.Module) -> ModuleClass | None:
+    """The knowledge row of the nearest torch.nn class the module is an instance of."""
+    return row_of(type(module).__mro__)
+
+
 def layer_kind(module: nn.Module) -> str | None:
-    """The kind of weight layer a module is, or None."""
-    if isinstance(module, (nn.Linear, nn.Bilinear)):
-        return "dense"
-    if isinstance(module, nn.modules.conv._ConvTransposeNd):
-        return "conv_transpose"
-    if isinstance(module, nn.modules.conv._ConvNd):
-        return "conv"
-    if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
-        return "embedding"
-    if isinstance(module, (nn.RNNBase, nn.RNNCellBase)):
-        return "recurrent"
-    if isinstance(module, nn.MultiheadAttention):
-        return "attention"
+    """The kind of weight layer a module is (``custom``: a childless module with a 2-D weight), or None."""
+    row = torch_class(module)
+    if row is not None and row.role == graph.LAYER:
+        return row.kind
     if not any(True for _ in module.children()):
         weight = getattr(module, "weight", None)
         if isinstance(weight, nn.Parameter) and weight.dim() >= 2:
@@ -106,24 +104,10 @@ def method_activation(method: str, args: tuple, kwargs: dict) -> Activation | No
 
 # -- modules that are not activations -----------------------------------------------
 
-_NORM_MODULES = (
-    nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm,
-    *((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ()),
-)  # fmt: skip
-_PASS_MODULES = (
-    nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
-    nn.FeatureAlphaDropout, nn.Identity, nn.Flatten, nn.Unflatten,
-    nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd,
-    nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd,
-    nn.modules.pooling._LPPoolNd, nn.Upsample, nn.PixelShuffle, nn.PixelUnshuffle,
-    nn.ChannelShuffle, nn.modules.padding._ConstantPadNd, nn.modules.padding._ReflectionPadNd,
-    nn.modules.padding._ReplicationPadNd,
-)  # fmt: skip
-_OPAQUE_MODULES = (nn.Softmax, nn.LogSoftmax, nn.Softmin, nn.Softmax2d)
-
 
 def is_norm(module: nn.Module) -> bool:
-    if isinstance(module, _NORM_MODULES):
+    row = torch_class(module)
+    if row is not None and row.role == graph.NORM:
         return True
     # Library norms (LlamaRMSNorm, T5LayerNorm): a childless "...Norm" with gains only.
     childless = not any(True for _ in module.children())
@@ -146,10 +130,9 @@ def module_role(module: nn.Module) -> ModuleRole | None:
         return ModuleRole(graph.ACTIVATION, act)
     if is_norm(module):
         return ModuleRole(graph.NORM)
-    if isinstance(module, _PASS_MODULES):
-        return ModuleRole(graph.PASS)
-    if isinstance(module, _OPAQUE_MODULES):
-        return ModuleRole(graph.OPAQUE)
+    row = torch_class(module)
+    if row is not None and row.role in (graph.PASS, graph.OPAQUE):
+        return ModuleRole(row.role)
     if not any(True for _ in module.children()) and not any(True for _ in module.parameters(recurse=False)):
         measured = measure_activation(module)
         if measured is not None:

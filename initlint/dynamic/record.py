@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import inspect
 import linecache
-import math
 import os
 import site
 import sys
@@ -30,36 +29,24 @@ import torch.nn.init as nn_init
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves, tree_map_only
 
-from ..shared import theory
 from ..shared.facts import DEFAULT, LIBRARY, USER, InitStep, ParamInit, Span
+from ..shared.knowledge.params import bind
+from ..shared.knowledge.params import signature as python_signature
+from ..shared.knowledge.values import FACTORIES, INIT_FUNCTIONS, TENSOR_WRITES
+from ..shared.positions import char_column
 from ..shared.theory import Distribution
-from ..shared.writes import UNINITIALIZED, Write, call_text, final_state, fold, site_key
+from ..shared.writes import Write, call_text, created, final_state, fold, init_write, method_write, site_key
 
 # -- the calls that matter -------------------------------------------------
 
-_PUBLIC_INITS = (
-    "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
-    "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
-    "kaiming_normal_", "orthogonal_", "sparse_",
-)  # fmt: skip
-_INIT_SIGNATURES = {name: inspect.signature(getattr(nn_init, name)) for name in _PUBLIC_INITS}
+# nn.init functions, their signatures from the knowledge table (tests check them against torch's).
+_INIT_SIGNATURES = {name: python_signature(f.params) for name, f in INIT_FUNCTIONS.items()}
 _INIT_FILE = os.path.normcase(os.path.abspath(nn_init.__file__))
 
-# In-place tensor methods and what they do to a distribution.
-_SETTERS = {"normal_", "uniform_", "fill_", "zero_", "copy_"}
-_SCALERS = {"mul_", "__imul__", "div_", "__itruediv__"}
-_SHIFTERS = {"add_", "__iadd__", "sub_", "__isub__"}
-_OTHER_WRITES = {
-    "clamp_", "clamp_min_", "clamp_max_", "fmod_", "exponential_", "bernoulli_",
-    "random_", "log_normal_", "cauchy_", "geometric_", "erfinv_", "abs_", "neg_",
-    "sign_", "sqrt_", "tanh_", "sigmoid_", "relu_", "masked_fill_", "index_fill_",
-    "scatter_", "t_", "transpose_", "set_",
-}  # fmt: skip
-_WRITES = _SETTERS | _SCALERS | _SHIFTERS | _OTHER_WRITES | {"__setitem__"}
-
+_WRITES = set(TENSOR_WRITES)
 # Random fills. On meta torch runs some (normal_, exponential_) through Python
 # references whose first call imports torch._dynamo: 1-2 s.
-_RANDOM_FILLS = {"normal_", "uniform_", "exponential_", "log_normal_", "cauchy_", "geometric_", "bernoulli_", "random_"}
+_RANDOM_FILLS = {name for name, row in TENSOR_WRITES.items() if row.random}
 # Calls that can turn a small (or expanded) tensor into a big one, and whose meta
 # kernels are cheap (cat, outer, kron would import torch._dynamo).
 _GROWING = {
@@ -78,11 +65,7 @@ _GROWING = {
 }
 
 # Calls that create a tensor whose distribution we can name.
-_FACTORIES = {
-    "randn", "rand", "empty", "zeros", "ones", "full", "eye", "normal",
-    "randn_like", "rand_like", "empty_like", "zeros_like", "ones_like", "full_like",
-    "new_empty", "new_zeros", "new_ones", "new_full", "empty_strided",
-}  # fmt: skip
+_FACTORIES = set(FACTORIES)
 # Out-of-place ops that carry a known distribution to a new tensor.
 _SCALAR_OPS = {"mul", "__mul__", "__rmul__", "div", "__truediv__", "add", "__add__",
                "__radd__", "sub", "__sub__", "neg", "__neg__"}  # fmt: skip
@@ -174,16 +157,12 @@ def span_of_frame(frame: Any) -> Span:
         if pos and pos[0] is not None:
             line, end_line = pos[0], pos[1] or pos[0]
             col, end_col = pos[2] or 0, pos[3]
-    text = linecache.getline(code.co_filename, line)
-    end_text = text if end_line == line else linecache.getline(code.co_filename, end_line)
-    column = _char_column(text, col)
-    end_column = _char_column(end_text, end_col) if end_col is not None else len(end_text.rstrip("\r\n")) + 1
+    # linecache reads with universal newlines: its lines are the compiler's, each ending in "\n".
+    text = linecache.getline(code.co_filename, line).rstrip("\n")
+    end_text = text if end_line == line else linecache.getline(code.co_filename, end_line).rstrip("\n")
+    column = char_column(text, col)
+    end_column = char_column(end_text, end_col) if end_col is not None else len(end_text) + 1
     return Span(path, line, column, end_line, end_column)
-
-
-def _char_column(text: str, byte_offset: int) -> int:
-    """1-based character column of a UTF-8 byte offset (co_positions counts bytes)."""
-    return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "replace")) + 1
 
 
 # -- formatting calls --------------------------------------------------------
@@ -407,19 +386,9 @@ class InitRecorder(TorchFunctionMode):
         writes = self._writes[key]
         if init_frame is not None and writes and writes[-1].init_frame is init_frame:
             return  # another inner op of the same nn.init call (orthogonal_: copy_ then mul_)
-        shape = tuple(tensor.shape)
-        try:
-            dist = theory.init_distribution(name, arguments, shape)
-        except (KeyError, ValueError, TypeError, ZeroDivisionError):
-            dist = None
-        gain = None
-        try:
-            gain = theory.init_gain(name, arguments)
-        except ValueError:
-            pass
-        mode = str(arguments.get("mode")) if name.startswith("kaiming") else None
-        effect = "set" if not self._is_partial(tensor) else "partial"
-        writes.append(Write(effect, step, dist, gain=gain, mode=mode, init_frame=init_frame))
+        write = init_write(name, arguments, tuple(tensor.shape), step, "partial" if self._is_partial(tensor) else "set")
+        write.init_frame = init_frame
+        writes.append(write)
         self._note_site(step, key)
 
     def _record_write(self, name: str, args: Sequence, kwargs: dict, frame: Any) -> None:
@@ -446,49 +415,19 @@ class InitRecorder(TorchFunctionMode):
         if partial:
             region, value = _partial_region(name, tensor, rest)
             step = replace(step, region=region, value=value)
-        write = self._write_for(name, tensor, rest, kwargs, step, partial)
+        write = self._write_for(name, rest, kwargs, step)
         key = self._hold(tensor)
         self._writes[key].append(write)
         if not partial:
             self._note_site(step, key)
 
-    def _write_for(
-        self, name: str, tensor: torch.Tensor, rest: list, kwargs: dict, step: InitStep, partial: bool
-    ) -> Write:
-        if partial:
-            return Write("partial", step)
-        if name == "normal_":
-            mean = _scalar(kwargs.get("mean", rest[0] if rest else 0.0))
-            std = _scalar(kwargs.get("std", rest[1] if len(rest) > 1 else 1.0))
-            if mean is not None and std is not None:
-                return Write("set", step, Distribution("normal", abs(std), mean))
-        elif name == "uniform_":
-            low = _scalar(kwargs.get("from", rest[0] if rest else 0.0))
-            high = _scalar(kwargs.get("to", rest[1] if len(rest) > 1 else 1.0))
-            if low is not None and high is not None:
-                return Write("set", step, Distribution("uniform", theory.uniform_std(low, high), (low + high) / 2))
-        elif name == "zero_":
-            return Write("set", step, Distribution("constant", 0.0, 0.0))
-        elif name == "fill_":
-            value = _scalar(kwargs.get("value", rest[0] if rest else None))
-            if value is not None:
-                return Write("set", step, Distribution("constant", 0.0, value))
-        elif name == "copy_":
-            source = rest[0] if rest else kwargs.get("src")
-            if isinstance(source, torch.Tensor):
-                origin = self.origin_of(source)
-                return Write("set", step, origin.dist if origin else None)
-        elif name in _SCALERS:
-            value = _scalar(rest[0] if rest else kwargs.get("other"))
-            if value is not None:
-                return Write("scale", step, factor=value if name in ("mul_", "__imul__") else 1.0 / value)
-        elif name in _SHIFTERS:
-            value = _scalar(rest[0] if rest else kwargs.get("other"))
-            alpha = _scalar(kwargs.get("alpha", 1.0))
-            if value is not None and alpha is not None:
-                sign = 1.0 if name in ("add_", "__iadd__") else -1.0
-                return Write("shift", step, factor=sign * value * alpha)
-        return Write("unknown", step)
+    def _write_for(self, name: str, rest: list, kwargs: dict, step: InitStep) -> Write:
+        arguments = bind(TENSOR_WRITES[name].params, rest, kwargs)
+        if name == "copy_" and not step.partial:
+            source = arguments.get("other")
+            origin = self.origin_of(source) if isinstance(source, torch.Tensor) else None
+            return Write("set", step, origin.dist if origin else None)
+        return method_write(name, {k: _scalar(v) for k, v in arguments.items()}, step)
 
     def _record_data_set(self, target: Any, source: Any, frame: Any) -> None:
         """``p.data = t``: p moves to t's storage, keeping its history, with t's values."""
@@ -518,23 +457,9 @@ class InitRecorder(TorchFunctionMode):
     def _record_factory(self, name: str, args: Sequence, kwargs: dict, result: torch.Tensor, frame: Any) -> None:
         if self._init_frame(frame) is not None:
             return  # scratch tensors inside nn.init functions
-        if name in ("empty", "empty_like", "new_empty", "empty_strided"):
-            dist: Distribution | None = UNINITIALIZED
-        elif name in ("randn", "randn_like"):
-            dist = Distribution("normal", 1.0)
-        elif name in ("rand", "rand_like"):
-            dist = Distribution("uniform", theory.uniform_std(0.0, 1.0), 0.5)
-        elif name in ("zeros", "zeros_like", "new_zeros"):
-            dist = Distribution("constant", 0.0, 0.0)
-        elif name in ("ones", "ones_like", "new_ones"):
-            dist = Distribution("constant", 0.0, 1.0)
-        elif name in ("full", "full_like", "new_full"):
-            value = _scalar(kwargs.get("fill_value", args[1] if len(args) > 1 else None))
-            dist = Distribution("constant", 0.0, value) if value is not None else None
-        elif name == "eye" and result.dim() == 2:
-            dist = Distribution("identity", 1.0 / math.sqrt(max(result.shape[1], 1)))
-        else:
-            dist = None
+        row = FACTORIES[name]
+        fill = args[row.fill_at] if row.fill_at is not None and len(args) > row.fill_at else None
+        dist = created(name, tuple(result.shape), _scalar(kwargs.get("fill_value", fill)))
         step = None
         if result.dim() >= 2:  # biases and scalars do not need a site
             step, _ = self._step(f"torch.{name}(...)", f"torch.{name}", frame)

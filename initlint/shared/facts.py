@@ -7,6 +7,7 @@ are picklable so they cross the process boundary and can be cached.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 # Where an init came from.
 DEFAULT = "default"  # PyTorch's own reset_parameters()
@@ -156,6 +157,9 @@ class LayerFacts:
     residual_end: bool = False  # output is added to a skip connection
     scale: float = 1.0  # constant factor between the layer and its activation
     successors: tuple[Link, ...] = ()  # next layers in the same unnormalized chain
+    # What each call fed, in order: several for a layer called more than once, unpaired when they disagree.
+    downstream_calls: tuple[Activation | None, ...] = ()
+    layout_known: bool = True  # whether the weight is (out, in): a custom layer's only when probed (or square)
     params: tuple[tuple[str, ParamInit], ...] = ()  # every parameter, for recurrent and attention layers
     extra: tuple[tuple[str, object], ...] = ()  # kind-specific facts (groups, hidden size...)
 
@@ -190,13 +194,31 @@ class ModelSpec:
     line: int = 0
 
 
+class ProblemKind(str, Enum):
+    """What went wrong when analysing a file or a model (each kind is reported by one IL9xx rule)."""
+
+    SYNTAX_ERROR = "syntax-error"
+    DECODE_ERROR = "decode-error"
+    IMPORT_ERROR = "import-error"
+    MISSING_DEPENDENCY = "missing-dependency"  # the import failed for a module that is not installed
+    CONSTRUCTION_ERROR = "construction-error"
+    TIMEOUT = "timeout"
+    CRASH = "crash"
+    INTERNAL_ERROR = "internal-error"
+
+
 @dataclass(frozen=True)
 class AnalysisProblem:
     """Why a file or a model could not be (fully) analysed."""
 
-    kind: str  # a key of problems.PROBLEMS
+    kind: ProblemKind
     message: str
     span: Span | None = None
+
+    def __post_init__(self) -> None:
+        # A kind given by its value ("timeout") is converted; an unknown one raises ValueError here,
+        # where it is made, instead of being reported as something else later.
+        object.__setattr__(self, "kind", ProblemKind(self.kind))
 
 
 @dataclass(frozen=True)
@@ -208,3 +230,6 @@ class FileFacts:
     # (absolute path, sha256 of the bytes executed) of every project file the analysis loaded,
     # this one included: a cached result is valid only while all of them are unchanged.
     loaded: tuple[tuple[str, str], ...] = ()
+    # Why importing the file failed, when its models were then analysed from source instead
+    # (their status is static; IL909 says so). None when the file was analysed as asked.
+    static_fallback: str | None = None

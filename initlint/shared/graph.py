@@ -9,6 +9,7 @@ source. The walks here are pure Python.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from .facts import IDENTITY, INPUT, Activation, Link
@@ -94,6 +95,7 @@ class Pairing:
     residual_end: bool = False
     scale: float = 1.0
     successors: tuple[Link, ...] = ()
+    calls: tuple[Activation | None, ...] = ()  # what each call of the layer fed, in order (see pair_layers)
 
 
 @dataclass(frozen=True)
@@ -243,6 +245,81 @@ def _pair_node(graph: FlowGraph, name: str, i: int) -> Pairing:
     )
 
 
+def pair_layers(graphs: Iterable[FlowGraph]) -> dict[str, Pairing]:
+    """Every layer's pairing, judged over all its calls in all the graphs.
+
+    Both modes pair this way. A layer called more than once (or in both
+    branches of an ``if``) is paired when its calls agree on what its init is
+    judged against: the same activation after it (however spelled) at the same
+    scale, and, when that is no activation (a linear or final layer, judged
+    with the activation feeding it), the same activation before it. Calls that
+    disagree (a ReLU after one and a tanh after another, or nothing known after
+    one) leave the layer unpaired: no init suits them all, so no rule may offer
+    a fix tuned to one of them. ``Pairing.calls`` keeps what each call fed.
+
+    For agreeing calls, a fact that softens a verdict (a normalization after
+    the layer, the model's or a residual branch's end) holds when it holds for
+    every call; the next layers of every call are its successors.
+    """
+    found: dict[str, list[Pairing]] = {}
+    for graph in graphs:
+        for name, nodes in graph.layer_nodes().items():
+            found.setdefault(name, []).extend(_pair_node(graph, name, i) for i in nodes)
+    return {name: _agreed(name, calls) for name, calls in found.items()}
+
+
 def pair_all(graph: FlowGraph) -> dict[str, Pairing]:
-    """Pairings of every layer in the graph (first call of each layer)."""
-    return {name: _pair_node(graph, name, nodes[0]) for name, nodes in graph.layer_nodes().items()}
+    """Pairings of every layer in one graph (``pair_layers`` of it)."""
+    return pair_layers((graph,))
+
+
+def _agreed(name: str, calls: list[Pairing]) -> Pairing:
+    first = calls[0]
+    fed = tuple(p.downstream for p in calls)
+    if len(calls) == 1 or all(act is None for act in fed):
+        return replace(first, calls=fed)
+    downstream = _common_activation([p.downstream for p in calls if p.downstream is not None], len(calls))
+    judged_with_input = downstream is not None and (downstream.name == "identity" or downstream.role == "output")
+    if (
+        downstream is None
+        or any(p.scale != first.scale for p in calls)
+        or judged_with_input
+        and any(_unlabelled(p.upstream) != _unlabelled(first.upstream) for p in calls)
+    ):
+        return Pairing(name, None, None, calls=fed)
+    links: dict[str, Link] = {}
+    for p in calls:
+        for link in p.successors:
+            links.setdefault(link.target, link)
+    return Pairing(
+        layer=name,
+        downstream=downstream,
+        upstream=first.upstream,  # judged only when the calls agree on it; else as the first call has it
+        norm_after=all(p.norm_after for p in calls),
+        norm_before=all(p.norm_before for p in calls),
+        final=all(p.final for p in calls),
+        residual_end=all(p.residual_end for p in calls),
+        scale=first.scale,
+        successors=tuple(links[k] for k in sorted(links)),
+        calls=fed,
+    )
+
+
+def _common_activation(fed: list[Activation], calls: int) -> Activation | None:
+    """The activation all ``calls`` feed, or None when they differ (or one is not known).
+
+    A gate is not judged, so a gate after one call and not after another
+    differ; the model's output after one call and a hidden use after another
+    make a hidden activation.
+    """
+    if len(fed) < calls or len({_unlabelled(replace(act, role="hidden")) for act in fed}) > 1:
+        return None
+    roles = {act.role for act in fed}
+    if len(roles) == 1:
+        return fed[0]
+    return None if "gate" in roles else replace(fed[0], role="hidden")
+
+
+def _unlabelled(act: Activation | None) -> Activation | None:
+    """``F.relu`` and ``nn.ReLU()`` are the same activation."""
+    return replace(act, label="") if act is not None else None

@@ -15,11 +15,12 @@ from typing import Any
 
 from ..shared import graph
 from ..shared.facts import USER, InitStep
-from ..shared.theory import Distribution, uniform_std
-from ..shared.writes import UNINITIALIZED
+from ..shared.knowledge.values import FACTORIES, INIT_ALIASES, SIZES
+from ..shared.positions import Positions
+from ..shared.theory import Distribution
+from ..shared.writes import UNINITIALIZED, created
 from . import inits, layers
 from .inits import (
-    INIT_ALIASES,
     INIT_SIGNATURES,
     Origin,
     ParamState,
@@ -36,7 +37,6 @@ from .interp import Interpreter
 from .literals import is_number
 from .names import Qual
 from .objects import ModuleObj, TensorRef, apply_order, named_modules, named_parameters, slice_region, unique_children
-from .positions import Positions
 from .runtime import Frame, GiveUp
 from .values import UNKNOWN, Args, Bound, ClassInfo, DictVal, FuncRef, ListVal, MethodOf
 
@@ -47,13 +47,8 @@ _HARMLESS = frozenset({
     "register_backward_hook", "register_full_backward_hook", "register_full_backward_pre_hook",
     "extra_repr", "__repr__", "type", "share_memory",
 })  # fmt: skip
-# Tensor factories and the distribution of what they return.
-_FACTORIES = {
-    "empty": UNINITIALIZED, "randn": Distribution("normal", 1.0),
-    "rand": Distribution("uniform", uniform_std(0.0, 1.0), 0.5),
-    "zeros": Distribution("constant", 0.0, 0.0), "ones": Distribution("constant", 0.0, 1.0), "full": None,
-    "Tensor": None, "FloatTensor": None,
-}  # fmt: skip
+# Tensor factories told their sizes as arguments, and the distribution of what they return (full: its value).
+_FACTORIES = {name: created(name, ()) for name, row in FACTORIES.items() if row.form == SIZES}
 _ARITHMETIC = {ast.Mult: "*", ast.Div: "/", ast.Add: "+", ast.Sub: "-"}
 _IN_PLACE = {ast.Mult: "mul_", ast.Div: "div_", ast.Add: "add_", ast.Sub: "sub_"}
 

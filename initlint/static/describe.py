@@ -1,11 +1,13 @@
-"""``LayerFacts`` for a built module tree and its forward's pairings, as ``analyze.layer_facts`` fills them."""
+"""``LayerFacts`` for a built module tree and its forward's pairings, with the builder full mode uses."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from ..shared.facts import DEFAULT, LayerFacts
+from ..shared.facts import LayerFacts
 from ..shared.graph import Pairing
+from ..shared.knowledge.modules import CONV, CONV_TRANSPOSE
+from ..shared.layer_facts import layer_facts as shared_layer_facts
 from .inits import noted_sites, param_init
 from .layers import true_fans
 from .objects import ModuleObj, named_modules, named_parameters
@@ -56,39 +58,21 @@ def layer_facts(root: ModuleObj, pairings: dict[str, Pairing]) -> tuple[LayerFac
             continue
         if len(weight_state.shape) < 2 or (kind != "custom" and not isinstance(module.attrs.get("groups", 1), int)):
             continue
-        weight = param_init(weight_state, generic)
         bias_state = module.params.get("bias")
-        bias = param_init(bias_state, generic) if bias_state is not None else None
-        fans = true_fans(module, kind, weight_state.shape)
-        extra: tuple = ()
-        if kind in ("conv", "conv_transpose"):
-            extra = (("groups", module.attrs["groups"]),)
-        elif kind == "custom":
-            # Full mode probes whether the weight is (out, in) or (in, out); from source only a square one is known.
-            extra = (("layout_known", weight_state.shape[0] == weight_state.shape[1]),)
-        constructed = next((s.site for s in weight.steps if s.origin == DEFAULT and s.site), None)
-        p = pairings.get(name)
         found.append(
-            LayerFacts(
-                name=name,
-                layer_type=module.type_name,
-                weight=weight,
-                bias=bias,
-                fan_in=fans.fan_in,
-                fan_out=fans.fan_out,
-                site=constructed or module.assigned,
+            shared_layer_facts(
+                name,
+                module.type_name,
+                kind,
+                param_init(weight_state, generic),
+                param_init(bias_state, generic) if bias_state is not None else None,
+                true_fans(module, kind, weight_state.shape),
+                pairings.get(name),
+                site=module.assigned,
                 assigned=module.assigned,
-                kind=kind,
-                paired=p is not None and p.downstream is not None,
-                downstream=p.downstream if p else None,
-                upstream=p.upstream if p else None,
-                norm_after=p.norm_after if p else False,
-                norm_before=p.norm_before if p else False,
-                final=p.final if p else False,
-                residual_end=p.residual_end if p else False,
-                scale=p.scale if p else 1.0,
-                successors=p.successors if p else (),
-                extra=extra,
+                groups=module.attrs.get("groups", 1) if kind in (CONV, CONV_TRANSPOSE) else 1,
+                # Full mode probes whether the weight is (out, in) or (in, out); from source only a square one is known.
+                layout_known=kind != "custom" or weight_state.shape[0] == weight_state.shape[1],
             )
         )
     return tuple(found)

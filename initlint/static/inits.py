@@ -11,48 +11,20 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..shared import theory
+from ..shared import theory, writes
 from ..shared.facts import DEFAULT, InitStep, ParamInit, Span
+from ..shared.knowledge.params import bind
+from ..shared.knowledge.values import INIT_FUNCTIONS, TENSOR_WRITES
 from ..shared.theory import Distribution
 from ..shared.writes import Write, call_text, final_state, site_key
 from .literals import is_number
 from .values import UNKNOWN
 
-# nn.init functions: parameters after the tensor (generator left out) and their defaults.
+# nn.init functions: (parameters after the tensor, generator left out; their defaults), from the knowledge table.
 INIT_SIGNATURES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
-    "uniform_": (("a", "b"), {"a": 0.0, "b": 1.0}),
-    "normal_": (("mean", "std"), {"mean": 0.0, "std": 1.0}),
-    "trunc_normal_": (("mean", "std", "a", "b"), {"mean": 0.0, "std": 1.0, "a": -2.0, "b": 2.0}),
-    "constant_": (("val",), {}),
-    "ones_": ((), {}),
-    "zeros_": ((), {}),
-    "eye_": ((), {}),
-    "dirac_": (("groups",), {"groups": 1}),
-    "xavier_uniform_": (("gain",), {"gain": 1.0}),
-    "xavier_normal_": (("gain",), {"gain": 1.0}),
-    "kaiming_uniform_": (("a", "mode", "nonlinearity"), {"a": 0, "mode": "fan_in", "nonlinearity": "leaky_relu"}),
-    "kaiming_normal_": (("a", "mode", "nonlinearity"), {"a": 0, "mode": "fan_in", "nonlinearity": "leaky_relu"}),
-    "orthogonal_": (("gain",), {"gain": 1}),
-    "sparse_": (("sparsity", "std"), {"std": 0.01}),
+    name: (f.arguments, f.defaults) for name, f in INIT_FUNCTIONS.items()
 }
-# Deprecated spellings (nn.init.xavier_uniform) call the in-place function.
-INIT_ALIASES = {name.rstrip("_"): name for name in INIT_SIGNATURES if name not in ("ones_", "zeros_", "eye_")}
-
-# In-place tensor methods and what they do to the values.
-SETTERS = {"normal_", "uniform_", "fill_", "zero_", "copy_"}
-SCALERS = {"mul_": 1, "div_": -1}
-SHIFTERS = {"add_": 1, "sub_": -1}
-OTHER_WRITES = {
-    "clamp_", "clamp_min_", "clamp_max_", "fmod_", "exponential_", "bernoulli_", "random_",
-    "log_normal_", "cauchy_", "geometric_", "erfinv_", "abs_", "neg_", "sign_", "sqrt_", "tanh_",
-    "sigmoid_", "relu_", "masked_fill_", "index_fill_", "scatter_", "t_", "transpose_", "set_",
-    "squeeze_", "unsqueeze_", "resize_", "pow_", "exp_", "log_",
-}  # fmt: skip
-WRITES = SETTERS | set(SCALERS) | set(SHIFTERS) | OTHER_WRITES
-# Tensor method parameter names after self, for keyword calls.
-_METHOD_PARAMS = {"normal_": ("mean", "std"), "uniform_": ("from", "to"), "fill_": ("value",),
-                  "mul_": ("other",), "div_": ("other",),
-                  "add_": ("other", "alpha"), "sub_": ("other", "alpha")}  # fmt: skip
+WRITES = set(TENSOR_WRITES)
 
 # PyTorch's default for Linear and Conv*: what reset_parameters() calls.
 _DEFAULT_CALL = "kaiming_uniform_(a=2.23607)"
@@ -105,16 +77,7 @@ def init_write(function: str, arguments: dict[str, Any], shape: tuple[int, ...] 
     effect = "partial" if step.partial else "set"
     if shape is None or not _known_args(arguments):
         return Write(effect, step)
-    try:
-        dist = theory.init_distribution(function, arguments, shape)
-    except (KeyError, ValueError, TypeError, ZeroDivisionError):
-        dist = None
-    try:
-        gain = theory.init_gain(function, arguments)
-    except (ValueError, TypeError):
-        gain = None
-    mode = str(arguments.get("mode")) if function.startswith("kaiming") else None
-    return Write(effect, step, dist, gain=gain, mode=mode)
+    return writes.init_write(function, arguments, shape, step, effect)
 
 
 def method_call_text(name: str, positional: tuple, shown: list[str]) -> str:
@@ -124,39 +87,10 @@ def method_call_text(name: str, positional: tuple, shown: list[str]) -> str:
 
 
 def method_write(name: str, positional: tuple, keywords: dict, step: InitStep) -> Write:
-    """The write an in-place tensor method (``w.data.normal_(0, 0.01)``) makes."""
-    if step.partial:
-        return Write("partial", step)
-    args = dict(zip(_METHOD_PARAMS.get(name, ()), positional))
-    args.update(keywords)
-    if name == "normal_":
-        return _set(step, "normal", args.get("std", 1.0), args.get("mean", 0.0))
-    if name == "uniform_":
-        low, high = args.get("from", 0.0), args.get("to", 1.0)
-        if is_number(low) and is_number(high):
-            return Write("set", step, Distribution("uniform", theory.uniform_std(low, high), (low + high) / 2))
-        return Write("set", step)
-    if name == "zero_":
-        return Write("set", step, Distribution("constant", 0.0, 0.0))
-    elif name == "fill_":
-        return _set(step, "constant", 0.0, args.get("value"))
-    elif name in SCALERS:
-        value = args.get("other")
-        if is_number(value) and value != 0:
-            return Write("scale", step, factor=float(value) ** SCALERS[name])
-    elif name in SHIFTERS:
-        value, alpha = args.get("other"), args.get("alpha", 1.0)
-        if is_number(value) and is_number(alpha):
-            return Write("shift", step, factor=SHIFTERS[name] * float(value) * float(alpha))
-    elif name == "copy_":
-        return Write("set", step)  # values of a tensor we do not follow
-    return Write("unknown", step)
-
-
-def _set(step: InitStep, family: str, std: Any, mean: Any) -> Write:
-    if is_number(std) and is_number(mean):
-        return Write("set", step, Distribution(family, abs(float(std)), float(mean)))
-    return Write("set", step)
+    """The write an in-place tensor method (``w.data.normal_(0, 0.01)``) makes; ``copy_`` of a
+    tensor not followed sets unknown values."""
+    arguments = bind(TENSOR_WRITES[name].params, positional, keywords)
+    return writes.method_write(name, {k: float(v) if is_number(v) else None for k, v in arguments.items()}, step)
 
 
 def default_weight_write(shape: tuple[int, ...], site: Span | None) -> Write:

@@ -1,4 +1,4 @@
-"""The torch.nn classes static mode knows: constructor signatures, roles, weight shapes.
+"""The torch.nn classes as static mode builds them, from ``knowledge.modules``' rows.
 
 ``construct`` turns ``nn.Linear(64, 32)``, ``nn.Conv2d(3, 16, 3, groups=...)``,
 ``nn.LeakyReLU(0.2)``, ``nn.BatchNorm2d(16)``, ``nn.Sequential(...)`` with
@@ -15,147 +15,61 @@ from typing import Any
 
 from ..shared import activations, graph, theory
 from ..shared.facts import Span
+from ..shared.knowledge.modules import (
+    COMPOSITE,
+    CONTAINER,
+    CONV,
+    CONV_TRANSPOSE,
+    DENSE,
+    MODULE_CLASSES,
+    ModuleClass,
+    layer_fans,
+    weight_shape,
+)
+from ..shared.knowledge.params import defaults, names
 from .inits import ParamState, default_bias_write, default_weight_write
 from .literals import is_number, truth
 from .names import Qual
 from .objects import ModuleObj
 from .values import UNKNOWN, Args, DictVal, ListVal
 
-CONTAINER = "container"  # Sequential, ModuleList, ModuleDict: a role beside graph's node kinds
-_DEVICE = {"device": None, "dtype": None}
-
 
 @dataclass(frozen=True)
 class Spec:
-    """A torch.nn class: what calling it does in a forward, and how to bind its constructor."""
+    """A torch.nn class as static mode uses it: what calling it does in a forward, how to bind its constructor."""
 
     role: str  # graph.LAYER | ACTIVATION | NORM | PASS | OPAQUE, or CONTAINER
-    params: tuple[str, ...] | None = None  # positional order; None: any arguments
+    params: tuple[str, ...] | None = None  # positional order (keyword-only ones last); None: any arguments
     defaults: dict[str, Any] = field(default_factory=dict)
     bases: tuple[str, ...] = ()  # torch.nn base classes, for isinstance
-    known_bases: bool = True  # False for torch.nn classes outside this catalogue
+    known_bases: bool = True  # False for torch.nn classes whose construction static mode does not follow
+    kind: str | None = None  # weight layers static mode sizes: DENSE | CONV | CONV_TRANSPOSE
 
     def required(self) -> list[str]:
         return [p for p in self.params or () if p not in self.defaults]
 
 
-def _spec(role: str, params: str = "", defaults: dict | None = None, bases: tuple[str, ...] = ()) -> Spec:
-    names = tuple(params.split()) if params is not None else None
-    return Spec(role, names, {**(defaults or {})}, tuple(f"torch.nn.{b}" for b in bases))
+def _spec(row: ModuleClass) -> Spec:
+    """The knowledge row as static mode reads it.
 
-
-_CONV = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True, "padding_mode": "zeros", **_DEVICE}
-_CONV_T = {**_CONV, "output_padding": 0}
-_NORM = {"eps": 1e-5, "momentum": 0.1, "affine": True, "track_running_stats": True, **_DEVICE}
-_ACTIVATION_DEFAULTS = {"inplace": False, "approximate": "none", "num_parameters": 1, "init": 0.25,
-                        "lower": 1 / 8, "upper": 1 / 3}  # fmt: skip
-_ACTIVATION_PARAMS = {
-    "ReLU": "inplace", "LeakyReLU": "negative_slope inplace", "ReLU6": "inplace", "Tanh": "", "Sigmoid": "",
-    "Hardtanh": "min_val max_val inplace", "Softsign": "", "Hardsigmoid": "inplace", "GELU": "approximate",
-    "SiLU": "inplace", "Mish": "inplace", "Hardswish": "inplace", "Softplus": "beta threshold",
-    "ELU": "alpha inplace", "CELU": "alpha inplace", "SELU": "inplace", "PReLU": "num_parameters init",
-    "RReLU": "lower upper inplace",
-}  # fmt: skip
-
-
-def _activation_spec(name: str, params: str) -> Spec:
-    defaults = dict(_ACTIVATION_DEFAULTS)
-    entry = activations.MODULES.get(name)
-    if entry is not None:
-        defaults.update(theory.ACTIVATIONS[entry[0]].defaults or {})
-    return _spec(graph.ACTIVATION, params, defaults, ("Hardtanh",) if name == "ReLU6" else ())
-
-
-def _catalogue() -> dict[str, Spec]:
-    specs: dict[str, Spec] = {
-        "Linear": _spec(graph.LAYER, "in_features out_features bias device dtype", {"bias": True, **_DEVICE}),
-        "Sequential": _spec(CONTAINER, None),
-        "ModuleList": _spec(CONTAINER, "modules", {"modules": None}),
-        "ModuleDict": _spec(CONTAINER, "modules", {"modules": None}),
-        "LayerNorm": _spec(
-            graph.NORM,
-            "normalized_shape eps elementwise_affine bias device dtype",
-            {"eps": 1e-5, "elementwise_affine": True, "bias": True, **_DEVICE},
-        ),
-        "GroupNorm": _spec(
-            graph.NORM, "num_groups num_channels eps affine device dtype", {"eps": 1e-5, "affine": True, **_DEVICE}
-        ),
-        "RMSNorm": _spec(
-            graph.NORM,
-            "normalized_shape eps elementwise_affine device dtype",
-            {"eps": None, "elementwise_affine": True, **_DEVICE},
-        ),
-        "LocalResponseNorm": _spec(graph.NORM, None),
-        "Identity": _spec(graph.PASS, None),
-        "Flatten": _spec(graph.PASS, None),
-        "Unflatten": _spec(graph.PASS, None),
-        "Upsample": _spec(graph.PASS, None),
-        "UpsamplingNearest2d": _spec(graph.PASS, None, bases=("Upsample",)),
-        "UpsamplingBilinear2d": _spec(graph.PASS, None, bases=("Upsample",)),
-        "PixelShuffle": _spec(graph.PASS, None),
-        "PixelUnshuffle": _spec(graph.PASS, None),
-        "ChannelShuffle": _spec(graph.PASS, None),
-        **{name: _spec(graph.OPAQUE, None) for name in ("Softmax", "LogSoftmax", "Softmin", "Softmax2d")},
-        **{name: _activation_spec(name, params) for name, params in _ACTIVATION_PARAMS.items()},
-    }
-    for d in (1, 2, 3):
-        specs[f"Conv{d}d"] = _spec(
-            graph.LAYER,
-            "in_channels out_channels kernel_size stride padding dilation groups bias padding_mode device dtype",
-            _CONV,
-            ("_ConvNd",),
-        )
-        specs[f"ConvTranspose{d}d"] = _spec(
-            graph.LAYER,
-            "in_channels out_channels kernel_size stride padding "
-            "output_padding groups bias dilation padding_mode device dtype",
-            _CONV_T,
-            ("_ConvTransposeNd", "_ConvNd"),
-        )
-        specs[f"BatchNorm{d}d"] = _spec(
-            graph.NORM,
-            "num_features eps momentum affine track_running_stats device dtype",
-            _NORM,
-            ("_BatchNorm", "_NormBase"),
-        )
-        specs[f"InstanceNorm{d}d"] = _spec(
-            graph.NORM,
-            "num_features eps momentum affine track_running_stats device dtype",
-            {**_NORM, "affine": False, "track_running_stats": False},
-            ("_InstanceNorm", "_NormBase"),
-        )
-        for family, base in (
-            ("MaxPool", "_MaxPoolNd"),
-            ("AvgPool", "_AvgPoolNd"),
-            ("LPPool", "_LPPoolNd"),
-            ("AdaptiveAvgPool", "_AdaptiveAvgPoolNd"),
-            ("AdaptiveMaxPool", "_AdaptiveMaxPoolNd"),
-            ("ConstantPad", "_ConstantPadNd"),
-            ("ReflectionPad", "_ReflectionPadNd"),
-            ("ReplicationPad", "_ReplicationPadNd"),
-        ):
-            specs[f"{family}{d}d"] = _spec(graph.PASS, None, bases=(base,))
-        specs[f"ZeroPad{d}d"] = _spec(graph.PASS, None, bases=(f"ConstantPad{d}d", "_ConstantPadNd"))
-        specs[f"Dropout{d}d"] = _spec(graph.PASS, None, bases=("_DropoutNd",))
-    specs["SyncBatchNorm"] = _spec(
-        graph.NORM,
-        "num_features eps momentum affine track_running_stats process_group device dtype",
-        {**_NORM, "process_group": None},
-        ("_BatchNorm", "_NormBase"),
+    A weight layer whose constructor the table does not describe (Embedding,
+    LSTM, lazy layers...) and a composite (Transformer...) are calls static
+    mode does not follow: a layer node, or an opaque one, with no facts.
+    """
+    if row.role == COMPOSITE or row.role == graph.LAYER and row.params is None:
+        return Spec(graph.LAYER if row.role == graph.LAYER else graph.OPAQUE, None, known_bases=False)
+    return Spec(
+        row.role,
+        names(row.params) if row.params is not None else None,
+        defaults(row.params or ()),
+        tuple(f"torch.nn.{b}" for b in row.bases),
+        kind=row.kind if row.role == graph.LAYER else None,
     )
-    for name in ("Dropout", "AlphaDropout", "FeatureAlphaDropout"):
-        specs[name] = _spec(graph.PASS, None, bases=("_DropoutNd",))
-    return {f"torch.nn.{name}": spec for name, spec in specs.items()}
 
 
-CATALOGUE = _catalogue()
+# Private bases (_ConvNd...) are never spelled in models' source as torch.nn names.
+CATALOGUE = {f"torch.nn.{name}": _spec(row) for name, row in MODULE_CLASSES.items() if not name.startswith("_")}
 _UNKNOWN_SPEC = Spec(graph.OPAQUE, None, known_bases=False)
-# Weight layers full mode keeps as graph leaves but static mode does not size: calls are LAYER nodes, no facts.
-_UNSIZED_LAYERS = frozenset({
-    "Bilinear", "LazyLinear", "Embedding", "EmbeddingBag", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
-    "MultiheadAttention", *(f"Lazy{kind}{d}d" for kind in ("Conv", "ConvTranspose") for d in (1, 2, 3)),
-})  # fmt: skip
-_UNSIZED_SPEC = Spec(graph.LAYER, None, known_bases=False)
 _NOT_MODULES = frozenset({"Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer"})
 
 
@@ -169,7 +83,7 @@ def spec_of(name: str) -> Spec | None:
         and name[9:10].isupper()
         and name[9:] not in _NOT_MODULES
     ):
-        return _UNSIZED_SPEC if name[9:] in _UNSIZED_LAYERS else _UNKNOWN_SPEC
+        return _UNKNOWN_SPEC
     return spec
 
 
@@ -184,12 +98,9 @@ def torch_isinstance(name: str, spec: Spec, target: str) -> bool | None:
 
 def true_fans(module: ModuleObj, kind: str, shape: tuple[int, ...]) -> theory.Fans:
     """How many inputs each output sums and outputs each input feeds: grouped and transposed convs counted right."""
-    groups = module.attrs.get("groups", 1)
-    if kind == "conv":
-        return theory.true_fans(shape, groups=groups)
-    if kind == "conv_transpose":
-        return theory.true_fans(shape, groups=groups, transposed=True, stride=module.attrs["stride"])
-    return theory.torch_fans(shape)
+    if kind in (CONV, CONV_TRANSPOSE):
+        return layer_fans(kind, shape, groups=module.attrs["groups"], stride=module.attrs["stride"])
+    return layer_fans(kind, shape)
 
 
 # -- construction ---------------------------------------------------------------------
@@ -208,7 +119,7 @@ def construct(qual: Qual, spec: Spec, args: Args, site: Span | None) -> ModuleOb
         return module
     module.attrs.update({k: v for k, v in bound.items() if k not in ("bias", "device", "dtype")})
     if spec.role == graph.LAYER:
-        _weight_layer(module, qual.last, bound, site)
+        _weight_layer(module, spec, qual.last, bound, site)
     elif spec.role == graph.ACTIVATION:
         module.activation = _activation(qual.last, bound)
         if qual.last == "PReLU" and isinstance(bound["num_parameters"], int):
@@ -235,26 +146,21 @@ def _positive(*values: Any) -> bool:
     return all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)
 
 
-def _weight_layer(module: ModuleObj, class_name: str, bound: dict, site: Span | None) -> None:
+def _weight_layer(module: ModuleObj, spec: Spec, class_name: str, bound: dict, site: Span | None) -> None:
     has_bias = truth(bound["bias"])
-    if class_name == "Linear":
-        module.kind = "dense"
+    module.kind = spec.kind
+    if spec.kind == DENSE:
         n_in, n_out = bound["in_features"], bound["out_features"]
-        shape = (n_out, n_in) if _positive(n_in, n_out) else None
-        bias_shape = (n_out,) if shape else None
+        shape = weight_shape(DENSE, n_in, n_out) if _positive(n_in, n_out) else None
     else:
-        module.kind = "conv_transpose" if "Transpose" in class_name else "conv"
         dims = int(class_name[-2])
         n_in, n_out, groups = bound["in_channels"], bound["out_channels"], bound["groups"]
         kernel, stride = _ints(bound["kernel_size"], dims), _ints(bound["stride"], dims)
         module.attrs.update(kernel_size=kernel or UNKNOWN, stride=stride or UNKNOWN)
         shape = None
         if kernel and stride and _positive(n_in, n_out, groups, *kernel) and n_in % groups == 0 and n_out % groups == 0:
-            if module.kind == "conv":
-                shape = (n_out, n_in // groups, *kernel)
-            else:
-                shape = (n_in, n_out // groups, *kernel)
-        bias_shape = (n_out,) if shape else None
+            shape = weight_shape(spec.kind, n_in, n_out, groups, kernel)
+    bias_shape = (n_out,) if shape else None
     if shape is None or has_bias is None:
         module.params["weight"] = ParamState(None)  # a layer we cannot size is never judged
         return

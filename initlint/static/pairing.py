@@ -1,59 +1,22 @@
-"""Pairing layers from the static flow graph, with the rules that keep static mode precise.
+"""Pairing layers from the static flow graph, with the rule that keeps static mode precise.
 
-``graph.pair_all`` does the walks; here a layer is left unpaired when its calls
-disagree, or when nothing follows it and what feeds it is unknown.
+``graph.pair_layers`` pairs each layer over all its calls, as in full mode;
+here a layer is also left unpaired when nothing follows it and what feeds it
+is unknown.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import replace
-
-from ..shared import graph
-from ..shared.facts import Link
-from ..shared.graph import FlowGraph, Pairing, pair_all
-
-_SEPARATOR = "\x00"  # marks the second and later calls of a layer while pairing
+from ..shared.graph import FlowGraph, Pairing
+from ..shared.graph import pair_layers as pair_calls
 
 
 def pair_layers(flow: FlowGraph) -> dict[str, Pairing]:
-    """Pairings of every layer; a layer called in several places is paired only if all its calls agree.
-
-    Renames the second and later LAYER nodes of a layer in ``flow`` (so
-    ``pair_all`` pairs each call), then maps them back.
-    """
-    calls: dict[str, int] = defaultdict(int)
-    for node in flow.nodes:
-        if node.kind == graph.LAYER:
-            calls[node.name] += 1
-            if calls[node.name] > 1:
-                node.name = f"{node.name}{_SEPARATOR}{calls[node.name]}"
-    found: dict[str, list[Pairing]] = defaultdict(list)
-    for name, pairing in pair_all(flow).items():
-        found[name.partition(_SEPARATOR)[0]].append(pairing)
-    result = {}
-    for name, pairings in found.items():
-        first = pairings[0]
-        links = tuple(_unmarked(link) for link in first.successors)
-        if any(_signature(p) != _signature(first) for p in pairings[1:]) or _needs_upstream(first):
-            result[name] = Pairing(name, None, None)
-        else:
-            result[name] = Pairing(
-                name,
-                first.downstream,
-                first.upstream,
-                first.norm_after,
-                first.norm_before,
-                first.final,
-                first.residual_end,
-                first.scale,
-                links,
-            )
-    return result
-
-
-def _unmarked(link: Link) -> Link:
-    return replace(link, target=link.target.partition(_SEPARATOR)[0])
+    """Pairings of every layer of the forward's flow."""
+    return {
+        name: Pairing(name, None, None, calls=p.calls) if _needs_upstream(p) else p
+        for name, p in pair_calls((flow,)).items()
+    }
 
 
 def _needs_upstream(p: Pairing) -> bool:
@@ -65,7 +28,3 @@ def _needs_upstream(p: Pairing) -> bool:
     """
     act = p.downstream
     return act is not None and (act.name == "identity" or act.role == "output") and p.upstream is None
-
-
-def _signature(p: Pairing) -> tuple:
-    return (p.downstream, p.upstream, p.norm_after, p.norm_before, p.final, p.residual_end, p.scale)
