@@ -1,16 +1,38 @@
-"""The Python API: check a model from your own tests or a notebook."""
+"""The Python API, and the one place the pipeline is strung together: plan -> analyse -> judge.
+
+``check_paths`` is what ``initlint check`` runs (the CLI renders its report);
+``check_model`` judges one model built in this process, from your own tests.
+"""
 
 from __future__ import annotations
 
 import inspect
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
-from .engine import Options, Report, _Paths, judge
-from .engine import check_paths as _check_paths
+from .analyse import Progress, analyse_builds, analyse_sources
+from .cache import Cache
 from .findings import Finding
+from .judge import PathDisplay, judge
+from .options import Options
+from .plan import plan_builds, screen_paths
+from .report.model import Report
 from .shared.facts import FileFacts
+
+
+def check_paths(paths: Sequence[str], options: Options | None = None, progress: Progress | None = None) -> Report:
+    """Check every model under ``paths`` (and the configured entries): what ``initlint check PATHS`` computes."""
+    options = options or Options()
+    cache = Cache(options.cache_dir) if options.cache_dir else None
+    screened = screen_paths(paths, options, cache)
+    if options.static:
+        analysed = analyse_sources(screened)
+    else:
+        analysed = analyse_builds(plan_builds(screened, options, cache), options, cache, progress)
+    report = judge([*analysed, *screened.unlisted], options, PathDisplay.of(screened.sources, options.root), cache)
+    return replace(report, missing=screened.missing, notes=screened.notes)
 
 
 def check_model(factory: Callable[[], Any], options: Options | None = None) -> list[Finding]:
@@ -29,10 +51,5 @@ def check_model(factory: Callable[[], Any], options: Options | None = None) -> l
         path, line = "<unknown>", 0
     name = getattr(factory, "__qualname__", getattr(factory, "__name__", type(factory).__name__))
     facts = analyze_model(path, name, line, factory, [path], device=options.device)
-    report = judge([FileFacts(path, (facts,))], options, _Paths([]))
+    report = judge([FileFacts(path, (facts,))], options, PathDisplay.of([]))
     return list(report.findings)
-
-
-def check_paths(paths: Sequence[str], options: Options | None = None) -> Report:
-    """What ``initlint check PATHS`` computes, as data."""
-    return _check_paths(paths, options or Options())

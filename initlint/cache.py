@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import jsoncodec
-from .shared.facts import FileFacts
+from .shared.facts import FileFacts, ProblemKind
 
 FORMAT = "2"
 DEFAULT_DIR = ".initlint_cache"
@@ -38,13 +38,16 @@ _MARKER_TEXT = (
     "# This directory is a cache created by initlint; `initlint clean` removes it.\n"
 )
 _OWNER_LINE = "created by initlint"
-_NOT_CACHED = {
-    "timeout",
-    "crash",
-    "internal-error",
-    "missing-dependency",
-    "import-error",
-}  # the machine's, not the code's
+# Problems that depend on the machine or the moment, not on the code: analysed again next time.
+_NOT_CACHED = frozenset(
+    {
+        ProblemKind.TIMEOUT,
+        ProblemKind.CRASH,
+        ProblemKind.INTERNAL_ERROR,
+        ProblemKind.MISSING_DEPENDENCY,
+        ProblemKind.IMPORT_ERROR,
+    }
+)
 
 
 def _torch_version() -> str:

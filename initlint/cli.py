@@ -12,14 +12,16 @@ import click
 
 from . import __version__
 from . import rules as catalogue
+from .api import check_paths
 from .cache import DEFAULT_DIR as DEFAULT_CACHE_DIR
 from .cache import NotACache
 from .cache import clean as clean_cache
 from .config import Config, ConfigError, check_selectors, find_config, load_config
-from .engine import DEFAULT_JOBS, DEFAULT_TIMEOUT, Options, Report, check_paths
 from .findings import SEVERITIES, severity_rank
 from .fix.apply import FileChange, Unfixable, confine, prepare, write
+from .options import DEFAULT_JOBS, DEFAULT_TIMEOUT, Options
 from .report import FORMATS, renderer
+from .report.model import Report
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it; never the "findings" code

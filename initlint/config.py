@@ -59,13 +59,6 @@ class Config:
         return os.path.dirname(self.path) if self.path else os.getcwd()
 
 
-_THRESHOLDS = {
-    "gain-tolerance": "gain_tolerance",
-    "scale-tolerance": "scale_tolerance",
-    "absorbed-factor": "absorbed_factor",
-    "deep-factor": "deep_factor",
-    "extreme-factor": "extreme_factor",
-}
 _KEYS = {"select", "ignore", "extend-select", "per-file-ignores", "exclude", "fail-on", "timeout", "models",
          "thresholds"}  # fmt: skip
 
@@ -196,17 +189,19 @@ def _entry(item: Any, where: str) -> Entry:
 
 
 def _settings(value: Any, where: str) -> Settings:
+    """``[tool.initlint.thresholds]``: the keys are those the rules declare (``Rule.thresholds``)."""
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: thresholds must be a table")
-    unknown = sorted(set(value) - set(_THRESHOLDS))
+    known = catalogue.THRESHOLDS
+    unknown = sorted(set(value) - set(known))
     if unknown:
-        raise ConfigError(f"{where}: unknown threshold {unknown[0]!r} (known: {', '.join(sorted(_THRESHOLDS))})")
-    chosen = {}
+        raise ConfigError(f"{where}: unknown threshold {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    chosen = []
     for key, number in value.items():
         if isinstance(number, bool) or not isinstance(number, (int, float)) or number <= 1:
             raise ConfigError(f"{where}: thresholds.{key} must be a number greater than 1, not {number!r}")
-        chosen[_THRESHOLDS[key]] = float(number)
-    return Settings(**chosen)
+        chosen.append((key, float(number)))
+    return Settings(tuple(chosen))
 
 
 def resolve_entry(entry: Entry, root: str) -> str | None:

@@ -9,6 +9,7 @@ cache treats as a miss.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import types
 import typing
@@ -35,6 +36,8 @@ def loads(text: str | bytes, kind: Any) -> Any:
 
 
 def _plain(value: object) -> object:
+    if isinstance(value, enum.Enum):  # by value: before str, which a str-valued enum also is
+        return _plain(value.value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, (tuple, list)):
@@ -71,6 +74,8 @@ def _decoder(kind: Any) -> Decoder:
         if len(args) == 2 and args[1] is Ellipsis:
             return _sequence(_decoder(args[0]), tuple)
         return _fixed(tuple(_decoder(arg) for arg in args))
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return _member(kind)
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         return _record(kind)
     if kind is float:
@@ -102,6 +107,19 @@ def _exact(kind: type) -> Decoder:
         if type(data) is kind:
             return data
         raise _fail(kind.__name__)
+
+    return decode
+
+
+def _member(kind: type[enum.Enum]) -> Decoder:
+    """An enum member from its value; any other value is a shape error, never a default member."""
+    by_value = {(type(member.value), member.value): member for member in kind}
+
+    def decode(data: object) -> object:
+        try:
+            return by_value[(type(data), data)]
+        except (KeyError, TypeError):  # an unknown value, or an unhashable list or object
+            raise _fail(f"a value of {kind.__name__}") from None
 
     return decode
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import XAVIER_RELU, run_cli, run_json, run_process, write
 
-from initlint.config import ConfigError, find_config, load_config
+from initlint import rules
+from initlint.config import Config, ConfigError, find_config, load_config, parse_table
 
 NORMAL_SMALL = XAVIER_RELU.replace(
     "nn.init.xavier_normal_(self.fc1.weight)", "nn.init.normal_(self.fc1.weight, std=0.1)"
@@ -65,6 +66,15 @@ def test_thresholds(tmp_path):
     assert codes(tmp_path) == ["IL201"]
     project(tmp_path, "[tool.initlint.thresholds]\nscale-tolerance = 2.0", {"m.py": NORMAL_SMALL})
     assert codes(tmp_path) == []
+
+
+def test_threshold_keys_are_the_ones_the_rules_declare():
+    # the schema of [tool.initlint.thresholds] comes from the rule files (Rule.thresholds), no list in config.py
+    keys = {key for rule in rules.MODEL_RULES for key in (t.key for t in rule.thresholds)}
+    assert keys == set(rules.THRESHOLDS) and "absorbed-factor" in keys  # IL201's own, defined in its file
+    config = parse_table({"thresholds": {key: 7 for key in keys}}, "pyproject.toml")
+    assert all(config.settings[threshold] == 7.0 for threshold in rules.THRESHOLDS.values())
+    assert Config().settings[rules.THRESHOLDS["gain-tolerance"]] == 1.1  # unset: the rule's default
 
 
 def test_config_found_by_walking_up(tmp_path):

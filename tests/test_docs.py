@@ -1,15 +1,41 @@
-"""The README and the rule catalogue say the same thing."""
+"""The README and the rule catalogue say the same thing: the rule table and the thresholds come from the rules."""
 
+import re
+import sys
 from pathlib import Path
 
 from initlint import rules
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
-def test_readme_lists_every_rule_with_its_severity():
-    for rule in rules.RULES:
-        assert f"| {rule.code} | {rule.name} | {rule.severity} |" in README, rule.code
+def _section(title: str) -> str:
+    start = README.index(f"\n## {title}\n")
+    end = README.find("\n## ", start + 1)
+    return README[start : end if end != -1 else len(README)]
+
+
+def test_readme_rule_table_is_the_catalogue():
+    """One row per rule, in code order: | code | name | severity | what it catches |."""
+    rows = re.findall(r"^\| (IL\d{3}) \| ([a-z-]+) \| (\w+) \|", _section("Rules"), re.MULTILINE)
+    expected = [(rule.code, rule.name, rule.severity) for rule in sorted(rules.RULES, key=lambda r: r.code)]
+    missing = [f"| {c} | {n} | {s} | {rules.BY_CODE[c].summary} |" for c, n, s in expected if (c, n, s) not in rows]
+    assert not missing, "add to the README's rule table:\n" + "\n".join(missing)
+    assert rows == expected
+
+
+def test_readme_thresholds_are_the_rules_thresholds():
+    """The [tool.initlint.thresholds] example shows real thresholds at their defaults (each rule's doc lists its own)."""
+    block = re.search(r"```toml\n(\[tool\.initlint\]\n.*?)```", _section("Configuration"), re.DOTALL).group(1)
+    shown = tomllib.loads(block)["tool"]["initlint"]["thresholds"]
+    assert shown and {key: float(value) for key, value in shown.items()} == {
+        key: rules.THRESHOLDS[key].default for key in shown if key in rules.THRESHOLDS
+    }
 
 
 def test_every_rule_has_a_complete_doc():
@@ -17,6 +43,8 @@ def test_every_rule_has_a_complete_doc():
         doc = rule.doc()
         assert rule.summary and rule.what.strip() and rule.why.strip(), rule.code
         assert doc.startswith(f"# {rule.name} ({rule.code})")
+        for threshold in rule.thresholds:
+            assert f"`{threshold.key}` (default {threshold.default:g})" in doc, (rule.code, threshold.key)
 
 
 def test_codes_are_grouped_by_meaning():

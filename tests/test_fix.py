@@ -9,8 +9,8 @@ import stat
 import pytest
 from conftest import findings_for, run_cli, run_json, write
 
+from initlint import check_paths
 from initlint.dynamic.analyze import import_file
-from initlint.engine import check_paths
 from initlint.fix.apply import prepare
 
 HEAD = "import torch\nimport torch.nn as nn\n"

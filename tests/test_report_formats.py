@@ -14,10 +14,10 @@ from urllib.parse import urlparse
 import jsonschema
 import pytest
 
-from initlint import __version__
-from initlint.engine import ModelEntry, Report, check_paths
+from initlint import __version__, check_paths
 from initlint.findings import Edit, Finding, Fix
 from initlint.report import FORMATS, github, junit, renderer, sarif, statistics
+from initlint.report.model import ModelEntry, Report
 from initlint.rules import BY_CODE, RULES
 
 REPO = Path(__file__).resolve().parent.parent

@@ -16,15 +16,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from initlint import rules
-from initlint.engine import Options, check_paths
+from initlint import check_paths
 from initlint.findings import INFO
-from initlint.rules import ModelView
-from initlint.shared.facts import DEFAULT, ERROR, SKIPPED, STATIC, USER, FileFacts
+from initlint.judge import PathDisplay
+from initlint.judge import judge as judge_files
+from initlint.options import Options
+from initlint.shared.facts import DEFAULT, SKIPPED, STATIC, USER, FileFacts
+from initlint.shared.positions import Positions
 from initlint.static import analyze_source
 from initlint.static.interp import Frame, Interpreter
 from initlint.static.names import Qual, canonical, import_bindings
-from initlint.static.positions import Positions
 from initlint.static.values import UNKNOWN, Scope
 
 HERE = Path(__file__).resolve().parent
@@ -62,65 +63,22 @@ class Hit:
 
 
 def judge(*files: FileFacts) -> set[Hit]:
-    """Every rule on every statically analysed model, skipping building blocks of other models (as the engine)."""
-    components = {
-        key for f in files for m in f.models if m.status not in (ERROR, SKIPPED) for key in m.component_classes
+    """The rules' findings on statically analysed files, as ``initlint.judge`` reports them, one hit per layer."""
+    report = judge_files(files, Options(), PathDisplay.of([]))
+    return {
+        Hit(os.path.abspath(f.path), f.model, f.code, name, f.line, f.column, f.severity)
+        for f in report.findings
+        if f.code < "IL900"  # the rules' findings, not the analysis problems
+        for name in f.layers or (None,)
     }
-    hits = set()
-    for f in files:
-        for m in f.models:
-            if m.status != STATIC or (os.path.normcase(os.path.abspath(m.path)), m.name) in components:
-                continue
-            view = ModelView(m)
-            for rule in rules.MODEL_RULES:
-                for v in rule.check(view):
-                    span = v.span or (v.layer.site if v.layer else None)
-                    line, column = (span.line, span.column) if span else (m.line, 1)
-                    hits.add(Hit(os.path.abspath(m.path), m.name, rule.code, v.layer.name if v.layer else None,
-                                 line, column, v.severity))  # fmt: skip
-    return hits
 
 
 def serious(hits: set[Hit]) -> set[Hit]:
     return {h for h in hits if h.severity != INFO}
 
 
-# -- every rule's examples ---------------------------------------------------------------
-
-# INVALID examples static mode cannot decide, and why (it must then stay silent on them).
-UNDECIDED = {
-    ("IL311", 0): "LSTM/GRU layers are not sized from source: static mode leaves recurrent layers out",
-    ("IL312", 0): "the forget-gate bias lives in an LSTM, which static mode leaves out",
-}
-# Other findings an INVALID example rightly has besides its own (full mode reports them too).
-ALSO_FOUND = {
-    ("IL301", 0): {"IL201"},  # the N(0, 0.02) that clobbers the He init is itself too small before a ReLU
-}
-EXAMPLES = [
-    (rule, kind, index, source)
-    for rule in rules.MODEL_RULES
-    for kind, sources in (("invalid", rule.invalid), ("valid", rule.valid))
-    for index, source in enumerate(sources)
-]
-
-
-@pytest.mark.parametrize("rule,kind,index,source", EXAMPLES, ids=[f"{e[0].code}-{e[1]}-{e[2]}" for e in EXAMPLES])
-def test_rule_example(rule, kind, index, source):
-    facts = analyse(source, f"/virtual/{rule.code}_{kind}_{index}.py")
-    assert facts.problem is None and facts.models
-    assert all(m.status in (STATIC, SKIPPED) for m in facts.models)
-    hits = judge(facts)
-    if kind == "valid":
-        assert not serious(hits), f"fired on a VALID example: {sorted(serious(hits), key=str)}"
-        return
-    own = {h for h in hits if h.code == rule.code and (h.severity != INFO or rule.severity == INFO)}
-    if (rule.code, index) in UNDECIDED:
-        assert not hits, f"{rule.code} INVALID {index} is listed as undecided but static mode found {hits}"
-    else:
-        assert own, f"{rule.code} did not fire on its INVALID example {index}"
-    others = {h.code for h in serious(hits)} - {rule.code}
-    assert others <= ALSO_FOUND.get((rule.code, index), set()), others
-
+# Every rule's examples are checked in static mode too, against the findings stored beside them
+# in the rule's file (``Example.static`` says where static mode cannot decide): test_rule_examples.py.
 
 MUST_CATCH = {
     "xavier before F.relu": (
@@ -750,26 +708,6 @@ def test_sequential_stacks_pair_like_their_order(pieces):
             assert facts.final == all(k == "pass" for k in after[stop + 1 :])
         else:
             assert facts.downstream.name == "identity" and facts.final == (stop == len(after))
-
-
-def test_throughput_against_libcst():
-    libcst = pytest.importorskip("libcst")
-    import time
-
-    texts = [(str(p), p.read_text(encoding="utf-8")) for p in COMPARED if p.parent.name != "static_cases"]
-    analyse_all = lambda: [analyze_source(path, text) for path, text in texts]  # noqa: E731
-    parse_all = lambda: [libcst.parse_module(text) for _, text in texts]  # noqa: E731
-
-    def best(run) -> float:  # best of several: robust to a busy machine
-        run()
-        times = []
-        for _ in range(5):
-            start = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    assert best(parse_all) / best(analyse_all) >= 0.6  # the target: at least 0.6x libcst's speed
 
 
 @pytest.mark.parametrize("expression,value", [("0 << (17 ** 3)", 0), ("1 ** (50 ** 4)", 1), ("(-1) ** (17 ** 3)", -1)])

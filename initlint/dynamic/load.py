@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..fix.apply import digest
-from ..shared.facts import ERROR, AnalysisProblem, FileFacts, ModelFacts, ModelSpec, Span
+from ..shared.facts import ERROR, AnalysisProblem, FileFacts, ModelFacts, ModelSpec, ProblemKind, Span
 from . import processes
 
 
@@ -114,7 +114,7 @@ def _analyse_one(channel: _Channel, task: Task, skip: frozenset[str]) -> None:
             channel.send(event)
     except ImportFailed as error:
         span = Span(task.path, error.line, 1, error.line, 1) if error.line else None
-        kind = "missing-dependency" if error.missing else "import-error"
+        kind = ProblemKind.MISSING_DEPENDENCY if error.missing else ProblemKind.IMPORT_ERROR
         channel.send(("problem", AnalysisProblem(kind, f"cannot import: {error}", span)))
     channel.send(("loaded", imports.new()))
 
@@ -141,7 +141,7 @@ def _run_file(conn: Any, memory: int | None, supervisor: int, inherited: list[An
     try:
         _analyse_one(channel, task, skip)
     except BaseException as error:  # an initlint bug: say so, never hang the parent
-        channel.send(("problem", AnalysisProblem("internal-error", f"{type(error).__name__}: {error}")))
+        channel.send(("problem", AnalysisProblem(ProblemKind.INTERNAL_ERROR, f"{type(error).__name__}: {error}")))
     channel.send(("done", None))
     os._exit(0)  # skip the user's atexit handlers
 
@@ -206,7 +206,7 @@ class _Run:
         elif kind == "done":
             self.done = True
 
-    def lost(self, what: str, kind: str) -> None:
+    def lost(self, what: str, kind: ProblemKind) -> None:
         """The runner died or hung: blame the step in progress; done unless models remain."""
         if self.names is None or self.current is None:
             step = "importing the file" if self.names is None else "analysing the file"
@@ -325,9 +325,9 @@ def _supervise_runs(tasks: Sequence[Task], jobs: int, memory: int | None, parent
             processes.kill_descendants(keep=frozenset(r.process.pid for r in (*busy, *spares)) | reaper.pids())
             if not run.done:
                 if timed_out:
-                    run.lost(f"timed out after {run.task.timeout:g} s", "timeout")
+                    run.lost(f"timed out after {run.task.timeout:g} s", ProblemKind.TIMEOUT)
                 else:
-                    run.lost(f"the worker {exit_text}", "crash")
+                    run.lost(f"the worker {exit_text}", ProblemKind.CRASH)
             if run.done:
                 finished += 1
                 parent.send(("progress", (finished, len(runs), run.task.path)))
@@ -464,5 +464,5 @@ def analyse_files(
 
 
 def _failed(tasks: Sequence[Task], why: str) -> list[FileFacts]:
-    problem = AnalysisProblem("internal-error", why)
+    problem = AnalysisProblem(ProblemKind.INTERNAL_ERROR, why)
     return [FileFacts(t.path, problem=problem) for t in tasks]

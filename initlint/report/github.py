@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..engine import Report
 from ..findings import ERROR, INFO, WARNING, Finding
+from .model import Report
 from .text import summary
 
 COMMANDS = {ERROR: "error", WARNING: "warning", INFO: "notice"}

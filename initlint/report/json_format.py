@@ -7,8 +7,8 @@ import math
 from dataclasses import asdict
 from typing import Any
 
-from ..engine import LayerRow, ModelEntry, Report
 from ..findings import Finding
+from .model import LayerRow, ModelEntry, Report
 
 VERSION = 1
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from ..engine import Report
 from ..findings import Finding
 from ..shared.facts import SKIPPED
+from .model import Report
 
 # Characters XML 1.0 cannot hold even escaped; an exception message from user code may carry them.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

@@ -12,9 +12,9 @@ from typing import Any
 from urllib.parse import quote
 
 from .. import __version__
-from ..engine import Report
 from ..findings import ERROR, INFO, WARNING, Finding, Fix
 from ..rules import RULES, Rule
+from .model import Report
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/initlint/"
@@ -132,7 +132,7 @@ def render(report: Report) -> str:
             "rules": [rule_descriptor(rule) for rule in RULES],
         }},
         "invocations": [{"executionSuccessful": True}],
-        "columnKind": "unicodeCodePoints",  # our columns count characters (record.py), not UTF-16 units
+        "columnKind": "unicodeCodePoints",  # our columns count code points (shared/positions.py), not UTF-16 units
         "results": [result(f, fp) for f, fp in zip(report.findings, _fingerprints(report.findings))],
     }  # fmt: skip
     log = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}

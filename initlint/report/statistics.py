@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..engine import Report
 from ..findings import severity_rank
+from .model import Report
 
 
 def rows(report: Report) -> list[tuple[int, str, str, str]]:

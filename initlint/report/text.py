@@ -6,10 +6,10 @@ from collections import Counter
 
 import click
 
-from ..engine import Report
 from ..findings import ERROR, INFO, WARNING, Finding
 from ..shared.facts import ERROR as STATUS_ERROR
 from ..shared.facts import PARTIAL, SKIPPED
+from .model import Report
 
 _COLOURS = {ERROR: "red", WARNING: "yellow", INFO: "blue"}
 

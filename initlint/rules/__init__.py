@@ -1,38 +1,56 @@
-"""The rule catalogue: every rule, its code, severity, doc, examples and check."""
+"""The rule catalogue, found in this package: every module here but ``base`` and ``analysis`` is one rule.
+
+A rule module defines ``RULE = Rule(...)``: its code, docs, examples (with the
+findings they must produce in both modes), thresholds and ``check``. Adding a
+rule is adding such a file; the catalogue, ``initlint rules``, the accepted
+``[tool.initlint.thresholds]`` keys and the example tests all derive from it.
+``analysis`` holds the IL9xx rules, which report problems of the analysis
+itself (``shared.facts.ProblemKind``) rather than judge a model.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Iterable
 
-from . import (
-    constant_weight,
-    default_init,
-    fan_quirk,
-    forget_gate_bias,
-    gain_mismatch,
-    init_scale,
-    overwritten_init,
-    recurrent_init,
-    uninitialized_weight,
-)
 from .analysis import ANALYSIS_RULES, MODEL_SKIPPED, PARTIAL_TRACE, PROBLEM_RULES, STATIC_FALLBACK
-from .base import ModelView, Rule, Settings, Verdict
+from .base import ModelView, Rule, Settings, Threshold, Verdict
 
-MODEL_RULES: tuple[Rule, ...] = (
-    gain_mismatch.RULE,
-    default_init.RULE,
-    init_scale.RULE,
-    fan_quirk.RULE,
-    overwritten_init.RULE,
-    constant_weight.RULE,
-    uninitialized_weight.RULE,
-    recurrent_init.RULE,
-    forget_gate_bias.RULE,
-)
+_NOT_RULES = frozenset({"base", "analysis"})
+
+
+def _discover() -> tuple[Rule, ...]:
+    """The ``RULE`` of every rule module in this package, by code."""
+    found = []
+    for module in pkgutil.iter_modules(__path__):
+        if module.name in _NOT_RULES or module.name.startswith("_"):
+            continue
+        rule = getattr(importlib.import_module(f"{__name__}.{module.name}"), "RULE", None)
+        if not isinstance(rule, Rule) or rule.check is None:  # a typo must not drop a rule silently
+            raise ImportError(f"{__name__}.{module.name} defines no RULE = Rule(..., check=...)")
+        found.append(rule)
+    return tuple(sorted(found, key=lambda rule: rule.code))
+
+
+MODEL_RULES: tuple[Rule, ...] = _discover()
 RULES: tuple[Rule, ...] = (*MODEL_RULES, *ANALYSIS_RULES)
 BY_CODE = {rule.code: rule for rule in RULES}
 BY_NAME = {rule.name: rule for rule in RULES}
 assert len(BY_CODE) == len(RULES), "rule codes must be unique"
+
+
+def _thresholds() -> dict[str, Threshold]:
+    """Every rule's thresholds by configuration key (a threshold several rules share is one key)."""
+    found: dict[str, Threshold] = {}
+    for rule in MODEL_RULES:
+        for threshold in rule.thresholds:
+            if found.setdefault(threshold.key, threshold) != threshold:
+                raise ImportError(f"threshold {threshold.key!r} is defined twice, differently ({rule.code})")
+    return found
+
+
+THRESHOLDS: dict[str, Threshold] = _thresholds()
 
 
 def find(code_or_name: str) -> Rule | None:
@@ -52,12 +70,14 @@ __all__ = [
     "RULES",
     "MODEL_RULES",
     "BY_CODE",
+    "THRESHOLDS",
     "find",
     "matches",
     "known_selector",
     "ModelView",
     "Rule",
     "Settings",
+    "Threshold",
     "Verdict",
     "PROBLEM_RULES",
     "PARTIAL_TRACE",

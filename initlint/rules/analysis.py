@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..shared.facts import ProblemKind
 from .base import ERROR, INFO, WARNING, Rule
 
 _UNSEEN = (
@@ -93,14 +94,15 @@ STATIC_FALLBACK = _rule(
 ANALYSIS_RULES = (SOURCE_ERROR, IMPORT_ERROR, CONSTRUCTION_ERROR, TIMEOUT, CRASH, PARTIAL_TRACE,
                   INTERNAL_ERROR, MODEL_SKIPPED, STATIC_FALLBACK)  # fmt: skip
 
-# AnalysisProblem.kind -> rule
-PROBLEM_RULES = {
-    "syntax-error": SOURCE_ERROR,
-    "decode-error": SOURCE_ERROR,
-    "import-error": IMPORT_ERROR,
-    "missing-dependency": IMPORT_ERROR,  # after the static fallback found no model to analyse
-    "construction-error": CONSTRUCTION_ERROR,
-    "timeout": TIMEOUT,
-    "crash": CRASH,
-    "internal-error": INTERNAL_ERROR,
+# The rule that reports each kind of analysis problem: every kind has one.
+PROBLEM_RULES: dict[ProblemKind, Rule] = {
+    ProblemKind.SYNTAX_ERROR: SOURCE_ERROR,
+    ProblemKind.DECODE_ERROR: SOURCE_ERROR,
+    ProblemKind.IMPORT_ERROR: IMPORT_ERROR,
+    ProblemKind.MISSING_DEPENDENCY: IMPORT_ERROR,  # after the static fallback found no model to analyse
+    ProblemKind.CONSTRUCTION_ERROR: CONSTRUCTION_ERROR,
+    ProblemKind.TIMEOUT: TIMEOUT,
+    ProblemKind.CRASH: CRASH,
+    ProblemKind.INTERNAL_ERROR: INTERNAL_ERROR,
 }
+assert set(PROBLEM_RULES) == set(ProblemKind), "every kind of analysis problem needs its rule"

@@ -1,4 +1,4 @@
-"""What every rule shares: the Rule record, settings, and a model's judged view.
+"""What every rule shares: the Rule record with its examples and thresholds, and a model's judged view.
 
 ``ModelView`` answers the questions rules ask about a layer: which gain its
 activation needs, what std that implies, whether a normalization absorbs a
@@ -8,8 +8,10 @@ mistake, and what happens to the signal along its unnormalized chain.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from ..findings import ERROR, INFO, WARNING
 from ..fix.intent import SAFE, FixIntent, NewInit, NoFix, RewriteCall
@@ -18,19 +20,57 @@ from ..shared.facts import DEFAULT, IDENTITY, Activation, LayerFacts, ModelFacts
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Thresholds, documented in each rule's doc; configurable."""
+class Threshold:
+    """A number rules judge by, set in ``[tool.initlint.thresholds]`` as ``key = value`` (a factor > 1).
 
-    gain_tolerance: float = 1.10  # IL101: an init's gain within 10% of the right one is fine
-    scale_tolerance: float = 1.25  # IL201: a hand std within 1.25x of the right band is fine
-    absorbed_factor: float = 4.0  # how far off a norm next to the layer makes harmless
-    deep_factor: float = 1e2  # a chain changing the signal this much is a problem
-    extreme_factor: float = 1e4  # ...and this much an error
+    A threshold is defined beside the code that reads it: in the rule's file when
+    one rule uses it, here when ``ModelView`` does (several rules). Each rule lists
+    the thresholds it depends on (``Rule.thresholds``); the configuration accepts
+    exactly those keys, and ``initlint rule CODE`` documents them.
+    """
+
+    key: str
+    default: float
+    doc: str  # one sentence: what the value means
+
+
+GAIN_TOLERANCE = Threshold("gain-tolerance", 1.10, "An init's gain within this factor of the right one is accepted.")
+SCALE_TOLERANCE = Threshold(
+    "scale-tolerance",
+    1.25,
+    "A std within this factor of the variance-preserving one (for a hand-picked std: of the band between "
+    "the fan_in and fan_out values) is accepted.",
+)
+DEEP_FACTOR = Threshold(
+    "deep-factor",
+    1e2,
+    "An unnormalized chain of layers that changes the signal's second moment by more than this factor is a "
+    "problem: reported by IL102 and noted in other findings on its layers.",
+)
+EXTREME_FACTOR = Threshold(
+    "extreme-factor",
+    1e4,
+    "Findings on the layers of an unnormalized chain that changes the signal by more than this factor are errors.",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The thresholds' values for one run: the configured ones by key, the others at their default."""
+
+    configured: tuple[tuple[str, float], ...] = ()  # (Threshold.key, value)
+
+    @cached_property
+    def _values(self) -> dict[str, float]:
+        return dict(self.configured)
+
+    def __getitem__(self, threshold: Threshold) -> float:
+        return self._values.get(threshold.key, threshold.default)
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """One problem a rule found; the engine turns it into a Finding."""
+    """One problem a rule found; ``judge`` turns it into a Finding."""
 
     message: str
     severity: str
@@ -44,6 +84,55 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class Expect:
+    """One finding an example produces, snapshot style: compared exactly by the example tests.
+
+    ``fix`` is the text the fix puts in place (its edits' contents, joined by
+    newlines), None when the finding has no fix; ``severity`` None means the
+    rule's usual severity.
+    """
+
+    code: str
+    line: int
+    layers: tuple[str, ...] = ()
+    fix: str | None = None
+    severity: str | None = None
+
+
+@dataclass(frozen=True)
+class StaticDiffers:
+    """What ``--static`` reports on an example instead of its ``expect``, and why.
+
+    ``expect=()`` says static mode cannot decide the example and stays silent.
+    """
+
+    why: str
+    expect: tuple[Expect, ...] = ()
+
+
+@dataclass(frozen=True)
+class Example:
+    """A model source beside its rule, with every finding it must produce, in both modes.
+
+    An INVALID example lists its rule's finding(s) and any other the model rightly
+    has; a VALID example usually lists nothing: it must be silent.
+    """
+
+    source: str
+    expect: tuple[Expect, ...] = ()
+    static: StaticDiffers | None = None  # None: static mode reports exactly ``expect`` too
+
+    @property
+    def text(self) -> str:
+        """The file the example is checked as: ``Expect.line`` counts from its first line."""
+        return textwrap.dedent(self.source).lstrip("\n")
+
+    def expected(self, static: bool) -> tuple[Expect, ...]:
+        """The findings in one mode: ``--static`` (True) or the default full mode (False)."""
+        return self.static.expect if static and self.static is not None else self.expect
+
+
+@dataclass(frozen=True)
 class Rule:
     code: str
     name: str
@@ -53,8 +142,9 @@ class Rule:
     why: str
     fix_safety: str = "No automatic fix."
     references: tuple[str, ...] = ()
-    invalid: tuple[str, ...] = ()  # example model sources that must trigger the rule
-    valid: tuple[str, ...] = ()  # ...and that must not
+    invalid: tuple[Example, ...] = ()  # models the rule must report, with the exact findings
+    valid: tuple[Example, ...] = ()  # ...and models it must not
+    thresholds: tuple[Threshold, ...] = ()  # the configurable numbers its verdicts depend on
     check: Callable[[ModelView], Iterable[Verdict]] | None = None
 
     def doc(self) -> str:
@@ -62,9 +152,12 @@ class Rule:
         parts = [f"# {self.name} ({self.code})", "", f"Severity: {self.severity}. {self.summary}", "",
                  "## What it does", self.what.strip(), "", "## Why is this bad?", self.why.strip()]  # fmt: skip
         if self.invalid:
-            parts += ["", "## Example", "```python", self.invalid[0].strip(), "```"]
+            parts += ["", "## Example", "```python", self.invalid[0].source.strip(), "```"]
         if self.valid:
-            parts += ["", "## Use instead", "```python", self.valid[0].strip(), "```"]
+            parts += ["", "## Use instead", "```python", self.valid[0].source.strip(), "```"]
+        if self.thresholds:
+            parts += ["", "## Options", "In `[tool.initlint.thresholds]`:"]
+            parts += [f"- `{t.key}` (default {t.default:g}): {t.doc}" for t in self.thresholds]
         parts += ["", "## Fix safety", self.fix_safety.strip()]
         if self.references:
             parts += ["", "## References", *(f"- {r}" for r in self.references)]
@@ -194,20 +287,42 @@ class ModelView:
         self._default_parts: dict[int, Chain] = {}
         self._attribute_sites = dict(self.model.attributes)
         self._assigned_groups: dict[tuple[Span | None, str], list[LayerFacts]] | None = None
+        self._by_init_site: dict[Span, list[LayerFacts]] | None = None
         self._chains = self._compute_chains()
 
     def judged(self) -> list[LayerFacts]:
         """Weight layers whose fans and dataflow rules can reason about.
 
         Custom layers count once their weight layout is known (a probe found
-        whether they store (out, in) or (in, out)).
+        whether they store (out, in) or (in, out)). A layer called before
+        different activations is judged once per activation (and offered no fix).
         """
         return [
-            layer
+            judged
             for layer in self.model.layers
-            if (layer.kind in JUDGED_KINDS or layer.kind == "custom" and layer.get("layout_known"))
+            if (layer.kind in JUDGED_KINDS or layer.kind == "custom" and layer.layout_known)
             and len(layer.weight.shape) >= 2
+            for judged in self._per_call(layer)
         ]
+
+    @staticmethod
+    def call_activations(layer: LayerFacts) -> list[Activation]:
+        """The distinct activations a layer's calls feed (several for a layer called more than once)."""
+        return [act for act in dict.fromkeys(layer.downstream_calls) if act is not None]
+
+    def _per_call(self, layer: LayerFacts) -> list[LayerFacts]:
+        calls = self.call_activations(layer)
+        if layer.paired or len(calls) < 2:
+            return [layer]
+        return [replace(layer, paired=True, downstream=act) for act in calls]
+
+    def mixed_calls(self, layer: LayerFacts) -> NoFix | None:
+        """Why no init can be rewritten for a layer whose calls feed different activations."""
+        calls = self.call_activations(layer)
+        if len(calls) < 2:
+            return None
+        shown = " and ".join(act.display for act in calls[:3])
+        return NoFix(f"{layer.name} is called before {shown}: no single init fits every call")
 
     # -- chains ---------------------------------------------------------------------
 
@@ -286,12 +401,12 @@ class ModelView:
         return chain if chain is not None and len(chain.layers) >= 2 else None
 
     def is_deep_problem(self, chain: Chain | None) -> bool:
-        return chain is not None and not (1 / self.settings.deep_factor <= chain.factor <= self.settings.deep_factor)
+        deep = self.settings[DEEP_FACTOR]
+        return chain is not None and not (1 / deep <= chain.factor <= deep)
 
     def is_extreme(self, chain: Chain | None) -> bool:
-        return chain is not None and not (
-            1 / self.settings.extreme_factor <= chain.factor <= self.settings.extreme_factor
-        )
+        extreme = self.settings[EXTREME_FACTOR]
+        return chain is not None and not (1 / extreme <= chain.factor <= extreme)
 
     def depth_note(self, layer: LayerFacts) -> str:
         chain = self.chain(layer)
@@ -347,9 +462,8 @@ class ModelView:
         accepted = [recommended_gain(a) for a in targets]
         if mode == "fan_out":
             accepted += [a.backward_gain for a in targets]
-        return any(
-            gain > 0 and g > 0 and abs(math.log(gain / g)) <= math.log(self.settings.gain_tolerance) for g in accepted
-        )
+        tolerance = math.log(self.settings[GAIN_TOLERANCE])
+        return any(gain > 0 and g > 0 and abs(math.log(gain / g)) <= tolerance for g in accepted)
 
     def new_init(self, layer: LayerFacts, family: str, mode: str | None) -> NewInit | None:
         """The kaiming call that gives the layer its recommended gain, keeping the init's family and mode."""
@@ -366,10 +480,11 @@ class ModelView:
         """Rewrite the call at ``site`` if the new init fits every layer that call initialises."""
         if site is None or new is None:
             return None
+        mixed = self.mixed_calls(layer)
+        if mixed is not None:
+            return mixed
         gain = theory.torch_gain(new.nonlinearity, new.a)
-        sharing = [
-            other for other in self.model.layers if other.weight.last is not None and other.weight.last.site == site
-        ]
+        sharing = self._initialised_at(site)
         misfits = [
             other.name
             for other in sharing
@@ -383,6 +498,15 @@ class ModelView:
             )
         method = layer.weight.last is not None and layer.weight.last.function.startswith("Tensor.")
         return RewriteCall(site, new, applicability, tensor_method=method)
+
+    def _initialised_at(self, site: Span) -> list[LayerFacts]:
+        """The layers whose deciding init is the call at ``site`` (indexed once: a loop may init 10,000)."""
+        if self._by_init_site is None:
+            self._by_init_site = {}
+            for other in self.model.layers:
+                if other.weight.last is not None and other.weight.last.site is not None:
+                    self._by_init_site.setdefault(other.weight.last.site, []).append(other)
+        return self._by_init_site.get(site, [])
 
     def attribute_site(self, layer: LayerFacts) -> Span | None:
         """Where the model assigned the attribute that holds the layer (``self.body = ...``)."""
@@ -417,6 +541,14 @@ def judged_activation_label(layer: LayerFacts) -> str:
 
 __all__ = [
     "Rule",
+    "Example",
+    "Expect",
+    "StaticDiffers",
+    "Threshold",
+    "GAIN_TOLERANCE",
+    "SCALE_TOLERANCE",
+    "DEEP_FACTOR",
+    "EXTREME_FACTOR",
     "Verdict",
     "Settings",
     "ModelView",

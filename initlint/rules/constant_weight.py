@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .base import WARNING, ModelView, Rule, Verdict, fmt
+from .base import WARNING, Example, Expect, ModelView, Rule, Verdict, fmt
 
 
 def check(view: ModelView) -> Iterator[Verdict]:
@@ -42,7 +42,8 @@ With zeros and a ReLU after, nothing flows back to the layers before.
 """,
     references=("Goodfellow, Bengio & Courville, Deep Learning, 8.4 (breaking symmetry)",),
     invalid=(
-        """
+        Example(
+            """
 import torch
 import torch.nn as nn
 
@@ -57,9 +58,12 @@ class Net(nn.Module):
     def forward(self, x):
         return self.fc2(torch.relu(self.fc1(x)))
 """,
+            expect=(Expect("IL302", 10, ("fc1",)),),
+        ),
     ),
     valid=(
-        """
+        Example(
+            """
 import torch
 import torch.nn as nn
 
@@ -75,6 +79,7 @@ class Net(nn.Module):
     def forward(self, x):
         return self.fc2(torch.relu(self.fc1(x)))
 """,
+        ),
     ),
     check=check,
 )

@@ -6,7 +6,18 @@ from collections.abc import Iterator
 
 from ..fix.intent import UNSAFE, FixIntent, InsertInit, NewInit, NoFix, Target
 from ..shared.facts import DEFAULT, LayerFacts
-from .base import WARNING, ModelView, Rule, Verdict, fmt, judged_activation_label
+from .base import (
+    DEEP_FACTOR,
+    EXTREME_FACTOR,
+    WARNING,
+    Example,
+    Expect,
+    ModelView,
+    Rule,
+    Verdict,
+    fmt,
+    judged_activation_label,
+)
 
 
 def check(view: ModelView) -> Iterator[Verdict]:
@@ -49,6 +60,9 @@ def _fix(
     vary with the constructor's arguments then never matter."""
     if new is None or view.model.kind != "class":
         return None
+    mixed = view.mixed_calls(layer)
+    if mixed is not None:
+        return mixed
     anchor = view.attribute_site(layer)
     together = view.assigned_together(layer) if anchor is not None else [layer]
     if id(together) not in fixes:
@@ -118,7 +132,8 @@ It changes the model's starting point, so it is offered, not assumed.
         "He et al., Delving Deep into Rectifiers, ICCV 2015",
     ),
     invalid=(
-        """
+        Example(
+            """
 import torch.nn as nn
 
 
@@ -135,9 +150,17 @@ class DeepMLP(nn.Module):
     def forward(self, x):
         return self.net(x)
 """,
+            expect=(
+                Expect("IL102", 8, ("net.0",)),
+                Expect("IL102", 9, ("net.2",)),
+                Expect("IL102", 10, ("net.4",)),
+                Expect("IL102", 11, ("net.6",)),
+            ),
+        ),
     ),
     valid=(
-        """
+        Example(
+            """
 import torch.nn as nn
 
 
@@ -157,7 +180,9 @@ class DeepMLP(nn.Module):
     def forward(self, x):
         return self.net(x)
 """,
-        """
+        ),
+        Example(
+            """
 import torch.nn as nn
 
 
@@ -169,6 +194,8 @@ class SmallMLP(nn.Module):
     def forward(self, x):
         return self.net(x)
 """,
+        ),
     ),
+    thresholds=(DEEP_FACTOR, EXTREME_FACTOR),
     check=check,
 )

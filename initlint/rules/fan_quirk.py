@@ -7,7 +7,19 @@ from collections.abc import Iterator
 
 from ..shared import theory
 from ..shared.facts import DEFAULT, LayerFacts
-from .base import INFO, WARNING, ModelView, Rule, Verdict, fmt, std_for_gain
+from .base import (
+    EXTREME_FACTOR,
+    INFO,
+    SCALE_TOLERANCE,
+    WARNING,
+    Example,
+    Expect,
+    ModelView,
+    Rule,
+    Verdict,
+    fmt,
+    std_for_gain,
+)
 
 
 def _why(layer: LayerFacts) -> str:
@@ -21,11 +33,11 @@ def _why(layer: LayerFacts) -> str:
 
 
 def check(view: ModelView) -> Iterator[Verdict]:
-    tolerance = view.settings.scale_tolerance
+    tolerance = view.settings[SCALE_TOLERANCE]
     for layer in view.model.layers:
         if layer.kind not in ("conv", "conv_transpose", "attention", "custom"):
             continue
-        if layer.kind == "custom" and not layer.get("layout_known"):
+        if layer.kind == "custom" and not layer.layout_known:
             continue
         w = layer.weight
         step = w.last
@@ -93,7 +105,8 @@ attention case, PyTorch's own default, is always info.
         "Dumoulin & Visin, A guide to convolution arithmetic, 2016 (transposed convs)",
     ),
     invalid=(
-        """
+        Example(
+            """
 import torch
 import torch.nn as nn
 
@@ -108,9 +121,12 @@ class DepthwiseStack(nn.Module):
     def forward(self, x):
         return self.pw(torch.relu(self.dw(x)))
 """,
+            expect=(Expect("IL202", 10, ("dw",)),),
+        ),
     ),
     valid=(
-        """
+        Example(
+            """
 import torch
 import torch.nn as nn
 
@@ -125,6 +141,8 @@ class DepthwiseStack(nn.Module):
     def forward(self, x):
         return self.pw(torch.relu(self.dw(x)))
 """,
+        ),
     ),
+    thresholds=(SCALE_TOLERANCE, EXTREME_FACTOR),
     check=check,
 )

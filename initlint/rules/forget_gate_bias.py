@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from ..shared.facts import ParamInit
-from .base import INFO, ModelView, Rule, Verdict, fmt
+from .base import INFO, Example, Expect, ModelView, Rule, StaticDiffers, Verdict, fmt
 
 _BIAS = re.compile(r"bias_(ih|hh)(_l\d+)?(_reverse)?$")
 
@@ -67,7 +67,8 @@ zero would misfire on exactly this convention.
         "Jozefowicz, Zaremba & Sutskever, An empirical exploration of recurrent network architectures, ICML 2015",
     ),
     invalid=(
-        """
+        Example(
+            """
 import torch.nn as nn
 
 
@@ -79,9 +80,18 @@ class LanguageModel(nn.Module):
     def forward(self, x):
         return self.lstm(x)[0]
 """,
+            expect=(
+                Expect("IL311", 7, ("lstm",)),
+                Expect("IL312", 7, ("lstm",)),
+            ),
+            static=StaticDiffers(
+                "the forget-gate bias lives in an LSTM, and static mode leaves recurrent layers out",
+            ),
+        ),
     ),
     valid=(
-        """
+        Example(
+            """
 import torch
 import torch.nn as nn
 
@@ -90,12 +100,14 @@ class LanguageModel(nn.Module):
     def __init__(self):
         super().__init__()
         self.lstm = nn.LSTM(32, 64)
+        nn.init.orthogonal_(self.lstm.weight_hh_l0)  # orthogonal recurrent weights (IL311)
         with torch.no_grad():
             self.lstm.bias_ih_l0[64:128].fill_(1.0)
 
     def forward(self, x):
         return self.lstm(x)[0]
 """,
+        ),
     ),
     check=check,
 )

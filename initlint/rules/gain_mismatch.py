@@ -6,7 +6,22 @@ from collections.abc import Iterator
 
 from ..fix.intent import FixIntent
 from ..shared.facts import DEFAULT, USER, LayerFacts
-from .base import SAFE, WARNING, ModelView, Rule, Verdict, fmt, judged_activation_label, recommended_gain, std_for_gain
+from .base import (
+    DEEP_FACTOR,
+    EXTREME_FACTOR,
+    GAIN_TOLERANCE,
+    SAFE,
+    WARNING,
+    Example,
+    Expect,
+    ModelView,
+    Rule,
+    Verdict,
+    fmt,
+    judged_activation_label,
+    recommended_gain,
+    std_for_gain,
+)
 
 
 def check(view: ModelView) -> Iterator[Verdict]:
@@ -92,7 +107,8 @@ SiLU: switching schemes there has been reported to hurt), or for `orthogonal_`.
         "torch.nn.init.calculate_gain",
     ),
     invalid=(
-        """
+        Example(
+            """
 import torch
 import torch.nn as nn
 
@@ -107,7 +123,12 @@ class Net(nn.Module):
     def forward(self, x):
         return self.fc2(torch.relu(self.fc1(x)))
 """,
-        """
+            expect=(
+                Expect("IL101", 10, ("fc1",), fix='nn.init.kaiming_uniform_(self.fc1.weight, nonlinearity="relu")'),
+            ),
+        ),
+        Example(
+            """
 import torch
 import torch.nn as nn
 
@@ -122,7 +143,12 @@ class Net(nn.Module):
     def forward(self, x):
         return self.fc2(torch.tanh(self.fc1(x)))
 """,
-        """
+            expect=(
+                Expect("IL101", 10, ("fc1",), fix='nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="tanh")'),
+            ),
+        ),
+        Example(
+            """
 import torch.nn as nn
 
 
@@ -135,9 +161,16 @@ class Net(nn.Module):
     def forward(self, x):
         return self.body(x)
 """,
+            expect=(
+                Expect(
+                    "IL101", 8, ("body.0",), fix='nn.init.kaiming_normal_(self.body[0].weight, nonlinearity="relu")'
+                ),
+            ),
+        ),
     ),
     valid=(
-        """
+        Example(
+            """
 import torch
 import torch.nn as nn
 
@@ -153,7 +186,9 @@ class Net(nn.Module):
     def forward(self, x):
         return self.fc2(torch.relu(self.fc1(x)))
 """,
-        """
+        ),
+        Example(
+            """
 import torch.nn as nn
 
 
@@ -166,7 +201,9 @@ class Net(nn.Module):
     def forward(self, x):
         return self.body(x)
 """,
-        """
+        ),
+        Example(
+            """
 import torch.nn as nn
 
 
@@ -180,6 +217,8 @@ class Net(nn.Module):
     def forward(self, x):
         return self.bn(self.conv(x)).relu()
 """,
+        ),
     ),
+    thresholds=(GAIN_TOLERANCE, DEEP_FACTOR, EXTREME_FACTOR),
     check=check,
 )

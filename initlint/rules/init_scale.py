@@ -7,15 +7,37 @@ from collections.abc import Iterator
 from ..fix.intent import UNSAFE, FixIntent
 from ..shared import theory
 from ..shared.facts import DEFAULT, USER, LayerFacts
-from .base import INFO, WARNING, ModelView, Rule, Verdict, fmt, judged_activation_label, recommended_gain
+from .base import (
+    DEEP_FACTOR,
+    EXTREME_FACTOR,
+    INFO,
+    SCALE_TOLERANCE,
+    WARNING,
+    Example,
+    Expect,
+    ModelView,
+    Rule,
+    Threshold,
+    Verdict,
+    fmt,
+    judged_activation_label,
+    recommended_gain,
+)
 
 # Families whose std was chosen by hand (no gain): normal_, uniform_, randn * c...
 _HAND_FAMILIES = {"normal", "uniform", "truncated_normal", "sparse", "unknown"}
 
+ABSORBED_FACTOR = Threshold(
+    "absorbed-factor",
+    4.0,
+    "A std within this factor of the variance-preserving one is accepted when a normalization next to the "
+    "layer removes the scale (N(0, 0.02) in BERT, GPT-2, ViT and DCGAN blocks).",
+)
+
 
 def check(view: ModelView) -> Iterator[Verdict]:
-    tolerance = view.settings.scale_tolerance
-    absorbed_factor = view.settings.absorbed_factor
+    tolerance = view.settings[SCALE_TOLERANCE]
+    absorbed_factor = view.settings[ABSORBED_FACTOR]
     for layer in view.judged():
         w = layer.weight
         step = w.last
@@ -112,7 +134,8 @@ call initialises layers that need different inits.
         "shared/reference/initialization.md, section 4 (conventions)",
     ),
     invalid=(
-        """
+        Example(
+            """
 import torch
 import torch.nn as nn
 
@@ -127,7 +150,12 @@ class Net(nn.Module):
     def forward(self, x):
         return self.fc2(torch.relu(self.fc1(x)))
 """,
-        """
+            expect=(
+                Expect("IL201", 10, ("fc1",), fix='nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")'),
+            ),
+        ),
+        Example(
+            """
 import math
 import torch
 import torch.nn as nn
@@ -143,9 +171,14 @@ class Net(nn.Module):
     def forward(self, x):
         return self.fc2(torch.relu(self.fc1(x)))
 """,
+            expect=(
+                Expect("IL201", 11, ("fc1",), fix='nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")'),
+            ),
+        ),
     ),
     valid=(
-        """
+        Example(
+            """
 import math
 import torch
 import torch.nn as nn
@@ -162,6 +195,8 @@ class Net(nn.Module):
     def forward(self, x):
         return self.fc2(torch.relu(self.fc1(x)))
 """,
+        ),
     ),
+    thresholds=(SCALE_TOLERANCE, ABSORBED_FACTOR, DEEP_FACTOR, EXTREME_FACTOR),
     check=check,
 )

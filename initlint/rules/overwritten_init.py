@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..shared.facts import DEFAULT, LIBRARY, USER, InitStep
-from .base import INFO, WARNING, ModelView, Rule, Verdict
+from .base import INFO, WARNING, Example, Expect, ModelView, Rule, Verdict
 
 
 def _where(step: InitStep) -> str:
@@ -58,7 +58,8 @@ careful `kaiming_normal_` in `__init__` followed by `self.apply(self._init_weigh
 """,
     references=("pytorch/examples#791: an init function that changed the wrong object",),
     invalid=(
-        """
+        Example(
+            """
 import torch
 import torch.nn as nn
 
@@ -79,9 +80,15 @@ class Net(nn.Module):
     def forward(self, x):
         return self.fc2(torch.relu(self.fc1(x)))
 """,
+            expect=(
+                Expect("IL201", 7, ("fc1",), fix='nn.init.kaiming_normal_(m.weight, nonlinearity="relu")'),
+                Expect("IL301", 15, ("fc1",)),
+            ),
+        ),
     ),
     valid=(
-        """
+        Example(
+            """
 import torch
 import torch.nn as nn
 
@@ -102,6 +109,7 @@ class Net(nn.Module):
     def forward(self, x):
         return self.fc2(torch.relu(self.fc1(x)))
 """,
+        ),
     ),
     check=check,
 )

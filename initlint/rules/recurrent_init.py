@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .base import INFO, ModelView, Rule, Verdict
+from .base import INFO, Example, Expect, ModelView, Rule, StaticDiffers, Verdict
 
 _RECURRENT = re.compile(r"weight_hh(_l\d+)?(_reverse)?$")
 
@@ -57,7 +57,8 @@ fine without it, hence info.
         "Le, Jaitly & Hinton, A simple way to initialize recurrent networks of ReLUs, 2015",
     ),
     invalid=(
-        """
+        Example(
+            """
 import torch.nn as nn
 
 
@@ -69,9 +70,15 @@ class Encoder(nn.Module):
     def forward(self, x):
         return self.rnn(x)[0]
 """,
+            expect=(Expect("IL311", 7, ("rnn",)),),
+            static=StaticDiffers(
+                "static mode leaves recurrent layers out: their sizes and inits are not read from source",
+            ),
+        ),
     ),
     valid=(
-        """
+        Example(
+            """
 import torch.nn as nn
 
 
@@ -84,6 +91,7 @@ class Encoder(nn.Module):
     def forward(self, x):
         return self.rnn(x)[0]
 """,
+        ),
     ),
     check=check,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .base import ERROR, ModelView, Rule, Verdict
+from .base import ERROR, Example, Expect, ModelView, Rule, Verdict
 
 
 def check(view: ModelView) -> Iterator[Verdict]:
@@ -36,7 +36,8 @@ never initialized (torchMoji#11, values up to 1e38), TransformerLens#518.
 """,
     references=("huggingface/torchMoji#11", "TransformerLens#518"),
     invalid=(
-        """
+        Example(
+            """
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -50,9 +51,12 @@ class Dense(nn.Module):
     def forward(self, x):
         return F.linear(x, self.weight)
 """,
+            expect=(Expect("IL303", 6, ("",)),),
+        ),
     ),
     valid=(
-        """
+        Example(
+            """
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -67,6 +71,7 @@ class Dense(nn.Module):
     def forward(self, x):
         return F.linear(x, self.weight)
 """,
+        ),
     ),
     check=check,
 )

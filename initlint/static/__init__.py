@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import ast
 
-from ..shared.facts import AnalysisProblem, FileFacts, Span
+from ..shared.facts import AnalysisProblem, FileFacts, ProblemKind, Span
+from ..shared.positions import Positions
 from .construct import is_module_class
 from .models import is_abstract, model_facts
-from .positions import Positions
 from .source import read_module
 
 
@@ -23,11 +23,13 @@ def analyze_source(path: str, text: str) -> FileFacts:
         tree = ast.parse(text, filename=path)
     except SyntaxError as error:
         line, column = error.lineno or 1, error.offset or 1
-        problem = AnalysisProblem("syntax-error", f"syntax error: {error.msg}", Span(path, line, column, line, column))
+        problem = AnalysisProblem(
+            ProblemKind.SYNTAX_ERROR, f"syntax error: {error.msg}", Span(path, line, column, line, column)
+        )
         return FileFacts(path, problem=problem)
     except (ValueError, RecursionError, MemoryError) as error:  # null bytes, absurd nesting
         message = f"syntax error: {error}" if isinstance(error, ValueError) else "cannot parse: nested too deeply"
-        return FileFacts(path, problem=AnalysisProblem("syntax-error", message, Span(path, 1, 1, 1, 1)))
+        return FileFacts(path, problem=AnalysisProblem(ProblemKind.SYNTAX_ERROR, message, Span(path, 1, 1, 1, 1)))
     positions = Positions(path, text)
     _, classes = read_module(tree, text)
     models = tuple(

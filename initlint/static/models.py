@@ -6,13 +6,13 @@ import ast
 import os
 
 from ..shared.facts import SKIPPED, STATIC, ModelFacts
+from ..shared.positions import Positions
 from . import layers
 from .construct import Builder, torch_base
 from .describe import layer_facts
 from .forward import FlowBuilder
 from .objects import named_modules, unique_children
 from .pairing import pair_layers
-from .positions import Positions
 from .runtime import GiveUp
 from .values import ClassInfo
 

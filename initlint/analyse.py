@@ -1,0 +1,122 @@
+"""Analyse: the planned files -> their facts (``shared.facts.FileFacts``), one per file.
+
+Static mode reads each file's source (``static.analyze_source``). Full mode
+takes what the cache still holds and builds the rest in worker processes
+(``dynamic.load``); a file whose import fails for a missing dependency is then
+analysed from its source instead (the static fallback, IL909).
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+
+from .cache import Cache
+from .discover import Screening, SourceFile
+from .options import Options
+from .plan import Build, Plan, Screened
+from .shared.facts import AnalysisProblem, FileFacts, ProblemKind
+
+Progress = Callable[[int, int, str], None]  # (files done, files in all, the file just done)
+
+
+def analyse_sources(screened: Screened) -> list[FileFacts]:
+    """Static mode: every checked file from its source alone; nothing is imported or built."""
+    results = dict(screened.settled)
+    for path, screening in screened.readable.items():
+        results[path] = replace(analyse_source(path, screening.text), digest=screening.digest)
+    return _in_order(results, screened.sources)
+
+
+def analyse_builds(plan: Plan, options: Options, cache: Cache | None, progress: Progress | None) -> list[FileFacts]:
+    """Full mode: each file's facts from the cache, else from building its models in a worker."""
+    results = {**plan.screened.settled, **plan.settled}
+    keys = {build.path: _cache_key(build, options, cache) for build in plan.builds}
+    missed = []
+    for build in plan.builds:
+        hit = cache.get(keys[build.path]) if cache is not None and keys[build.path] else None
+        if hit is not None:
+            results[build.path] = hit
+        else:
+            missed.append(build)
+    if missed:
+        digests = {build.path: build.digest for build in plan.builds}
+        for facts in _run_workers(missed, plan.screened.sources, options, progress):
+            results[facts.path] = facts
+            key = keys.get(facts.path)
+            if cache is not None and key and facts.digest == digests.get(facts.path):
+                cache.put(key, facts)
+    for path, facts in results.items():
+        if path in plan.screened.readable and _missing_dependency(facts):
+            results[path] = _static_fallback(facts, plan.screened.readable[path])
+    return _in_order(results, plan.screened.sources)
+
+
+def analyse_source(path: str, text: str) -> FileFacts:
+    """Static facts of one file; a failure of the analyser is that file's problem, not the run's."""
+    from .static import analyze_source  # not needed by a full or warm run: imported when used
+
+    try:
+        return analyze_source(path, text)
+    except RecursionError:
+        return FileFacts(path, problem=AnalysisProblem(ProblemKind.SYNTAX_ERROR, "cannot analyse: nested too deeply"))
+    except Exception as error:  # an initlint bug: the other files are still checked
+        return FileFacts(path, problem=AnalysisProblem(ProblemKind.INTERNAL_ERROR, f"{type(error).__name__}: {error}"))
+
+
+def _in_order(results: Mapping[str, FileFacts], sources: Sequence[SourceFile]) -> list[FileFacts]:
+    """The checked files in the order found, then the files only configured entries brought in."""
+    remaining = dict(results)
+    in_order = [remaining.pop(s.path) for s in sources if s.path in remaining]
+    return in_order + list(remaining.values())
+
+
+def _cache_key(build: Build, options: Options, cache: Cache | None) -> str | None:
+    """What the file's facts depend on: its bytes and its imports', the models asked, the device."""
+    if cache is None or build.dependencies is None:
+        return None
+    parts = [*build.dependencies, repr(build.classes), repr(list(build.specs)), repr(options.device)]
+    return cache.key(build.path, parts)
+
+
+def _missing_dependency(facts: FileFacts) -> bool:
+    return facts.problem is not None and facts.problem.kind is ProblemKind.MISSING_DEPENDENCY
+
+
+def _static_fallback(failed: FileFacts, screening: Screening) -> FileFacts:
+    """A file that cannot be imported (a missing dependency) is analysed from its source instead."""
+    facts = analyse_source(failed.path, screening.text)
+    if facts.problem is not None or not facts.models or failed.problem is None:
+        return failed
+    reason = failed.problem.message.removeprefix("cannot import: ")
+    return replace(facts, digest=failed.digest or screening.digest, static_fallback=reason)
+
+
+def _run_workers(
+    builds: Sequence[Build], sources: Sequence[SourceFile], options: Options, progress: Progress | None
+) -> list[FileFacts]:
+    try:
+        from .dynamic.load import Task, analyse_files, preload
+
+        preload()  # imports torch: only when there is a model to build
+    except ImportError as error:  # torch is missing or broken: every file says so, nothing crashes
+        problem = AnalysisProblem(
+            ProblemKind.MISSING_DEPENDENCY, f"cannot import torch ({error}): install torch, or use --static"
+        )
+        return [FileFacts(build.path, problem=problem) for build in builds]
+    user_files = tuple(dict.fromkeys([*(s.path for s in sources), *(build.path for build in builds)]))
+    work = [
+        Task(build.path, user_files, options.timeout, build.classes, build.specs, options.device, options.root)
+        for build in builds
+    ]
+    return analyse_files(work, options.jobs, progress, started=_import_libcst_meanwhile)
+
+
+def _import_libcst_meanwhile() -> None:
+    """Planning fixes needs libcst (0.2-0.3 s to import): import it while the workers run.
+
+    Only once the workers are forked: a fork in the middle of an import would leave its locks held.
+    """
+    threading.Thread(target=importlib.import_module, args=("libcst",), daemon=True).start()

@@ -1,0 +1,277 @@
+"""Judge: the facts of every file -> the report (``report.model.Report``).
+
+For each model: a finding for what could not be analysed (IL9xx), then every
+rule's verdicts (``rules``) as findings at the place each names. Then, for the
+whole run: the selection (``--select``, ``--ignore``, ``per-file-ignores``),
+suppression comments, grouping (a loop that built eight layers is one finding
+naming them all) and fix planning (``fix.plan``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from . import rules as catalogue
+from .cache import Cache
+from .discover import SourceFile, decode_source
+from .findings import Finding
+from .fix.plan import merge_intents, plan_fixes
+from .options import Options
+from .report.model import LayerRow, ModelEntry, Report
+from .rules import ModelView, Rule, Verdict
+from .rules.base import JUDGED_KINDS
+from .shared.facts import ERROR, PARTIAL, SKIPPED, AnalysisProblem, FileFacts, ModelFacts, Span
+from .suppress import FileComments, parse_comments
+
+BUILDING_BLOCK = "building block of another checked model: judged inside it"
+
+
+@dataclass(frozen=True)
+class PathDisplay:
+    """How the report shows a file: as the user named it, else relative to the working directory."""
+
+    named: Mapping[str, str]  # os.path.normcase(absolute path) -> the path as the user named it
+    cwd: str
+    root: str  # the configuration's directory: per-file-ignores globs are relative to it
+
+    @classmethod
+    def of(cls, files: Iterable[SourceFile], root: str = "") -> PathDisplay:
+        """For the files a check found (none for a model checked in-process), from the working directory."""
+        cwd = os.getcwd()
+        return cls({os.path.normcase(f.path): f.display for f in files}, cwd, root or cwd)
+
+    def show(self, path: str) -> str:
+        known = self.named.get(os.path.normcase(path))
+        if known is not None:
+            return known
+        relative = os.path.relpath(path, self.cwd)
+        return path if relative.startswith("..") else relative
+
+    def relative_to_root(self, path: str) -> str:
+        """For per-file-ignores globs, which are relative to the configuration."""
+        return os.path.relpath(path, self.root).replace(os.sep, "/")
+
+
+def judge(files: Sequence[FileFacts], options: Options, paths: PathDisplay, cache: Cache | None = None) -> Report:
+    """The findings and model entries of analysed files.
+
+    ``cache`` remembers planned fix edits by file content (libcst is then not needed again).
+    """
+    components = {
+        key for f in files for m in f.models if m.status not in (ERROR, SKIPPED) for key in m.component_classes
+    }
+    findings: list[Finding] = []
+    entries: list[ModelEntry] = []
+    for f in files:
+        shown = paths.show(f.path)
+        if f.problem is not None:
+            findings.append(_problem_finding(f.problem, f.path, None, 1, paths))
+            entries.append(ModelEntry(shown, "", ERROR, f.problem.message))
+        if f.static_fallback is not None and f.models:
+            line = f.models[0].line
+            message = f"importing the file failed ({f.static_fallback}); its models were analysed from source"
+            findings.append(_plain_finding(catalogue.STATIC_FALLBACK, message, Span(f.path, line, 1, line, 1), paths))
+        for model in f.models:
+            if (os.path.normcase(os.path.abspath(model.path)), model.name) in components:
+                entries.append(ModelEntry(shown, model.name, SKIPPED, BUILDING_BLOCK))
+                continue
+            deadline = time.monotonic() + options.timeout  # --timeout bounds judging a model too
+            detail = _detail(f, model)
+            view = ModelView(model, options.settings)
+            entries.append(ModelEntry(shown, model.name, model.status, detail, _layer_rows(view)))
+            findings.extend(_model_findings(view, detail, paths, deadline))
+    selected = [f for f in findings if _selected(f, options, paths)]
+    kept, silenced = _suppressions(selected)
+    digests = {f.path: f.digest for f in files if f.digest}
+    planned = plan_fixes(_grouped(kept), digests, paths.show, cache)
+    return Report(
+        tuple(sorted(planned, key=lambda f: f.sort_key)),
+        tuple(entries),
+        len(files),
+        digests=digests,
+        suppressed=tuple(sorted(_grouped(silenced), key=lambda f: f.sort_key)),
+    )
+
+
+def _detail(f: FileFacts, model: ModelFacts) -> str:
+    """The model's detail, after why its file was analysed from source (if it was)."""
+    if f.static_fallback is None:
+        return model.detail
+    fallback = f"analysed from source: importing the file failed: {f.static_fallback}"
+    return f"{fallback}; {model.detail}" if model.detail else fallback
+
+
+# -- findings of one model -----------------------------------------------------------------------
+
+
+def _model_findings(view: ModelView, detail: str, paths: PathDisplay, deadline: float) -> list[Finding]:
+    """What the model's analysis could not do, then every rule's verdicts until the deadline."""
+    model = view.model
+    here = Span(model.path, model.line, 1, model.line, 1)
+    if model.status == ERROR and model.error is not None:
+        return [_problem_finding(model.error, model.path, model.name, model.line, paths)]
+    if model.status == SKIPPED:
+        message = f"{model.name} was not checked: {detail}"
+        return [_plain_finding(catalogue.MODEL_SKIPPED, message, here, paths, model.name)]
+    found = []
+    if model.status == PARTIAL:
+        found.append(_plain_finding(catalogue.PARTIAL_TRACE, f"{model.name}: {detail}", here, paths, model.name))
+    for rule in catalogue.MODEL_RULES:
+        for verdict in rule.check(view):
+            found.append(_verdict_finding(rule, verdict, model, paths))
+            if time.monotonic() > deadline:
+                break
+        if time.monotonic() > deadline:  # say so, keep what was found
+            message = f"judging {model.name} timed out at {rule.code}; later rules were not run"
+            found.append(_plain_finding(catalogue.BY_CODE["IL904"], message, here, paths, model.name))
+            break
+    return found
+
+
+def _problem_finding(problem: AnalysisProblem, path: str, model: str | None, line: int, paths: PathDisplay) -> Finding:
+    rule = catalogue.PROBLEM_RULES[problem.kind]
+    span = problem.span or Span(path, max(line, 1), 1, max(line, 1), 1)
+    return _plain_finding(rule, problem.message, span, paths, model)
+
+
+def _plain_finding(rule: Rule, message: str, span: Span, paths: PathDisplay, model: str | None = None) -> Finding:
+    return Finding(
+        rule.code,
+        rule.name,
+        rule.severity,
+        paths.show(span.path),
+        span.line,
+        span.column,
+        span.end_line,
+        span.end_column,
+        message,
+        model=model,
+    )
+
+
+def _verdict_finding(rule: Rule, verdict: Verdict, model: ModelFacts, paths: PathDisplay) -> Finding:
+    layer = verdict.layer
+    span = verdict.span or (layer.site if layer else None) or Span(model.path, model.line, 1, model.line, 1)
+    param = verdict.parameter
+    init = None
+    if layer is not None:
+        init_facts = layer.bias if param == "bias" else layer.weight
+        init = init_facts.display if init_facts is not None else None
+    return Finding(
+        code=rule.code,
+        name=rule.name,
+        severity=verdict.severity,
+        path=paths.show(span.path),
+        line=span.line,
+        column=span.column,
+        end_line=span.end_line,
+        end_column=span.end_column,
+        message=verdict.message,
+        model=model.name,
+        layer=layer.name if layer else None,
+        parameter=param,
+        layer_type=layer.layer_type if layer else None,
+        activation=verdict.activation.display if verdict.activation else None,
+        init=init,
+        expected_std=verdict.expected_std,
+        actual_std=verdict.actual_std,
+        layers=(layer.name,) if layer else (),
+        intent=verdict.fix,
+        anchors=tuple((s.path, s.line) for s in (layer.site, layer.assigned) if s is not None) if layer else (),
+    )
+
+
+def _layer_rows(view: ModelView) -> tuple[LayerRow, ...]:
+    rows = []
+    for layer in view.model.layers:
+        act = layer.downstream if layer.paired else None
+        rows.append(
+            LayerRow(
+                layer=layer.name,
+                layer_type=layer.layer_type,
+                activation=act.display if act is not None else None,
+                upstream=layer.upstream.display if layer.upstream is not None else None,
+                norm_between=layer.norm_after,
+                init=layer.weight.display,
+                actual_std=layer.weight.std,
+                expected_std=view.expected_std(layer) if layer.kind in JUDGED_KINDS else None,
+            )
+        )
+    return tuple(rows)
+
+
+# -- the run's findings: selection, suppression, grouping -----------------------------------------
+
+
+def _selected(finding: Finding, options: Options, paths: PathDisplay) -> bool:
+    if not catalogue.matches(finding.code, options.select) or catalogue.matches(finding.code, options.ignore):
+        return False
+    if options.per_file_ignores:
+        relative = paths.relative_to_root(os.path.abspath(finding.path))
+        for pattern, codes in options.per_file_ignores:
+            if fnmatch.fnmatch(relative, pattern) and catalogue.matches(finding.code, codes):
+                return False
+    return True
+
+
+def _suppressions(findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
+    """(kept, silenced by a suppression comment on one of the finding's lines)."""
+    comments: dict[str, FileComments] = {}
+
+    def of(path: str) -> FileComments:
+        if path not in comments:
+            try:
+                with open(path, "rb") as handle:
+                    comments[path] = parse_comments(decode_source(handle.read()))
+            except (OSError, UnicodeDecodeError, SyntaxError, LookupError):
+                comments[path] = FileComments()
+        return comments[path]
+
+    kept, silenced = [], []
+    for f in findings:
+        here = os.path.abspath(f.path)
+        places = [(here, line) for line in range(f.line, f.end_line + 1)] + list(f.anchors)
+        if any(of(path).silences(f.code, line) for path, line in places):
+            silenced.append(f)
+        else:
+            kept.append(f)
+    return kept, silenced
+
+
+def _grouped(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per place: a loop that built 8 layers is one line, naming them all.
+
+    The message (and its numbers) is the first layer's; the layer prefix is added here.
+    """
+    groups: dict[tuple, list[Finding]] = {}
+    for f in findings:
+        key = (f.code, f.path, f.line, f.column, f.model, f.severity, f.parameter)
+        groups.setdefault(key, []).append(f)
+    merged = []
+    for items in groups.values():
+        first = items[0]
+        if first.layer is None:
+            merged.extend(items)
+            continue
+        names = tuple(dict.fromkeys(n for f in items for n in f.layers))
+        param = "" if first.parameter in (None, "weight") else f".{first.parameter}"
+        prefix = (
+            f"{names[0]}{param} ({first.layer_type})" if names[0] else f"{first.layer_type}{param} (the model itself)"
+        )
+        if len(names) > 1:
+            others = ", ".join(names[1:4]) + (", ..." if len(names) > 4 else "")
+            more = len(names) - 1
+            prefix += f" and {more} more layer{'s' if more > 1 else ''} built here ({others})"
+        merged.append(
+            replace(
+                first,
+                message=f"{prefix}: {first.message}",
+                layers=names,
+                intent=merge_intents([f.intent for f in items]),
+            )
+        )
+    return merged

@@ -1,0 +1,178 @@
+"""Plan: the paths on the command line -> the files to analyse, and the models to build from each.
+
+Nothing is imported here. The paths are walked (``discover.collect_files``),
+each file is read once and screened with ``ast`` (``discover.screen``: does it
+define classes that may be models? does it parse?), remembered in the cache by
+its bytes. For full mode, ``plan_builds`` then follows the local imports of the
+checked files (to recognise factory functions, and to key the cache on every
+file a result depends on) and adds the configured entries
+(``[tool.initlint] models``) to the file that defines them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .cache import Cache
+from .config import resolve_entry
+from .discover import Screening, SourceFile, collect_files, local_module, model_factories, screen
+from .fix.apply import digest
+from .options import Options
+from .shared.facts import AnalysisProblem, FileFacts, ModelSpec, ProblemKind
+
+
+@dataclass(frozen=True)
+class Screened:
+    """The files the paths select, read and screened without importing them."""
+
+    sources: tuple[SourceFile, ...]  # the checked files, in the order they were found
+    settled: Mapping[str, FileFacts]  # absolute path -> the result of a file that cannot be read or parsed
+    readable: Mapping[str, Screening]  # absolute path -> the screening of every other checked file
+    unlisted: tuple[FileFacts, ...] = ()  # directories that could not be listed, as problems
+    missing: tuple[str, ...] = ()  # paths that do not exist, as given
+    notes: tuple[str, ...] = ()  # what was skipped and why (non-regular files), one line each
+
+
+@dataclass(frozen=True)
+class Build:
+    """One file to import in a worker, and the models to build from it."""
+
+    path: str  # absolute
+    classes: tuple[tuple[str, int], ...]  # model classes it defines: (name, line)
+    specs: tuple[ModelSpec, ...]  # its factory functions and the configured entries it defines
+    digest: str | None  # sha256 of the bytes screened; None for an entry's file that is not checked
+    # "path:sha256" of the file and of the local files it imports, transitively: what its result
+    # depends on (the cache key); None when the file was not screened (it is then not cached)
+    dependencies: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What full mode analyses: the builds, and the results known without building anything."""
+
+    screened: Screened
+    settled: Mapping[str, FileFacts]  # files without a model, and configured entries that cannot be found
+    builds: tuple[Build, ...]
+
+
+def screen_paths(paths: Sequence[str], options: Options, cache: Cache | None) -> Screened:
+    """The Python files under ``paths`` (minus ``options.exclude``), each read and screened."""
+    selection = collect_files(paths, options.exclude)
+    settled: dict[str, FileFacts] = {}
+    readable: dict[str, Screening] = {}
+    for source in selection.files:
+        try:
+            with open(source.path, "rb") as handle:
+                data = handle.read()
+        except OSError as error:
+            problem = AnalysisProblem(ProblemKind.DECODE_ERROR, f"cannot read file: {error.strerror}")
+            settled[source.path] = FileFacts(source.path, problem=problem)
+            continue
+        screening = _screen(source.path, data, cache)
+        if screening.problem is not None:
+            settled[source.path] = FileFacts(source.path, problem=screening.problem, digest=screening.digest)
+        else:
+            readable[source.path] = screening
+    unlisted = tuple(
+        FileFacts(os.path.abspath(directory), problem=AnalysisProblem(ProblemKind.DECODE_ERROR, reason))
+        for directory, reason in selection.unreadable
+    )
+    return Screened(
+        tuple(selection.files), settled, readable, unlisted, tuple(selection.missing), tuple(selection.notes)
+    )
+
+
+def plan_builds(screened: Screened, options: Options, cache: Cache | None) -> Plan:
+    """What each checked file needs built: its classes, its factories and the configured entries in it."""
+    imported = _local_imports(screened.readable, cache)
+    factories = _factories(imported)
+    settled: dict[str, FileFacts] = {}
+    wanted: dict[str, tuple[tuple[tuple[str, int], ...], list[ModelSpec]]] = {}
+    for path, screening in screened.readable.items():
+        specs = [ModelSpec(name, name, (), line) for name, line, _ in screening.functions if (path, name) in factories]
+        if screening.candidates or specs:
+            wanted[path] = (screening.candidates, specs)
+        else:
+            settled[path] = FileFacts(path, digest=screening.digest)
+    root = options.root or os.getcwd()
+    for entry in options.entries:
+        path = resolve_entry(entry, root)
+        if path is None:
+            problem = AnalysisProblem(
+                ProblemKind.IMPORT_ERROR,
+                f"cannot find module {entry.module!r} of models entry "
+                f"'{entry.module}:{entry.attribute}' under {options.root or '.'}",
+            )
+            settled.setdefault(
+                f"<entry {entry.module}>", FileFacts(os.path.join(options.root, entry.module), problem=problem)
+            )
+            continue
+        _, specs = wanted.setdefault(path, ((), []))
+        specs[:] = [s for s in specs if s.attribute != entry.attribute]  # configured kwargs win
+        specs.append(ModelSpec(entry.name, entry.attribute, entry.kwargs))
+    builds = tuple(
+        Build(
+            path,
+            classes,
+            tuple(specs),
+            imported[path].digest if path in imported else None,
+            _dependencies(path, imported) if path in imported else None,
+        )
+        for path, (classes, specs) in wanted.items()
+    )
+    return Plan(screened, settled, builds)
+
+
+def _screen(path: str, data: bytes, cache: Cache | None) -> Screening:
+    """``discover.screen``, remembered by the file's bytes."""
+    if cache is None:
+        return screen(path, data)
+    key = cache.key(path, ["screen", digest(data)])
+    found = cache.load(key, Screening)
+    if found is not None:
+        return found
+    found = screen(path, data)
+    cache.store(key, found)
+    return found
+
+
+def _local_imports(screened: Mapping[str, Screening], cache: Cache | None) -> dict[str, Screening]:
+    """The checked files and every local file they import, transitively, screened."""
+    everything = dict(screened)
+    queue = list(screened)
+    while queue:
+        path = queue.pop()
+        for module, level, _ in everything[path].imports:
+            imported = local_module(path, module, level)
+            if imported is None or imported in everything:
+                continue
+            try:
+                with open(imported, "rb") as handle:
+                    everything[imported] = _screen(imported, handle.read(), cache)
+            except OSError:
+                continue
+            queue.append(imported)
+    return everything
+
+
+def _dependencies(path: str, everything: Mapping[str, Screening]) -> tuple[str, ...]:
+    """ "path:sha256" of ``path`` and the local files it imports, transitively."""
+    seen, queue = {path}, [path]
+    while queue:
+        importer = queue.pop()
+        for module, level, _ in everything[importer].imports:
+            imported = local_module(importer, module, level)
+            if imported and imported in everything and imported not in seen:
+                seen.add(imported)
+                queue.append(imported)
+    return tuple(sorted(f"{p}:{everything[p].digest}" for p in seen))
+
+
+def _factories(everything: Mapping[str, Screening]) -> set[tuple[str, str]]:
+    """Factory functions, knowing what the checked files' local imports define."""
+    return model_factories(
+        {(path, name): callees for path, s in everything.items() for name, _, callees in s.functions},
+        {name for s in everything.values() for name, _ in s.candidates},
+    )

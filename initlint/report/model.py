@@ -1,0 +1,43 @@
+"""The report every output format renders: findings, the models checked, and what the run could not see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..findings import Finding
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """A weight layer as ``models[].layers`` lists it: what it was paired with and its init."""
+
+    layer: str
+    layer_type: str
+    activation: str | None  # None: not paired
+    upstream: str | None
+    norm_between: bool
+    init: str
+    actual_std: float | None
+    expected_std: float | None
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A model as the JSON ``models`` list reports it."""
+
+    path: str
+    model: str
+    status: str
+    detail: str = ""
+    layers: tuple[LayerRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: tuple[Finding, ...]
+    models: tuple[ModelEntry, ...]
+    files: int
+    missing: tuple[str, ...] = ()
+    digests: dict[str, str] = field(default_factory=dict)  # absolute path -> sha256 of the analysed bytes
+    suppressed: tuple[Finding, ...] = ()  # silenced by comments; shown with --show-suppressed
+    notes: tuple[str, ...] = ()  # what was skipped and why (non-regular files), one line each
