@@ -17,7 +17,8 @@ import tokenize
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .shared.facts import AnalysisProblem, Span
+from .shared.facts import AnalysisProblem, ProblemKind, Span
+from .shared.positions import line_at_byte
 
 SKIPPED_DIRS = frozenset({
     ".git", ".hg", ".svn", "__pycache__", "build", "dist", ".venv", "venv", ".tox", ".nox",
@@ -161,9 +162,11 @@ def screen(path: str, data: bytes) -> Screening:
     try:
         text = decode_source(data)
     except (UnicodeDecodeError, SyntaxError, LookupError) as error:
-        line = data[: error.start].count(b"\n") + 1 if isinstance(error, UnicodeDecodeError) else 1
+        line = line_at_byte(data, error.start) if isinstance(error, UnicodeDecodeError) else 1
         return Screening(
-            problem=AnalysisProblem("decode-error", _decode_message(error, data), Span(path, line, 1, line, 1))
+            problem=AnalysisProblem(
+                ProblemKind.DECODE_ERROR, _decode_message(error, data), Span(path, line, 1, line, 1)
+            )
         )
     try:
         tree = ast.parse(text, filename=path)
@@ -172,22 +175,26 @@ def screen(path: str, data: bytes) -> Screening:
         column = error.offset or 1
         message = f"syntax error: {error.msg}"
         return Screening(
-            problem=AnalysisProblem("syntax-error", message, Span(path, line, column, line, column)), text=text
+            problem=AnalysisProblem(ProblemKind.SYNTAX_ERROR, message, Span(path, line, column, line, column)),
+            text=text,
         )
     except ValueError as error:  # null bytes
         return Screening(
-            problem=AnalysisProblem("syntax-error", f"syntax error: {error}", Span(path, 1, 1, 1, 1)), text=text
+            problem=AnalysisProblem(ProblemKind.SYNTAX_ERROR, f"syntax error: {error}", Span(path, 1, 1, 1, 1)),
+            text=text,
         )
     except (RecursionError, MemoryError):  # Python's own compiler gives up on it too
         problem = AnalysisProblem(
-            "syntax-error", "cannot parse: expressions nested too deeply for Python's parser", Span(path, 1, 1, 1, 1)
+            ProblemKind.SYNTAX_ERROR,
+            "cannot parse: expressions nested too deeply for Python's parser",
+            Span(path, 1, 1, 1, 1),
         )
         return Screening(problem=problem, text=text)
     try:
         return _screen_tree(tree, text, data)
     except RecursionError:
         problem = AnalysisProblem(
-            "syntax-error", "cannot analyse: expressions nested too deeply", Span(path, 1, 1, 1, 1)
+            ProblemKind.SYNTAX_ERROR, "cannot analyse: expressions nested too deeply", Span(path, 1, 1, 1, 1)
         )
         return Screening(problem=problem, text=text)
 
@@ -307,7 +314,7 @@ def _own_returns(node: ast.AST) -> Iterator[ast.Return]:
 
 def _decode_message(error: Exception, data: bytes) -> str:
     if isinstance(error, UnicodeDecodeError):
-        line = data[: error.start].count(b"\n") + 1
+        line = line_at_byte(data, error.start)
         return (
             f"cannot decode file as {error.encoding}: byte 0x{data[error.start]:02x} on line {line} "
             "(declare the encoding or save as UTF-8)"

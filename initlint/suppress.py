@@ -6,12 +6,12 @@ where its layer was built or assigned.
 
 from __future__ import annotations
 
-import io
 import re
 import tokenize
 from dataclasses import dataclass, field
 
 from . import rules as catalogue
+from .shared.positions import readline
 
 _IGNORE = re.compile(r"#\s*initlint:\s*ignore(?!-)(?:\[([^\]]*)\])?", re.IGNORECASE)
 _NOQA = re.compile(r"#\s*noqa(?::\s*([A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
@@ -48,7 +48,7 @@ def parse_comments(text: str) -> FileComments:
     if not _MENTION.search(text):
         return found  # nearly every file: no need to tokenize it
     try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+        tokens = list(tokenize.generate_tokens(readline(text)))
     except (tokenize.TokenError, SyntaxError):
         return found
     for token in tokens:

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from hypothesis import settings
 
 from initlint.cli import main
+from initlint.shared.positions import lines_with_breaks
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -49,8 +50,8 @@ def write(directory: Path, name: str, source: str) -> Path:
 
 
 def line_of(path: Path, fragment: str) -> int:
-    """1-based line of the first line containing ``fragment``."""
-    for number, text in enumerate(path.read_text().splitlines(), start=1):
+    """1-based line of the first line containing ``fragment`` (lines as Python counts them)."""
+    for number, text in enumerate(lines_with_breaks(path.read_bytes().decode("utf-8")), start=1):
         if fragment in text:
             return number
     raise AssertionError(f"{fragment!r} not in {path}")

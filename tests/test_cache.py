@@ -46,10 +46,13 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+FAKE_TORCH = "torch must not be imported in a warm run"
+
+
 def no_torch_env(tmp_path: Path) -> dict:
     """An environment where `import torch` fails: proof a run did not import it."""
     fake = tmp_path / "fake_site"
-    write(fake, "torch/__init__.py", "raise ImportError('torch must not be imported in a warm run')\n")
+    write(fake, "torch/__init__.py", f"raise ImportError({FAKE_TORCH!r})\n")
     env = dict(os.environ)
     env["PYTHONPATH"] = str(fake)
     return env
@@ -69,24 +72,51 @@ def test_warm_run_does_not_import_torch_and_gives_the_same_findings(tmp_path):
     assert code == 1 and warm == cold
 
 
-def test_changing_the_file_or_a_local_import_misses(tmp_path):
+def assert_cached(tmp_path: Path, expected: dict, *args: str) -> None:
+    """The cache answers this run: without torch it gives ``expected`` (a miss could not import torch)."""
+    assert cache_entries(tmp_path / ".initlint_cache")
+    _, warm, stderr = check_json(tmp_path, *args, env=no_torch_env(tmp_path))
+    assert warm == expected and stderr == ""
+
+
+def assert_missed(tmp_path: Path, *args: str) -> None:
+    """The cache does not answer this run: it has to import the model, and torch is fake here."""
+    _, document, _ = check_json(tmp_path, *args, env=no_torch_env(tmp_path))
+    assert any(FAKE_TORCH in f["message"] for f in document["findings"]), document["findings"]
+
+
+def test_changing_a_local_import_misses(tmp_path):
     project(tmp_path)
-    check_json(tmp_path)
-    env = no_torch_env(tmp_path)
+    _, cold, _ = check_json(tmp_path)
+    assert_cached(tmp_path, cold)
     write(tmp_path, "models/blocks.py", BLOCKS.replace("nn.Linear(32, 10)", "nn.Linear(32, 11)"))
-    code, document, _ = check_json(tmp_path, env=env)
-    assert document["findings"][0]["code"] == "IL902"  # a miss: it had to import, and torch is fake here
+    assert_missed(tmp_path)
     code, document, _ = check_json(tmp_path)
     assert document["findings"][0]["code"] == "IL101"
+
+
+def test_changing_the_models_code_misses(tmp_path):
+    project(tmp_path)
+    _, cold, _ = check_json(tmp_path)
+    assert cold["findings"][0]["code"] == "IL101"
+    assert_cached(tmp_path, cold)
+    fixed = MODEL.replace(
+        "nn.init.xavier_normal_(self.fc1.weight)", 'nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")'
+    )
+    write(tmp_path, "models/net.py", fixed)
+    assert_missed(tmp_path)
+    code, document, _ = check_json(tmp_path)
+    assert code == 0 and document["findings"] == [] and document["models"][0]["status"] == "traced"
+    assert_cached(tmp_path, document)
 
 
 def test_no_cache_neither_reads_nor_writes(tmp_path):
     project(tmp_path)
     check_json(tmp_path, "--no-cache")
     assert not (tmp_path / ".initlint_cache").exists()
-    check_json(tmp_path)
-    code, document, _ = check_json(tmp_path, "--no-cache", env=no_torch_env(tmp_path))
-    assert document["findings"][0]["code"] == "IL902"
+    _, cold, _ = check_json(tmp_path)
+    assert_cached(tmp_path, cold)  # the cache could answer...
+    assert_missed(tmp_path, "--no-cache")  # ...but is not asked
 
 
 def test_corrupt_cache_is_a_miss(tmp_path):
@@ -230,10 +260,12 @@ def test_an_edited_initlint_does_not_serve_its_old_facts(tmp_path):
     warm_env = dict(env, PYTHONPATH=f"{fake['PYTHONPATH']}{os.pathsep}{copy}")
     _, warm, _ = check_json(work, env=warm_env)
     assert warm == cold  # a hit: torch was not needed
-    with open(copy / "initlint" / "analyze.py", "a") as handle:
+    edited_file = copy / "initlint" / "__init__.py"
+    assert edited_file.is_file()
+    with open(edited_file, "a") as handle:
         handle.write("\n# an edit\n")
     _, edited, _ = check_json(work, env=warm_env)
-    assert edited["findings"][0]["code"] == "IL902"  # a miss: it had to import torch, which is fake here
+    assert any(FAKE_TORCH in f["message"] for f in edited["findings"])  # a miss: it had to import torch
 
 
 GOOD_HEAD = "import torch.nn as nn\n\n\ndef make_head():\n    return nn.Linear(32, 10)\n"
@@ -272,8 +304,10 @@ def test_warm_runs_see_edits_in_every_imported_file(tmp_path, style):
         "    def forward(self, x):\n        return self.head(torch.relu(self.fc1(x)))\n"
     )
     code, cold, _ = check_json(tmp_path)
-    assert code == 0, cold["findings"]
+    assert code == 0 and [m["status"] for m in cold["models"]] == ["traced"], cold
+    assert_cached(tmp_path, cold)
     (tmp_path / edited).write_text(BAD_HEAD)
+    assert_missed(tmp_path)
     code, warm, _ = check_json(tmp_path)
     _, fresh, _ = check_json(tmp_path, "--no-cache")
     assert [f["code"] for f in fresh["findings"]] == ["IL201"]

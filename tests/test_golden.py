@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from conftest import REPO, run_process
 
 GOLDEN = REPO / "tests" / "golden"

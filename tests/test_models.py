@@ -24,9 +24,20 @@ def serious(document, model):
     return [f for f in findings_for(document, model=model) if f["severity"] in ("error", "warning")]
 
 
+def analysed(document, model) -> dict[str, dict]:
+    """The model's layers by name, once it is certain the model was analysed: no findings
+    about a model that was skipped, failed or lost its layers prove nothing."""
+    [entry] = [m for m in document["models"] if m["model"] == model]
+    assert entry["status"] in ("traced", "partial", "static"), entry
+    assert entry["layers"], f"{model} lists no layers"
+    return {row["layer"]: row for row in entry["layers"]}
+
+
 def test_resnet_is_clean_and_traced(fixture_report):
     _, document = fixture_report
     assert serious(document, "ResNet") == []
+    layers = analysed(document, "ResNet")
+    assert layers["conv1"]["init"].startswith("kaiming_normal_") and layers["fc"]["layer_type"] == "Linear"
     statuses = {m["model"]: m["status"] for m in document["models"]}
     assert statuses["ResNet"] == "traced"
     assert statuses["BasicBlock"] == "skipped"  # judged inside ResNet
@@ -35,11 +46,14 @@ def test_resnet_is_clean_and_traced(fixture_report):
 def test_selu_lecun_is_clean(fixture_report):
     _, document = fixture_report
     assert serious(document, "SeluNet") == []
+    assert {row["activation"] for row in analysed(document, "SeluNet").values()} >= {"nn.SELU"}
 
 
 def test_he_initialised_deep_mlp_is_clean(fixture_report):
     _, document = fixture_report
     assert findings_for(document, model="HeDeepMLP") == []
+    layers = analysed(document, "HeDeepMLP")
+    assert layers["net.0"]["activation"] == "nn.ReLU" and layers["net.0"]["init"].startswith("kaiming_normal_")
 
 
 def test_default_deep_relu_mlp_is_flagged_with_depth(fixture_report):
@@ -127,11 +141,15 @@ def test_normal_001_before_relu_is_flagged(classic):
 def test_xavier_with_tanh_gain_before_tanh_is_clean(classic):
     _, document = classic
     assert findings_for(document, model="XavierTanh") == []
+    fc1 = analysed(document, "XavierTanh")["fc1"]
+    assert (fc1["activation"], fc1["init"]) == ("torch.tanh", "xavier_uniform_(gain=1.66667)")
 
 
 def test_kaiming_relu_before_relu_is_clean_including_last_layer(classic):
     _, document = classic
     assert findings_for(document, model="KaimingRelu") == []
+    layers = analysed(document, "KaimingRelu")
+    assert layers["fc1"]["activation"] == "F.relu" and layers["fc2"]["init"] == "kaiming_normal_(nonlinearity='relu')"
 
 
 def test_lecun_std_before_relu_is_flagged(classic):

@@ -1,4 +1,8 @@
-"""Pairing: each weight layer with the activation its output flows into, and the one feeding it."""
+"""Pairing: each weight layer with the activation its output flows into, and the one feeding it.
+
+Models go through ``analyze_model``, the path the worker takes (build, record, trace, pair, describe),
+and the answers are read from the layers' facts the rules see.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from initlint.dynamic.trace import trace_model
+from initlint.dynamic.analyze import analyze_model
 from initlint.shared.activations import make_activation
 from initlint.shared.facts import PARTIAL, TRACED
 from initlint.shared.graph import ACTIVATION, INPUT_NODE, LAYER, MERGE, NORM, OUTPUT_NODE, PASS, FlowGraph, pair_all
 
 
-def pairings(model):
-    flow = trace_model(model)
-    found = {}
-    for graph in flow.graphs:
-        for name, p in pair_all(graph).items():
-            if name not in found or found[name].downstream is None:
-                found[name] = p
-    return flow, found
+def pairings(model_class):
+    """The model's facts, and its layers' facts by name."""
+    facts = analyze_model(__file__, model_class.__name__, 1, model_class, [__file__])
+    return facts, {layer.name: layer for layer in facts.layers}
 
 
 def down(p):
@@ -47,8 +47,8 @@ class Activations(nn.Module):
 
 
 def test_module_function_and_method_activations_with_parameters():
-    flow, p = pairings(Activations())
-    assert flow.status == TRACED
+    model, p = pairings(Activations)
+    assert model.status == TRACED
     assert down(p["a"]) == ("relu", {})
     assert down(p["b"]) == ("tanh", {})
     assert down(p["c"]) == ("leaky_relu", {"negative_slope": 0.1})
@@ -77,7 +77,7 @@ class LookThrough(nn.Module):
 
 
 def test_looks_through_norm_dropout_pooling_reshape_and_concat():
-    _, p = pairings(LookThrough())
+    _, p = pairings(LookThrough)
     assert down(p["conv"]) == ("elu", {"alpha": 0.5})
     assert p["conv"].norm_after
     assert p["fc"].upstream.name == "elu"
@@ -99,7 +99,7 @@ class Residual(nn.Module):
 
 
 def test_residual_add_is_looked_through_and_remembered():
-    _, p = pairings(Residual())
+    _, p = pairings(Residual)
     assert down(p["c2"]) == ("relu", {})
     assert p["c2"].norm_after and p["c2"].residual_end
     assert not p["c1"].residual_end
@@ -122,9 +122,9 @@ class Branchy(nn.Module):
 
 
 def test_data_dependent_if_pairs_both_branches_partially():
-    flow, p = pairings(Branchy())
-    assert flow.status == PARTIAL
-    assert "control flow" in flow.detail
+    model, p = pairings(Branchy)
+    assert model.status == PARTIAL
+    assert "control flow" in model.detail
     assert p["left"].downstream.name == "tanh"
     assert p["right"].downstream.name == "sigmoid"
     assert p["right"].upstream.name == "relu"
@@ -152,8 +152,8 @@ class HasUntraceableChild(nn.Module):
 
 
 def test_untraceable_submodule_does_not_stop_pairing():
-    flow, p = pairings(HasUntraceableChild())
-    assert flow.status == PARTIAL
+    model, p = pairings(HasUntraceableChild)
+    assert model.status == PARTIAL
     assert down(p["fc"]) == ("relu", {})
     assert p["out"].final
 
@@ -181,7 +181,7 @@ class CustomActs(nn.Module):
 
 
 def test_custom_elementwise_modules_are_measured():
-    _, p = pairings(CustomActs())
+    _, p = pairings(CustomActs)
     assert p["a"].downstream.name == "silu"
     assert p["a"].downstream.label == "Swish"
     assert down(p["b"]) == ("leaky_relu", {"negative_slope": 0.3})
@@ -199,7 +199,7 @@ class Gated(nn.Module):
 
 
 def test_gates_are_recognised():
-    _, p = pairings(Gated())
+    _, p = pairings(Gated)
     assert p["gate"].downstream.role == "gate"
     assert p["up"].downstream.role == "gate"
     assert p["down"].final

@@ -440,3 +440,40 @@ class Net(nn.Module):
     init = rec.param_init(model.weight)
     assert (init.family, init.mean, init.std) == ("constant", 0.0, 0.0)
     assert [s.function for s in init.steps] == ["torch.zeros"]
+
+
+SPANS = """import torch.nn as nn
+# page{sep}break \u00e9
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)  # \u00fc{sep}
+        s = "\u00e9{sep}\U0001f600"; nn.init.normal_(self.fc.weight, std=0.5)
+        nn.init.kaiming_normal_(  # \u00e9{sep}
+            self.fc.weight,
+            nonlinearity="relu",
+        )
+"""
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+@pytest.mark.parametrize("sep", ["\f", "\v", "\u2028", "\x85"], ids=["ff", "vt", "ls", "nel"])
+def test_call_sites_count_lines_as_python_and_columns_in_code_points(tmp_path, newline, sep):
+    source = SPANS.format(sep=sep)
+    path = tmp_path / "spans.py"
+    path.write_bytes(source.replace("\n", newline).encode())
+    model = build_model(import_file(str(path)).Net, [str(path)], str(path))
+    steps = model.recorder.param_init(model.model.fc.weight).steps
+    # (line, column, end line, end column) counted by hand: the only line breaks are the "\n"s above.
+    assert [(s.site.line, s.site.column, s.site.end_line, s.site.end_column) for s in steps] == [
+        (8, len("        self.fc = ") + 1, 8, len("        self.fc = nn.Linear(4, 4)") + 1),
+        (
+            9,
+            len(f'        s = "é{sep}😀"; ') + 1,
+            9,
+            len(f'        s = "é{sep}😀"; nn.init.normal_(self.fc.weight, std=0.5)') + 1,
+        ),
+        (10, 9, 13, len("        )") + 1),
+    ]

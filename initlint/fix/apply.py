@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..findings import Finding
+from ..shared.positions import SourceText, first_line_break, lines_with_breaks
 
 
 def digest(data: bytes) -> str:
@@ -45,8 +46,8 @@ class FileChange:
     def diff(self) -> str:
         name = self.shown if self.target == os.path.abspath(self.path) else _relative(self.target)
         lines = difflib.unified_diff(
-            self.before.splitlines(keepends=True),
-            self.after.splitlines(keepends=True),
+            lines_with_breaks(self.before),
+            lines_with_breaks(self.after),
             fromfile=f"a/{name}",
             tofile=f"b/{name}",
         )
@@ -82,19 +83,6 @@ def _encode(source: _Source, text: str) -> bytes:
     return (codecs.BOM_UTF8 if source.bom else b"") + text.encode(encoding)
 
 
-def _offsets(text: str) -> list[int]:
-    """Offset of the start of each line (1-based lines -> index line-1)."""
-    starts = [0]
-    for line in text.splitlines(keepends=True):
-        starts.append(starts[-1] + len(line))
-    return starts
-
-
-def _newline(text: str) -> str:
-    first = text.find("\n")
-    return "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
-
-
 def change_for(path: str, shown: str, analysed_digest: str | None, findings: Iterable[Finding]) -> FileChange:
     """The fixed text of a file. Raises Unfixable when the file must not be touched."""
     target = os.path.realpath(path)
@@ -107,16 +95,16 @@ def change_for(path: str, shown: str, analysed_digest: str | None, findings: Ite
         raise Unfixable("the file changed since it was analysed: run initlint again")
     source = decode(data)
     text = source.text
-    starts = _offsets(text)
-    newline = _newline(text)
+    positions = SourceText(text)
+    newline = first_line_break(text)
     change = FileChange(path, shown, target, text, text)
     taken: list[tuple[int, int]] = []
     planned: list[tuple[int, int, str]] = []
     for finding in findings:
         spans = []
         for edit in finding.fix.edits:
-            start = starts[edit.line - 1] + edit.column - 1 if edit.line - 1 < len(starts) else len(text)
-            end = starts[edit.end_line - 1] + edit.end_column - 1 if edit.end_line - 1 < len(starts) else len(text)
+            start = positions.offset(edit.line, edit.column)
+            end = positions.offset(edit.end_line, edit.end_column)
             spans.append((start, end, edit.content.replace("\r\n", "\n").replace("\n", newline)))
         new = [s for s in spans if (s[0], s[1], s[2]) not in planned]
         if any(_overlaps(s, taken) for s in new):

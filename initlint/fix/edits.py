@@ -19,7 +19,8 @@ import libcst as cst
 
 from ..findings import Edit
 from ..shared.facts import Span
-from ..static.inits import INIT_ALIASES, INIT_SIGNATURES
+from ..shared.knowledge.values import INIT_ALIASES, init_function
+from ..shared.positions import Positions, first_line_break
 from .intent import InsertInit, NewInit, RewriteCall, Target
 
 
@@ -107,10 +108,10 @@ def _wanted(new: NewInit, quote: str) -> dict[str, str]:
 
 def _parameters(function: str) -> tuple[str, ...]:
     """torch.nn.init.<function>'s parameters in positional order."""
-    signature = INIT_SIGNATURES.get(INIT_ALIASES.get(function, function))
-    if signature is None:
+    found = init_function(INIT_ALIASES.get(function, function))
+    if found is None:
         raise CannotFix(f"unknown init function {function}")
-    return ("tensor", *signature[0], "generator")
+    return ("tensor", *found.arguments, "generator")
 
 
 def _bound(args: list[cst.Arg], parameters: tuple[str, ...]) -> list[str]:
@@ -255,26 +256,16 @@ class SourcePlanner:
     def __init__(self, path: str, text: str):
         self.path = path
         self.text = text
-        self.lines = text.splitlines(keepends=True)
+        self.positions = Positions(path, text)
         self.tree = ast.parse(text)
         self.imports = _imports(self.tree)
-        first = text.find("\n")
-        self.newline = "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
+        self.newline = first_line_break(text)
 
     # -- positions ---------------------------------------------------------------------
 
-    def _column(self, line: int, byte_offset: int) -> int:
-        """1-based character column of an ast byte offset."""
-        text = self.lines[line - 1] if line - 1 < len(self.lines) else ""
-        return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "replace")) + 1
-
     def _span(self, node: ast.AST) -> tuple[int, int, int, int]:
-        return (
-            node.lineno,
-            self._column(node.lineno, node.col_offset),
-            node.end_lineno,
-            self._column(node.end_lineno, node.end_col_offset),
-        )  # type: ignore[attr-defined]
+        span = self.positions.span(node)
+        return span.line, span.column, span.end_line, span.end_column
 
     def _source(self, node: ast.AST) -> str:
         segment = ast.get_source_segment(self.text, node)
@@ -419,7 +410,7 @@ class SourcePlanner:
             ]
         else:
             raise CannotFix(f"the statement at line {statement.lineno} assigns both layers and containers of layers")
-        line = self.lines[statement.lineno - 1]
+        line = self.positions.line(statement.lineno)
         return [self._insert_after(statement, lines, line[: len(line) - len(line.lstrip())]), *import_edits]
 
     def _assigning_statement(self, intent: InsertInit) -> tuple[ast.stmt, ast.AST]:
@@ -478,8 +469,8 @@ class SourcePlanner:
     def _alone(self, statement: ast.stmt) -> bool:
         """Nothing but indentation before it on its first line, and nothing but a comment after it."""
         line, column, end_line, end_column = self._span(statement)
-        before = self.lines[line - 1][: column - 1]
-        after = self.lines[end_line - 1][end_column - 1 :].strip()
+        before = self.positions.line(line)[: column - 1]
+        after = self.positions.line(end_line)[end_column - 1 :].strip()
         return not before.strip() and (not after or after.startswith("#"))
 
     def _holder(self, statement: ast.stmt, intent: InsertInit) -> str:
@@ -525,8 +516,8 @@ class SourcePlanner:
 
     def _indent_unit(self, function: ast.AST) -> str:
         """One level of indentation as this function writes it."""
-        outer = self.lines[function.lineno - 1]  # type: ignore[attr-defined]
-        inner = self.lines[function.body[0].lineno - 1]  # type: ignore[attr-defined]
+        outer = self.positions.line(function.lineno)  # type: ignore[attr-defined]
+        inner = self.positions.line(function.body[0].lineno)  # type: ignore[attr-defined]
         outer, inner = outer[: len(outer) - len(outer.lstrip())], inner[: len(inner) - len(inner.lstrip())]
         return inner[len(outer) :] if inner.startswith(outer) and len(inner) > len(outer) else "    "
 

@@ -52,7 +52,9 @@ def _describe(intent: RewriteCall | InsertInit) -> str:
     return f"Add {intent.new.describe()} for {shown} in {intent.model}.__init__"
 
 
-def plan_fixes(findings: Iterable[Finding], digests: dict[str, str], paths: object, memo: Any = None) -> list[Finding]:
+def plan_fixes(
+    findings: Iterable[Finding], digests: dict[str, str], show: Callable[[str], str], memo: Any = None
+) -> list[Finding]:
     """The findings with ``fix`` set where an edit could be computed; reasons added where not.
 
     ``memo`` (a ``cache.Cache``) remembers edits by file content and intent, so an
@@ -80,7 +82,7 @@ def plan_fixes(findings: Iterable[Finding], digests: dict[str, str], paths: obje
                 outcome = _plan(finding.intent, planner) if planner is not None else reason
                 if key and planner is not None:
                     memo.store(key, outcome)
-            findings[index] = _applied(finding, outcome, paths.show)  # type: ignore[attr-defined]
+            findings[index] = _applied(finding, outcome, show)
     return findings
 
 
