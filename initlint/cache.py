@@ -96,7 +96,7 @@ class Cache:
 
     def get(self, key: str) -> FileFacts | None:
         """Cached facts, if every project file they were learnt from is unchanged."""
-        facts = self.load(key, FileFacts)
+        facts: FileFacts | None = self.load(key, FileFacts)
         if facts is None or any(file_digest(path) != digest for path, digest in facts.loaded):
             return None
         return facts

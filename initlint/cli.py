@@ -318,7 +318,12 @@ def _apply(changes: list[FileChange]) -> list[FileChange]:
 def _show_fixes(fixed: list[FileChange] | None, report: Report, unsafe: bool) -> None:
     """Fixes applied (after --fix) or available, by file, on stderr so formats stay parseable."""
     if fixed is not None:
-        lines = [f"{c.shown}:{f.line}:{f.column}: {f.code} {f.fix.message}" for c in fixed for f in c.fixed]
+        lines = [
+            f"{c.shown}:{f.line}:{f.column}: {f.code} {f.fix.message}"
+            for c in fixed
+            for f in c.fixed
+            if f.fix is not None
+        ]
         title = f"Fixed {len(lines)} finding{'' if len(lines) == 1 else 's'}:"
     else:
         lines = [

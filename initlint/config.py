@@ -134,21 +134,21 @@ def parse_table(table: dict[str, Any], path: str) -> Config:
     )
 
 
-def _list(table: dict, key: str, where: str) -> list:
+def _list(table: dict[str, Any], key: str, where: str) -> list[Any]:
     value = table.get(key, [])
     if not isinstance(value, list):
         raise ConfigError(f"{where}: {key} must be a list")
     return value
 
 
-def _strings(table: dict, key: str, where: str) -> tuple[str, ...]:
+def _strings(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     values = _list(table, key, where)
     if not all(isinstance(v, str) for v in values):
         raise ConfigError(f"{where}: {key} must be a list of strings")
     return tuple(values)
 
 
-def _selectors(table: dict, key: str, where: str) -> tuple[str, ...]:
+def _selectors(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     values = _strings(table, key, where)
     check_selectors(values, f"{where}: {key}")
     return values

@@ -30,7 +30,9 @@ class FileComments:
         if self.whole_file:
             return True
         codes = self.lines.get(line)
-        return bool(codes) and (ALL in codes or catalogue.matches(code, codes))
+        if not codes:
+            return False
+        return ALL in codes or catalogue.matches(code, codes)
 
 
 def _codes(listed: str | None) -> set[str]:

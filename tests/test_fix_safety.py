@@ -11,6 +11,7 @@ import stat
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import XAVIER_RELU, findings_for, run_cli, run_json, run_process, write
 from test_fix import assert_std
 
@@ -126,6 +127,14 @@ def test_a_failed_overwrite_of_a_hard_link_loses_nothing(tmp_path, monkeypatch):
 # -- IL102: inits that hold for every constructor argument -----------------------------------
 
 
+def assert_std_among_many(weight, expected):
+    """Measured std within 5 sigma of the std estimate (sqrt(1/2n)): this test checks ~60 layers per run,
+    where 3 sigma would fail one run in seven by chance. He (0.177) is still told from Xavier (0.125)
+    or PyTorch's default (0.072) at width 64 by far more than that."""
+    n = weight.numel()
+    assert float(weight.detach().std()) == pytest.approx(expected, rel=5 / math.sqrt(2 * n) + 0.01)
+
+
 def _he_std(name: str, weight) -> float:
     """He et al.'s std, by hand: gain sqrt(2) before a ReLU, 1 for the logits layer."""
     fan_in = weight[0].numel()
@@ -189,12 +198,13 @@ def test_default_init_fix_holds_for_every_constructor_argument(tmp_path, case):
     run_cli("check", case, "--fix", "--unsafe-fixes", cwd=tmp_path)
     assert run_json(case, cwd=tmp_path)[1]["findings"] == []
     cls = getattr(import_file(str(path)), model)
+    torch.manual_seed(0)  # reproducible draws
     for kwargs in arguments:
         built = cls(**kwargs)
         judged = [(n, m) for n, m in built.named_modules() if type(m).__name__ in ("Linear", "Conv2d")]
         assert judged
         for name, module in judged:
-            assert_std(module.weight, _he_std(name, module.weight))
+            assert_std_among_many(module.weight, _he_std(name, module.weight))
     fixed = path.read_text()
     for fragment in fragments:
         assert fragment in fixed

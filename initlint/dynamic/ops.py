@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.fx as fx
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -48,12 +49,12 @@ def layer_kind(module: nn.Module) -> str | None:
 def module_activation(module: nn.Module) -> Activation | None:
     """The activation a known activation module computes."""
     t = type(module)
-    if t is nn.GELU:
+    if type(module) is nn.GELU:  # exact classes (a subclass may compute something else); narrows ``module``
         return activations.gelu(module.approximate, "nn.GELU")
-    if t is nn.PReLU:
+    if type(module) is nn.PReLU:
         slope = float(getattr(module, "init", 0.25))
         return make_activation("leaky_relu", f"nn.PReLU(init={slope:g})", negative_slope=slope)
-    if t is nn.RReLU:
+    if type(module) is nn.RReLU:
         slope = (module.lower + module.upper) / 2.0
         return make_activation("leaky_relu", f"nn.RReLU(mean slope={slope:g})", negative_slope=slope)
     entry = activations.MODULES.get(t.__name__)
@@ -80,7 +81,7 @@ def _short(dotted: str) -> str:
     return dotted.replace("torch.nn.functional.", "F.")
 
 
-def function_activation(fn: Any, args: tuple, kwargs: dict) -> Activation | None:
+def function_activation(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Activation | None:
     """The activation a call_function node computes, with its parameters."""
     if fn in _CLAMP_FUNCTIONS:
         low = kwargs.get("min", args[1] if len(args) > 1 else None)
@@ -92,7 +93,7 @@ def function_activation(fn: Any, args: tuple, kwargs: dict) -> Activation | None
     return activations.from_call(dotted, tuple(args[1:]), dict(kwargs), _short(dotted))
 
 
-def method_activation(method: str, args: tuple, kwargs: dict) -> Activation | None:
+def method_activation(method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Activation | None:
     """The activation a call_method node (``x.relu()``) computes."""
     if method in activations.CLAMPS:
         low = kwargs.get("min", args[1] if len(args) > 1 else None)
@@ -140,7 +141,7 @@ def module_role(module: nn.Module) -> ModuleRole | None:
     return None
 
 
-def measure_activation(module: Callable, label: str | None = None) -> Activation | None:
+def measure_activation(module: Callable[[torch.Tensor], Any], label: str | None = None) -> Activation | None:
     """Treat a parameter-free callable as an activation if it is elementwise.
 
     It must map every entry independently (checked by permuting the input) and
@@ -223,13 +224,15 @@ _FUNCTIONAL_LAYERS = {
 }  # fmt: skip
 
 
-def functional_layer(fn: Any, args: tuple, kwargs: dict, constants: set) -> tuple[str, graph.FunctionalLayer] | None:
-    """``F.linear(x, self.w, self.b)`` with a module's parameter: (weight name, details)."""
+def functional_layer(
+    fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], constants: set[fx.Node]
+) -> tuple[str, graph.FunctionalLayer] | None:
+    """``F.linear(x, self.w, self.b)`` with a module's parameter (a node of ``constants``): (weight name, details)."""
     kind = _FUNCTIONAL_LAYERS.get(fn)
     if kind is None:
         return None
     weight = kwargs.get("weight", args[1] if len(args) > 1 else None)
-    if weight not in constants:
+    if not isinstance(weight, fx.Node) or weight not in constants:
         return None  # a computed weight: not a parameter we can follow
     bias = kwargs.get("bias", args[2] if len(args) > 2 else None)
     groups = kwargs.get("groups", args[6] if len(args) > 6 else 1)  # 7th in conv*d and conv_transpose*d
@@ -238,7 +241,7 @@ def functional_layer(fn: Any, args: tuple, kwargs: dict, constants: set) -> tupl
     details = graph.FunctionalLayer(
         kind=kind,
         call=f"F.{fn.__name__}",
-        bias=str(bias.target) if bias in constants else None,
+        bias=str(bias.target) if isinstance(bias, fx.Node) and bias in constants else None,
         groups=groups if isinstance(groups, int) else 1,
         stride=stride,
     )

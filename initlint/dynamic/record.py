@@ -35,7 +35,17 @@ from ..shared.knowledge.params import signature as python_signature
 from ..shared.knowledge.values import FACTORIES, INIT_FUNCTIONS, TENSOR_WRITES
 from ..shared.positions import char_column
 from ..shared.theory import Distribution
-from ..shared.writes import Write, call_text, created, final_state, fold, init_write, method_write, site_key
+from ..shared.writes import (
+    SiteKey,
+    Write,
+    call_text,
+    created,
+    final_state,
+    fold,
+    init_write,
+    method_write,
+    site_key,
+)
 
 # -- the calls that matter -------------------------------------------------
 
@@ -176,7 +186,7 @@ def _fmt(value: Any) -> str:
     return repr(value)
 
 
-def describe_call(function: str, args: dict, signature: inspect.Signature) -> str:
+def describe_call(function: str, args: dict[str, Any], signature: inspect.Signature) -> str:
     """``kaiming_normal_(mode='fan_out', nonlinearity='relu')``: non-default args only."""
     defaults = {n: p.default for n, p in signature.parameters.items() if p.default is not inspect.Parameter.empty}
     return call_text(function, args, defaults, lambda _, value: _fmt(value))
@@ -204,7 +214,7 @@ class _Origin:
 
 
 def storage_key(t: torch.Tensor) -> int:
-    return t.untyped_storage()._cdata
+    return int(t.untyped_storage()._cdata)  # the storage's address
 
 
 class InitRecorder(TorchFunctionMode):
@@ -231,24 +241,33 @@ class InitRecorder(TorchFunctionMode):
         # Storages we hold facts about, kept alive while recording so that their
         # address (the key) cannot be reused by another tensor.
         self._held: dict[int, Any] = {}
-        self._site_params: dict[tuple, set[int]] = defaultdict(set)
+        self._site_params: dict[SiteKey, set[int]] = defaultdict(set)
 
     # The mode is disabled inside this method, so torch calls here are not seen.
-    def __torch_function__(self, func: Callable, types: Any, args: Sequence = (), kwargs: dict | None = None):
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: Any,
+        args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
         kwargs = kwargs or {}
         if _is_data_setter(func) and len(args) == 2:
             try:  # before the call: afterwards p no longer shows its old storage
                 self._record_data_set(args[0], args[1], sys._getframe(1))
             except Exception:
                 pass
-        result = func(*args, **kwargs) if self._real_budget is None else self._call_within_budget(func, args, kwargs)
+        budget = self._real_budget
+        result = func(*args, **kwargs) if budget is None else self._call_within_budget(func, args, kwargs, budget)
         try:
             self._observe(func, args, kwargs, result)
         except Exception:  # recording must never break the user's construction
             pass
         return result
 
-    def _call_within_budget(self, func: Callable, args: Sequence, kwargs: dict) -> Any:
+    def _call_within_budget(
+        self, func: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any], budget: int
+    ) -> Any:
         name = getattr(func, "__name__", "")
         target = args[0] if args else kwargs.get("tensor")
         if isinstance(target, torch.Tensor) and target.is_meta and (_init_function_name(func) or name in _RANDOM_FILLS):
@@ -256,7 +275,7 @@ class InitRecorder(TorchFunctionMode):
         sized = name in _FACTORIES or name in _GROWING
         if sized:
             probe = _on_meta_first(func, name, args, kwargs)
-            if probe is not None and self._real_total + probe.numel() > self._real_budget:
+            if probe is not None and self._real_total + probe.numel() > budget:
                 self.spilled = True
                 return probe
         try:
@@ -309,7 +328,7 @@ class InitRecorder(TorchFunctionMode):
         self._real_total -= self._real.pop(old, 0)
         return copy
 
-    def _observe(self, func: Callable, args: Sequence, kwargs: dict, result: Any) -> None:
+    def _observe(self, func: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any], result: Any) -> None:
         init_name = _init_function_name(func)
         if init_name is not None:
             bound = _INIT_SIGNATURES[init_name].bind(*args, **kwargs)
@@ -364,7 +383,7 @@ class InitRecorder(TorchFunctionMode):
 
     # -- recording writes -----------------------------------------------------
 
-    def _record_init(self, name: str, arguments: dict, frame: Any) -> None:
+    def _record_init(self, name: str, arguments: dict[str, Any], frame: Any) -> None:
         tensor = arguments["tensor"]
         call = describe_call(name, arguments, _INIT_SIGNATURES[name])
         step, _ = self._step(call, f"init.{name}", frame)
@@ -381,7 +400,9 @@ class InitRecorder(TorchFunctionMode):
         self._writes.pop(key, None)
         self._origins[key] = origin
 
-    def _add_init(self, tensor: torch.Tensor, name: str, arguments: dict, step: InitStep, init_frame: Any) -> None:
+    def _add_init(
+        self, tensor: torch.Tensor, name: str, arguments: dict[str, Any], step: InitStep, init_frame: Any
+    ) -> None:
         key = self._hold(tensor)
         writes = self._writes[key]
         if init_frame is not None and writes and writes[-1].init_frame is init_frame:
@@ -391,7 +412,7 @@ class InitRecorder(TorchFunctionMode):
         writes.append(write)
         self._note_site(step, key)
 
-    def _record_write(self, name: str, args: Sequence, kwargs: dict, frame: Any) -> None:
+    def _record_write(self, name: str, args: Sequence[Any], kwargs: dict[str, Any], frame: Any) -> None:
         tensor = args[0]
         init_frame = self._init_frame(frame)
         if init_frame is not None:
@@ -421,7 +442,7 @@ class InitRecorder(TorchFunctionMode):
         if not partial:
             self._note_site(step, key)
 
-    def _write_for(self, name: str, rest: list, kwargs: dict, step: InitStep) -> Write:
+    def _write_for(self, name: str, rest: list[Any], kwargs: dict[str, Any], step: InitStep) -> Write:
         arguments = bind(TENSOR_WRITES[name].params, rest, kwargs)
         if name == "copy_" and not step.partial:
             source = arguments.get("other")
@@ -454,7 +475,9 @@ class InitRecorder(TorchFunctionMode):
 
     # -- where tensors come from ----------------------------------------------
 
-    def _record_factory(self, name: str, args: Sequence, kwargs: dict, result: torch.Tensor, frame: Any) -> None:
+    def _record_factory(
+        self, name: str, args: Sequence[Any], kwargs: dict[str, Any], result: torch.Tensor, frame: Any
+    ) -> None:
         if self._init_frame(frame) is not None:
             return  # scratch tensors inside nn.init functions
         row = FACTORIES[name]
@@ -465,7 +488,7 @@ class InitRecorder(TorchFunctionMode):
             step, _ = self._step(f"torch.{name}(...)", f"torch.{name}", frame)
         self._new_tensor(result, _Origin(dist, step))
 
-    def _derive_scaled(self, name: str, args: Sequence, result: torch.Tensor) -> None:
+    def _derive_scaled(self, name: str, args: Sequence[Any], result: torch.Tensor) -> None:
         tensors = [a for a in args if isinstance(a, torch.Tensor) and a.dim() > 0]
         if len(tensors) != 1:
             return
@@ -566,7 +589,7 @@ class InitRecorder(TorchFunctionMode):
         return key is not None and len(self._site_params.get(key, ())) > 1
 
 
-def _describe_write(name: str, rest: list) -> str:
+def _describe_write(name: str, rest: list[Any]) -> str:
     """``.normal_(0, 0.01)``, ``[8:16] = 1``: a tensor write as it reads in code."""
     if name == "__setitem__" and len(rest) == 2:
         key = rest[0]
@@ -579,20 +602,26 @@ def _describe_write(name: str, rest: list) -> str:
     return f".{name}({shown})"
 
 
-def _partial_region(name: str, tensor: torch.Tensor, rest: list) -> tuple[tuple[int, int] | None, float | None]:
+def _partial_region(name: str, tensor: torch.Tensor, rest: list[Any]) -> tuple[tuple[int, int] | None, float | None]:
     """Which elements a slice write covered and the constant it wrote (LSTM forget gates)."""
     if name == "__setitem__":
         key, value = (rest + [None, None])[:2]
         if tensor.dim() == 1 and isinstance(key, slice) and key.step in (None, 1):
             start, stop, _ = key.indices(tensor.shape[0])
-            return (tensor.storage_offset() + start, tensor.storage_offset() + stop), _scalar(value)
+            offset = _storage_offset(tensor)
+            return (offset + start, offset + stop), _scalar(value)
         return None, _scalar(value)
-    start = tensor.storage_offset()
+    start = _storage_offset(tensor)
     value = _scalar(rest[0]) if name == "fill_" and rest else 0.0 if name == "zero_" else None
     return (start, start + tensor.numel()) if tensor.is_contiguous() else None, value
 
 
-def _init_function_name(func: Callable) -> str | None:
+def _storage_offset(tensor: torch.Tensor) -> int:
+    """Typed ``int | SymInt``: a plain int for the real and meta tensors recorded here."""
+    return int(tensor.storage_offset())
+
+
+def _init_function_name(func: Callable[..., Any]) -> str | None:
     """The nn.init function a dispatched call is, if any.
 
     By name, not identity: libraries (transformers) temporarily replace
@@ -604,7 +633,9 @@ def _init_function_name(func: Callable) -> str | None:
     return name if name in _INIT_SIGNATURES and isinstance(func, types.FunctionType) else None
 
 
-def _on_meta_first(func: Callable, name: str, args: Sequence, kwargs: dict) -> torch.Tensor | None:
+def _on_meta_first(
+    func: Callable[..., Any], name: str, args: Sequence[Any], kwargs: dict[str, Any]
+) -> torch.Tensor | None:
     """What a call would newly allocate, made on the meta device (None: nothing, or it cannot say)."""
     try:
         if name in _FACTORIES:
@@ -625,7 +656,7 @@ def _mixes_meta(value: Any) -> bool:
     return "meta" in devices and len(devices) > 1
 
 
-def _is_data_setter(func: Callable) -> bool:
+def _is_data_setter(func: Callable[..., Any]) -> bool:
     return (
         getattr(func, "__name__", "") == "__set__"
         and getattr(getattr(func, "__self__", None), "__name__", "") == "data"

@@ -60,7 +60,7 @@ class _Tracer(fx.Tracer):
         self.proxy_buffer_attributes = True  # `self.position_ids[:, :n]` slices a proxy, not a real tensor
         self._leaves = leaves
         self._branch = branch
-        self._asked: Counter = Counter()
+        self._asked: Counter[tuple[str, int]] = Counter()
 
     @property
     def branched(self) -> bool:
@@ -77,9 +77,9 @@ class _Tracer(fx.Tracer):
             return None  # a cache or config object in the outputs: not dataflow
 
     def iter(self, obj: fx.Proxy) -> Iterator[fx.Proxy]:
-        return iter([obj[i] for i in range(_GUESSED_LENGTH)])
+        return iter([obj[i] for i in range(_GUESSED_LENGTH)])  # type: ignore[index]  # torch adds Proxy's operators at run time
 
-    def trace(self, root: Any, concrete_args: dict | None = None) -> fx.Graph:
+    def trace(self, root: nn.Module | Callable[..., Any], concrete_args: dict[str, Any] | None = None) -> fx.Graph:
         saved_len, saved_getattr = fx.Proxy.__len__, fx.Proxy.__getattr__
 
         def getattr_(proxy: fx.Proxy, name: str) -> Any:
@@ -88,6 +88,7 @@ class _Tracer(fx.Tracer):
                 return _ASSUMED_METADATA[name]
             return saved_getattr(proxy, name)
 
+        # Patching the class for this trace's duration is the point: mypy forbids assigning to methods.
         fx.Proxy.__len__ = lambda proxy: _GUESSED_LENGTH  # type: ignore[method-assign]
         fx.Proxy.__getattr__ = getattr_  # type: ignore[method-assign]
         try:
@@ -104,7 +105,7 @@ class _Tracer(fx.Tracer):
         return self._branch if self._asked[site] <= _LOOP_VISITS else not self._branch
 
 
-def _concrete_args(forward: Callable, specialise_none: bool = True) -> dict[str, Any]:
+def _concrete_args(forward: Callable[..., Any], specialise_none: bool = True) -> dict[str, Any]:
     """Specialise optional arguments (None/bool/int defaults): fewer branches.
 
     The first argument stays symbolic even when it defaults to None: it is the
@@ -123,7 +124,7 @@ def _concrete_args(forward: Callable, specialise_none: bool = True) -> dict[str,
     }
 
 
-def _traceable_forward(cls: type) -> Callable | None:
+def _traceable_forward(cls: type[nn.Module]) -> Callable[..., Any] | None:
     """A plain ``forward`` for fx when the class's cannot be traced as is.
 
     Decorated forwards are unwrapped; ``*args``/``**kwargs`` are dropped (fx's
@@ -145,11 +146,12 @@ def _traceable_forward(cls: type) -> Callable | None:
     source = f"def forward({args}):\n    return __forward({calls})\n"
     namespace: dict[str, Any] = {"__defaults": defaults, "__forward": forward}
     exec(compile(source, f"<initlint forward of {cls.__qualname__}>", "exec"), namespace)
-    return namespace["forward"]
+    traceable: Callable[..., Any] = namespace["forward"]
+    return traceable
 
 
 @contextmanager
-def _plain_forward(module: nn.Module) -> Iterator[Callable]:
+def _plain_forward(module: nn.Module) -> Iterator[Callable[..., Any]]:
     """Trace ``module`` through a plain forward, restoring its class afterwards."""
     cls = type(module)
     forward = _traceable_forward(cls)
@@ -161,6 +163,9 @@ def _plain_forward(module: nn.Module) -> Iterator[Callable]:
         yield forward
     finally:
         module.__class__ = cls
+
+
+_Data = Callable[..., list[int]]  # the flow nodes of the data among some fx arguments (``_Converter.convert``)
 
 
 class _Converter:
@@ -199,7 +204,7 @@ class _Converter:
                 ids[node] = self._method(flow, node, data, constants)
         return flow
 
-    def _module(self, flow: FlowGraph, node: fx.Node, data) -> int:
+    def _module(self, flow: FlowGraph, node: fx.Node, data: _Data) -> int:
         name = str(node.target)
         if name in self.inlined:
             return _inline(flow, self.inlined[name], name, data(*node.args))
@@ -214,7 +219,7 @@ class _Converter:
             return flow.add(role.kind, data(node.args[:1]), name=name)
         return flow.add(g.OPAQUE, data(node.args, node.kwargs))
 
-    def _function(self, flow: FlowGraph, node: fx.Node, data, constants: set) -> int:
+    def _function(self, flow: FlowGraph, node: fx.Node, data: _Data, constants: set[fx.Node]) -> int:
         fn, args, kwargs = node.target, node.args, node.kwargs
         layer = ops.functional_layer(fn, args, kwargs, constants)
         if layer is not None:
@@ -233,18 +238,18 @@ class _Converter:
                 return arith
         if fn is getattr:
             # x.shape, x.dtype: not data; outputs.last_hidden_state: data
-            kind = g.IGNORE if len(args) > 1 and args[1] in _METADATA_ATTRIBUTES else g.PASS
-            return flow.add(kind, data(args[:1]))
+            attribute = g.IGNORE if len(args) > 1 and args[1] in _METADATA_ATTRIBUTES else g.PASS
+            return flow.add(attribute, data(args[:1]))
         kind = ops.function_kind(fn)
         if kind == g.PASS:
-            mixes = fn in (ops.torch.matmul, ops.torch.bmm, ops.torch.einsum, ops.operator.matmul)
+            mixes = fn in (torch.matmul, torch.bmm, torch.einsum, operator.matmul)
             inputs = data(args, kwargs) if mixes else data(args[:1])
             return flow.add(g.PASS, inputs)
         if kind == g.NORM:
             return flow.add(g.NORM, data(args[:1]))
         return flow.add(g.OPAQUE, data(args, kwargs))
 
-    def _method(self, flow: FlowGraph, node: fx.Node, data, constants: set) -> int:
+    def _method(self, flow: FlowGraph, node: fx.Node, data: _Data, constants: set[fx.Node]) -> int:
         method, args, kwargs = str(node.target), node.args, node.kwargs
         act = ops.method_activation(method, args, kwargs)
         if act is not None:
@@ -260,7 +265,9 @@ class _Converter:
             return flow.add(g.IGNORE, data(args[:1]))
         return flow.add(g.OPAQUE, data(args, kwargs))
 
-    def _arithmetic(self, flow: FlowGraph, op: Any, args: tuple, data, constants: set) -> int | None:
+    def _arithmetic(
+        self, flow: FlowGraph, op: Any, args: tuple[Any, ...], data: _Data, constants: set[fx.Node]
+    ) -> int | None:
         left, right = args
         left_data = isinstance(left, fx.Node) and left not in constants
         right_data = isinstance(right, fx.Node) and right not in constants
@@ -599,7 +606,13 @@ class _Recording(TorchFunctionMode):
                 self._kept.append(tensor)
         return node
 
-    def __torch_function__(self, func: Callable, types: Any, args: tuple = (), kwargs: dict | None = None):
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
         kwargs = kwargs or {}
         result = func(*args, **kwargs)
         if self._depth == 0 and any(isinstance(t, torch.Tensor) for t in tree_leaves(result)):
@@ -608,7 +621,7 @@ class _Recording(TorchFunctionMode):
                 raise _TooLong()
         return result
 
-    def _node(self, func: Callable, args: tuple, kwargs: dict) -> fx.Node:
+    def _node(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> fx.Node:
         name = getattr(func, "__name__", "")
         if name in _REFLECTED and len(args) == 2:
             return self.graph.call_function(_REFLECTED[name], (args[1], args[0]), kwargs)
@@ -618,11 +631,11 @@ class _Recording(TorchFunctionMode):
             return self.graph.call_method(name, args, kwargs)
         return self.graph.call_function(func, args, kwargs)
 
-    def enter(self, module: nn.Module, args: tuple) -> None:
+    def enter(self, module: nn.Module, args: tuple[Any, ...]) -> None:
         if id(module) in self._leaves:
             self._depth += 1
 
-    def leave(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
+    def leave(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any) -> None:
         if id(module) not in self._leaves:
             return
         self._depth -= 1

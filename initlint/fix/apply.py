@@ -101,6 +101,8 @@ def change_for(path: str, shown: str, analysed_digest: str | None, findings: Ite
     taken: list[tuple[int, int]] = []
     planned: list[tuple[int, int, str]] = []
     for finding in findings:
+        if finding.fix is None:  # nothing to apply (``prepare`` passes only findings with a fix)
+            continue
         spans = []
         for edit in finding.fix.edits:
             start = positions.offset(edit.line, edit.column)

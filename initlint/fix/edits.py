@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import os
 from dataclasses import dataclass
+from typing import TypeGuard
 
 import libcst as cst
 
@@ -41,7 +42,8 @@ class _Imports:
 def _imports(tree: ast.Module) -> _Imports:
     aliases: dict[str, str] = {}  # local name -> what it is
     by_name: dict[str, ast.ImportFrom] = {}
-    init_from = last = None
+    init_from: ast.ImportFrom | None = None
+    last: ast.stmt | None = None
     for statement in tree.body:
         if isinstance(statement, ast.Import):
             last = statement
@@ -131,7 +133,7 @@ def _bound(args: list[cst.Arg], parameters: tuple[str, ...]) -> list[str]:
 
 def _same_value(node: cst.BaseExpression, source: str) -> bool:
     try:
-        return ast.literal_eval(cst.Module([]).code_for_node(node).strip()) == ast.literal_eval(source)
+        return bool(ast.literal_eval(cst.Module([]).code_for_node(node).strip()) == ast.literal_eval(source))
     except (ValueError, SyntaxError):
         return False
 
@@ -176,13 +178,20 @@ def _has_comment(space: cst.BaseParenthesizableWhitespace) -> bool:
     )
 
 
+def _comma(arg: cst.Arg) -> cst.Comma:
+    """The comma after an argument that has one (every argument of a call but the last)."""
+    if not isinstance(arg.comma, cst.Comma):
+        raise CannotFix("an argument of the call has no comma after it")
+    return arg.comma
+
+
 def _without(args: list[cst.Arg], index: int) -> list[cst.Arg]:
     """The arguments without ``args[index]`` (never the first); the comments on its line
     stay, on a line of their own, and the layout around it is kept."""
     previous, gone = args[index - 1], args[index]
     closing = not isinstance(gone.comma, cst.Comma)  # it was the last argument, with no trailing comma
-    before = previous.comma.whitespace_after  # type: ignore[union-attr]
-    after = gone.whitespace_after_arg if closing else gone.comma.whitespace_after  # type: ignore[union-attr]
+    before = _comma(previous).whitespace_after
+    after = gone.comma.whitespace_after if isinstance(gone.comma, cst.Comma) else gone.whitespace_after_arg
     if isinstance(before, cst.ParenthesizedWhitespace) and isinstance(after, cst.ParenthesizedWhitespace):
         moved = [cst.EmptyLine(before.indent, before.last_line, after.first_line.comment, after.first_line.newline)]
         lines = [*before.empty_lines, *(moved if after.first_line.comment else []), *after.empty_lines]
@@ -194,8 +203,7 @@ def _without(args: list[cst.Arg], index: int) -> list[cst.Arg]:
     if closing:
         previous = previous.with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=between)
     else:
-        comma = previous.comma.with_changes(whitespace_after=between)  # type: ignore[union-attr]
-        previous = previous.with_changes(comma=comma)
+        previous = previous.with_changes(comma=_comma(previous).with_changes(whitespace_after=between))
     return [*args[: index - 1], previous, *args[index + 1 :]]
 
 
@@ -210,9 +218,9 @@ def _appended(args: list[cst.Arg], arg: cst.Arg, before_args: cst.BaseParenthesi
     if not args:
         return [arg]
     last = args[-1]
-    trailing = isinstance(last.comma, cst.Comma)
-    tail = last.comma.whitespace_after if trailing else last.whitespace_after_arg  # type: ignore[union-attr]
-    separator = args[-2].comma.whitespace_after if len(args) > 1 else before_args  # type: ignore[union-attr]
+    trailing = last.comma if isinstance(last.comma, cst.Comma) else None
+    tail = trailing.whitespace_after if trailing is not None else last.whitespace_after_arg
+    separator = _comma(args[-2]).whitespace_after if len(args) > 1 else before_args
     between: cst.BaseParenthesizableWhitespace = cst.SimpleWhitespace(" ")
     end = tail
     if isinstance(separator, cst.ParenthesizedWhitespace) and isinstance(tail, cst.ParenthesizedWhitespace):
@@ -221,8 +229,8 @@ def _appended(args: list[cst.Arg], arg: cst.Arg, before_args: cst.BaseParenthesi
         end = _plain(tail)
     elif isinstance(separator, cst.ParenthesizedWhitespace):
         between = _plain(separator)
-    if trailing:
-        last = last.with_changes(comma=last.comma.with_changes(whitespace_after=between))  # type: ignore[union-attr]
+    if trailing is not None:
+        last = last.with_changes(comma=trailing.with_changes(whitespace_after=between))
         arg = arg.with_changes(comma=cst.Comma(whitespace_after=end))
     else:
         last = last.with_changes(comma=cst.Comma(whitespace_after=between), whitespace_after_arg=_NO_SPACE)
@@ -241,7 +249,9 @@ def _prepended(args: list[cst.Arg], arg: cst.Arg, before_args: cst.BaseParenthes
 def _names_with(statement: str, function: str) -> str:
     """``from torch.nn.init import a`` -> ``from torch.nn.init import a, b`` (libcst keeps its layout)."""
     node = cst.parse_statement(statement)
-    small = node.body[0]  # type: ignore[attr-defined]
+    small = node.body[0] if isinstance(node, cst.SimpleStatementLine) else None
+    if not isinstance(small, cst.ImportFrom) or isinstance(small.names, cst.ImportStar):
+        raise CannotFix(f"cannot add {function} to `{statement}`")
     names = [*small.names, cst.ImportAlias(cst.Name(function))]
     comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
     names = [n.with_changes(comma=comma) for n in names[:-1]] + [
@@ -277,8 +287,8 @@ class SourcePlanner:
         line, column, end_line, end_column = self._span(node)
         return Edit(self.path, line, column, end_line, end_column, content)
 
-    def _insert_after(self, node: ast.AST, lines: list[str], indent: str) -> Edit:
-        line = node.end_lineno + 1  # type: ignore[attr-defined]
+    def _insert_after(self, node: ast.stmt, lines: list[str], indent: str) -> Edit:
+        line = _last_line(node) + 1
         content = "".join(f"{indent}{text}{self.newline}" for text in lines)
         return Edit(self.path, line, 1, line, 1, content)
 
@@ -320,7 +330,7 @@ class SourcePlanner:
             and isinstance(body[0].value, ast.Constant)
             and isinstance(body[0].value.value, str)
         ):
-            line = body[0].end_lineno + 1  # after the module docstring
+            line = _last_line(body[0]) + 1  # after the module docstring
         return Edit(self.path, line, 1, line, 1, f"import torch{self.newline}")
 
     # -- intents ----------------------------------------------------------------------------
@@ -413,7 +423,7 @@ class SourcePlanner:
         line = self.positions.line(statement.lineno)
         return [self._insert_after(statement, lines, line[: len(line) - len(line.lstrip())]), *import_edits]
 
-    def _assigning_statement(self, intent: InsertInit) -> tuple[ast.stmt, ast.AST]:
+    def _assigning_statement(self, intent: InsertInit) -> tuple[ast.stmt, ast.FunctionDef | ast.AsyncFunctionDef]:
         """The statement at the intent's anchor, alone on its lines, having attached every
         layer of the intent; and the function it is in."""
         anchor, first = intent.anchor, intent.layers[0]
@@ -438,8 +448,8 @@ class SourcePlanner:
         functions = [
             f
             for f in ast.walk(scope)
-            if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and f.lineno < statement.lineno <= f.end_lineno
-        ]  # type: ignore[operator]
+            if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and f.lineno < statement.lineno <= _last_line(f)
+        ]
         if not functions:
             raise CannotFix(f"the statement at line {statement.lineno} is not in a method")
         return statement, max(functions, key=lambda f: f.lineno)
@@ -483,7 +493,7 @@ class SourcePlanner:
                 if isinstance(node, ast.Attribute) and node.attr == tops[0] and isinstance(node.value, ast.Name):
                     return f"{node.value.id}.{tops[0]}"
         if isinstance(statement, ast.Expr) and _is_setattr(statement.value):
-            receiver, name = statement.value.args[:2]  # type: ignore[attr-defined]
+            receiver, name = statement.value.args[:2]
             constant = name.value if isinstance(name, ast.Constant) else None
             if isinstance(receiver, ast.Name) and _pure(name) and (constant is None or [constant] == tops):
                 return f"getattr({receiver.id}, {self._source(name)})"
@@ -514,10 +524,10 @@ class SourcePlanner:
             raise unknown
         return dotted
 
-    def _indent_unit(self, function: ast.AST) -> str:
+    def _indent_unit(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
         """One level of indentation as this function writes it."""
-        outer = self.positions.line(function.lineno)  # type: ignore[attr-defined]
-        inner = self.positions.line(function.body[0].lineno)  # type: ignore[attr-defined]
+        outer = self.positions.line(function.lineno)
+        inner = self.positions.line(function.body[0].lineno)
         outer, inner = outer[: len(outer) - len(outer.lstrip())], inner[: len(inner) - len(inner.lstrip())]
         return inner[len(outer) :] if inner.startswith(outer) and len(inner) > len(outer) else "    "
 
@@ -531,7 +541,12 @@ def _within(inner: Span, outer: tuple[int, int, int, int]) -> bool:
     return (line, column) <= (inner.line, inner.column) and (inner.end_line, inner.end_column) <= (end_line, end_column)
 
 
-def _is_setattr(node: ast.expr) -> bool:
+def _last_line(node: ast.stmt) -> int:
+    """The statement's last line (``ast.parse`` always sets it; a hand-built node ends where it starts)."""
+    return node.end_lineno if node.end_lineno is not None else node.lineno
+
+
+def _is_setattr(node: ast.expr) -> TypeGuard[ast.Call]:
     return (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)

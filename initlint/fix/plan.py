@@ -9,27 +9,31 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..findings import Edit, Finding, Fix
 from .apply import decode, digest
 from .intent import FixIntent, InsertInit, NoFix, RewriteCall
 
+if TYPE_CHECKING:  # both import at run time only when needed: libcst is slow to import
+    from ..cache import Cache
+    from .edits import SourcePlanner
 
-def merge_intents(intents: Sequence[object]) -> FixIntent | None:
+
+def merge_intents(intents: Sequence[FixIntent | None]) -> FixIntent | None:
     """One intent for a finding that covers several layers built or initialised at one place."""
     present = [i for i in intents if i is not None]
     if not present:
         return None
     first = present[0]
     if isinstance(first, InsertInit):
-        if all(
-            isinstance(i, InsertInit)
-            and (i.path, i.model, i.new, i.anchor, i.applicability)
+        inserts = [i for i in present if isinstance(i, InsertInit)]
+        if len(inserts) == len(present) and all(
+            (i.path, i.model, i.new, i.anchor, i.applicability)
             == (first.path, first.model, first.new, first.anchor, first.applicability)
-            for i in present
+            for i in inserts
         ):
-            targets = tuple(dict.fromkeys(target for i in present for target in i.targets))
+            targets = tuple(dict.fromkeys(target for i in inserts for target in i.targets))
             return replace(first, targets=targets)
         return NoFix("the layers built here need different inits: initialise each one explicitly")
     if all(i == first for i in present):
@@ -37,12 +41,10 @@ def merge_intents(intents: Sequence[object]) -> FixIntent | None:
     return NoFix("the layers initialised here need different inits: split the call by layer")
 
 
-def _target(intent: FixIntent) -> str | None:
+def _target(intent: RewriteCall | InsertInit) -> str:
     if isinstance(intent, RewriteCall):
         return intent.site.path
-    if isinstance(intent, InsertInit):
-        return intent.path
-    return None
+    return intent.path
 
 
 def _describe(intent: RewriteCall | InsertInit) -> str:
@@ -53,40 +55,39 @@ def _describe(intent: RewriteCall | InsertInit) -> str:
 
 
 def plan_fixes(
-    findings: Iterable[Finding], digests: dict[str, str], show: Callable[[str], str], memo: Any = None
+    findings: Iterable[Finding], digests: dict[str, str], show: Callable[[str], str], memo: Cache | None = None
 ) -> list[Finding]:
     """The findings with ``fix`` set where an edit could be computed; reasons added where not.
 
-    ``memo`` (a ``cache.Cache``) remembers edits by file content and intent, so an
-    unchanged file never needs libcst again.
+    ``memo`` remembers edits by file content and intent, so an unchanged file
+    never needs libcst again.
     """
     findings = list(findings)
-    by_file: dict[str, list[int]] = {}
+    by_file: dict[str, list[tuple[int, RewriteCall | InsertInit]]] = {}
     for index, finding in enumerate(findings):
         intent = finding.intent
         if isinstance(intent, NoFix):
             findings[index] = replace(finding, message=f"{finding.message} (no automatic fix: {intent.reason})")
-        target = _target(intent) if intent is not None else None
-        if target is not None:
-            by_file.setdefault(os.path.normcase(os.path.abspath(target)), []).append(index)
-    for path, indices in by_file.items():
-        planner: Any = None
+        elif intent is not None:
+            by_file.setdefault(os.path.normcase(os.path.abspath(_target(intent))), []).append((index, intent))
+    for path, located in by_file.items():
+        planner: SourcePlanner | None = None
         reason = ""
-        for index in indices:
+        for index, intent in located:
             finding = findings[index]
-            key = memo.key(path, ["fix", digests.get(path) or "", repr(finding.intent)]) if memo else None
-            outcome = memo.load(key, tuple[Edit, ...] | str) if key else None
+            key = memo.key(path, ["fix", digests.get(path) or "", repr(intent)]) if memo else None
+            outcome: tuple[Edit, ...] | str | None = memo.load(key, tuple[Edit, ...] | str) if memo and key else None
             if outcome is None:
                 if planner is None and not reason:
                     planner, reason = _planner(path, digests.get(path))
-                outcome = _plan(finding.intent, planner) if planner is not None else reason
-                if key and planner is not None:
+                outcome = _plan(intent, planner) if planner is not None else reason
+                if memo and key and planner is not None:
                     memo.store(key, outcome)
-            findings[index] = _applied(finding, outcome, show)
+            findings[index] = _applied(finding, intent, outcome, show)
     return findings
 
 
-def _planner(path: str, analysed: str | None) -> tuple[object | None, str]:
+def _planner(path: str, analysed: str | None) -> tuple[SourcePlanner | None, str]:
     if analysed is None:
         return None, "the call is in a file initlint did not check"
     try:
@@ -104,7 +105,7 @@ def _planner(path: str, analysed: str | None) -> tuple[object | None, str]:
         return None, f"libcst cannot parse the file ({type(error).__name__})"
 
 
-def _plan(intent: FixIntent, planner: Any) -> tuple[Edit, ...] | str:
+def _plan(intent: RewriteCall | InsertInit, planner: SourcePlanner) -> tuple[Edit, ...] | str:
     """The edits for an intent, or why there are none."""
     from .edits import CannotFix
 
@@ -116,9 +117,10 @@ def _plan(intent: FixIntent, planner: Any) -> tuple[Edit, ...] | str:
         return str(error)
 
 
-def _applied(finding: Finding, outcome: tuple[Edit, ...] | str, show: Callable[[str], str]) -> Finding:
+def _applied(
+    finding: Finding, intent: RewriteCall | InsertInit, outcome: tuple[Edit, ...] | str, show: Callable[[str], str]
+) -> Finding:
     if isinstance(outcome, str):
         return replace(finding, message=f"{finding.message} (no automatic fix: {outcome})")
-    intent = finding.intent
     shown = tuple(replace(e, path=show(e.path)) for e in outcome)
     return replace(finding, fix=Fix(intent.applicability, _describe(intent), shown))

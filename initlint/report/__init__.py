@@ -14,4 +14,5 @@ FORMATS = ("text", "json", "sarif", "github", "junit")
 
 def renderer(name: str) -> Callable[..., str]:
     """The ``render`` function of a format (or of ``statistics``)."""
-    return importlib.import_module(f".{_MODULES[name]}", __name__).render
+    render: Callable[..., str] = importlib.import_module(f".{_MODULES[name]}", __name__).render
+    return render

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..findings import severity_rank
+from ..findings import Finding, severity_rank
 from .model import Report
 
 
 def rows(report: Report) -> list[tuple[int, str, str, str]]:
     """(count, code, name, severities) per rule code, most frequent first, then by code."""
-    groups: dict[str, list] = {}
+    groups: dict[str, list[Finding]] = {}
     for f in report.findings:
         groups.setdefault(f.code, []).append(f)
     table = []

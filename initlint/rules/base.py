@@ -12,6 +12,7 @@ import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import TypeGuard
 
 from ..findings import ERROR, INFO, WARNING
 from ..fix.intent import SAFE, FixIntent, NewInit, NoFix, RewriteCall
@@ -400,11 +401,11 @@ class ModelView:
         chain = self._chains.get(layer.name)
         return chain if chain is not None and len(chain.layers) >= 2 else None
 
-    def is_deep_problem(self, chain: Chain | None) -> bool:
+    def is_deep_problem(self, chain: Chain | None) -> TypeGuard[Chain]:
         deep = self.settings[DEEP_FACTOR]
         return chain is not None and not (1 / deep <= chain.factor <= deep)
 
-    def is_extreme(self, chain: Chain | None) -> bool:
+    def is_extreme(self, chain: Chain | None) -> TypeGuard[Chain]:
         extreme = self.settings[EXTREME_FACTOR]
         return chain is not None and not (1 / extreme <= chain.factor <= extreme)
 

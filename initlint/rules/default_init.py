@@ -31,9 +31,9 @@ def check(view: ModelView) -> Iterator[Verdict]:
         if not view.is_deep_problem(chain) or not view.is_deep_problem(view.default_part(chain)):
             continue  # the chain's trouble, if any, comes from other layers' inits
         act = view.targets(layer)[0] if view.targets(layer) else None
-        if act is None:
-            continue
         expected = view.expected_std(layer)
+        if act is None or expected is None:  # no activation, or no inputs (Linear(0, n)): no scale to keep
+            continue
         message = (
             f"keeps PyTorch's default init {step.call} "
             f"(std {fmt(w.std)} = 1/sqrt(3 fan_in)), before {judged_activation_label(layer)} the "

@@ -28,7 +28,9 @@ def check(view: ModelView) -> Iterator[Verdict]:
     for layer in view.model.layers:
         if layer.kind != "recurrent" or layer.get("mode") not in ("LSTM", "LSTMCell"):
             continue
-        hidden = int(layer.get("hidden_size"))
+        hidden = layer.get("hidden_size")
+        if not isinstance(hidden, int):  # set with the mode, for every recurrent layer (shared.layer_facts)
+            continue
         biases: dict[str, float] = {}
         for name, init in layer.params:
             match = _BIAS.match(name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..fix.intent import FixIntent
-from ..shared.facts import DEFAULT, USER, LayerFacts
+from ..shared.facts import DEFAULT, USER, InitStep, LayerFacts
 from .base import (
     DEEP_FACTOR,
     EXTREME_FACTOR,
@@ -50,16 +50,15 @@ def check(view: ModelView) -> Iterator[Verdict]:
             activation=act,
             expected_std=expected,
             actual_std=w.std,
-            fix=_fix(view, layer),
+            fix=_fix(view, layer, step),
         )
 
 
-def _fix(view: ModelView, layer: LayerFacts) -> FixIntent | None:
+def _fix(view: ModelView, layer: LayerFacts, step: InitStep) -> FixIntent | None:
     """Swap the call for the kaiming call of the right gain (safe: the intent is the activation's gain).
 
     Orthogonal inits and gains torch cannot name (GELU, SiLU) get no fix.
     """
-    step = layer.weight.last
     if step.origin != USER or not step.function.startswith(("init.xavier", "init.kaiming")):
         return None
     family = "uniform" if step.function.endswith("uniform_") else "normal"

@@ -46,14 +46,14 @@ def check(view: ModelView) -> Iterator[Verdict]:
         if step is not None and step.origin == DEFAULT:
             continue
         targets = view.targets(layer)
-        if not targets:
+        expected = view.expected_std(layer)
+        if not targets or expected is None:  # no activation, or no inputs (Linear(0, n)): no scale to keep
             continue
         std = w.std * abs(layer.scale)
-        fans = (layer.fan_in, layer.fan_out)
+        fans = [f for f in (layer.fan_in, layer.fan_out) if f > 0]
         band = [theory.expected_std(recommended_gain(a), f) for a in targets for f in fans]
         low, high = min(band), max(band)
         act = targets[0]
-        expected = view.expected_std(layer)
         ratio = std / expected
         if low / tolerance <= std <= high * tolerance:
             continue

@@ -6,6 +6,8 @@ names, and the static mode matches the same names in source.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from . import theory
 from .facts import Activation
 
@@ -25,7 +27,7 @@ def make_activation(name: str, label: str, **params: float) -> Activation:
     )
 
 
-def label(prefix: str, params: dict) -> str:
+def label(prefix: str, params: Mapping[str, float]) -> str:
     shown = ", ".join(f"{k}={v:g}" for k, v in params.items())
     return f"{prefix}({shown})" if shown else prefix
 
@@ -92,7 +94,9 @@ def gelu(approximate: str, label_text: str) -> Activation:
     return make_activation("gelu_tanh" if approximate == "tanh" else "gelu", label_text)
 
 
-def from_call(name: str, positional: tuple, keywords: dict, label_prefix: str) -> Activation | None:
+def from_call(
+    name: str, positional: tuple[object, ...], keywords: Mapping[str, object], label_prefix: str
+) -> Activation | None:
     """The activation a call computes, given the arguments after the input.
 
     ``name`` is a key of FUNCTIONS; ``positional``/``keywords`` are constants
@@ -109,7 +113,7 @@ def from_call(name: str, positional: tuple, keywords: dict, label_prefix: str) -
     return make_activation(activation, label(label_prefix, params), **params)
 
 
-def from_module(class_name: str, positional: tuple, keywords: dict) -> Activation | None:
+def from_module(class_name: str, positional: tuple[object, ...], keywords: Mapping[str, object]) -> Activation | None:
     """The activation ``nn.<class_name>(*positional, **keywords)`` computes (static mode)."""
     if class_name == "GELU":
         return gelu(str(keywords.get("approximate", positional[0] if positional else "none")), "nn.GELU")
@@ -128,8 +132,10 @@ def relu_clamp(low: object, high: object, label_text: str) -> Activation | None:
     return None
 
 
-def _numbers(names: tuple[str, ...], positional: tuple, keywords: dict) -> dict[str, float]:
-    params = {}
+def _numbers(
+    names: tuple[str, ...], positional: tuple[object, ...], keywords: Mapping[str, object]
+) -> dict[str, float]:
+    params: dict[str, float] = {}
     for position, pname in enumerate(names):
         value = keywords.get(pname, positional[position] if len(positional) > position else None)
         if isinstance(value, (int, float)) and not isinstance(value, bool):

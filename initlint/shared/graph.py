@@ -9,7 +9,7 @@ source. The walks here are pure Python.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from .facts import IDENTITY, INPUT, Activation, Link
@@ -59,8 +59,15 @@ class FlowGraph:
     functional: dict[str, FunctionalLayer] = field(default_factory=dict)  # LAYER name -> details
     _users: list[list[int]] | None = None
 
-    def add(self, kind: str, inputs: list[int] = (), **attrs) -> int:  # type: ignore[assignment]
-        self.nodes.append(Node(kind, list(inputs), **attrs))
+    def add(
+        self,
+        kind: str,
+        inputs: Sequence[int] = (),
+        name: str = "",
+        activation: Activation | None = None,
+        factor: float = 1.0,
+    ) -> int:
+        self.nodes.append(Node(kind, list(inputs), name, activation, factor))
         self._users = None
         return len(self.nodes) - 1
 
@@ -215,7 +222,8 @@ def _pair_node(graph: FlowGraph, name: str, i: int) -> Pairing:
     activations = [e for e in ends if e.kind == "activation"]
     known = [e for e in ends if e.kind != "opaque"]
     final = bool(ends) and all(
-        e.kind == "output" or (e.kind == "activation" and e.activation.role == "output") for e in ends
+        e.kind == "output" or (e.kind == "activation" and e.activation is not None and e.activation.role == "output")
+        for e in ends
     )
     if activations:
         chosen = activations[0]

@@ -105,6 +105,8 @@ class Positions(SourceText):
 
     def span(self, node: ast.AST) -> Span:
         """Where ``node`` is, in code-point columns; a node without an end position ends where it starts."""
+        # typeshed puts positions on each located node class (expr, stmt, arg...), not on ast.AST, which the
+        # interpreters pass around: a node without them is a caller's bug, raising AttributeError as it should.
         line: int = node.lineno  # type: ignore[attr-defined]
         start = self.column(line, node.col_offset)  # type: ignore[attr-defined]
         end_line = getattr(node, "end_lineno", None)

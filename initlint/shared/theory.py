@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 SQRT2 = math.sqrt(2.0)
 _SELU_ALPHA = 1.6732632423543772
@@ -60,10 +61,10 @@ class ActivationMath:
     fn: Callable[..., float]
     family: str
     kinks: Callable[..., Sequence[float]] = lambda **_: ()
-    defaults: Mapping[str, float] = None  # type: ignore[assignment]
+    defaults: Mapping[str, float] = field(default_factory=dict)
 
-    def params(self, given: Mapping[str, float]) -> dict:
-        merged = dict(self.defaults or {})
+    def params(self, given: Mapping[str, float]) -> dict[str, float]:
+        merged = dict(self.defaults)
         merged.update({k: v for k, v in given.items() if k in merged})
         return merged
 
@@ -188,7 +189,7 @@ def _gains_of(fn: Callable[[float], float], kinks: Sequence[float]) -> Gains:
 
 
 @lru_cache(maxsize=256)
-def _cached_gains(name: str, params: tuple) -> Gains:
+def _cached_gains(name: str, params: tuple[tuple[str, float], ...]) -> Gains:
     spec = ACTIVATIONS[name]
     kw = dict(params)
     return _gains_of(lambda z: spec.fn(z, **kw), spec.kinks(**kw))
@@ -367,16 +368,24 @@ def truncated_normal_mean(mean: float, std: float, low: float, high: float) -> f
     return mean + std * (_phi(alpha) - _phi(beta)) / mass
 
 
-def init_gain(function: str, args: Mapping[str, object]) -> float | None:
-    """The gain an ``nn.init`` call assumes, or None for gain-less inits."""
+def init_gain(function: str, args: Mapping[str, Any]) -> float | None:
+    """The gain an ``nn.init`` call assumes, or None for gain-less inits.
+
+    ``args`` are the call's arguments as the user passed them, any objects:
+    float() raising TypeError or ValueError says they are not numbers.
+    """
     if function in ("xavier_uniform_", "xavier_normal_", "orthogonal_"):
-        return float(args.get("gain", 1.0))  # type: ignore[arg-type]
+        return float(args.get("gain", 1.0))
     if function in ("kaiming_uniform_", "kaiming_normal_"):
-        return torch_gain(str(args.get("nonlinearity", "leaky_relu")), args.get("a", 0))  # type: ignore[arg-type]
+        return _kaiming_gain(args)
     return None
 
 
-def init_distribution(function: str, args: Mapping[str, object], shape: Sequence[int]) -> Distribution:
+def _kaiming_gain(args: Mapping[str, Any]) -> float:
+    return torch_gain(str(args.get("nonlinearity", "leaky_relu")), args.get("a", 0))
+
+
+def init_distribution(function: str, args: Mapping[str, Any], shape: Sequence[int]) -> Distribution:
     """The distribution ``torch.nn.init.<function>(tensor, **args)`` draws.
 
     ``shape`` is the tensor's; fans are torch's (what the call really used).
@@ -413,7 +422,7 @@ def init_distribution(function: str, args: Mapping[str, object], shape: Sequence
     if function in ("kaiming_uniform_", "kaiming_normal_"):
         mode = str(a.get("mode", "fan_in"))
         fan = fans.fan_in if mode == "fan_in" else fans.fan_out
-        std = init_gain(function, a) / math.sqrt(fan)  # type: ignore[operator]
+        std = _kaiming_gain(a) / math.sqrt(fan)
         return Distribution("uniform" if function == "kaiming_uniform_" else "normal", std)
     if function == "orthogonal_":
         rows = shape[0]

@@ -149,7 +149,10 @@ def fold(
     return dist, gain, mode, known
 
 
-def site_key(step: InitStep) -> tuple | None:
+SiteKey = tuple[str, int, int, str]  # (path, line, column, function) of a call site
+
+
+def site_key(step: InitStep) -> SiteKey | None:
     """Which call site a step came from, to tell generic (loop) inits from specific ones."""
     s = step.site
     if s is None or step.origin == "default":

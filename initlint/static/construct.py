@@ -14,17 +14,17 @@ from dataclasses import replace
 from typing import Any
 
 from ..shared import graph
-from ..shared.facts import USER, InitStep
+from ..shared.facts import USER, InitStep, Span
+from ..shared.knowledge.modules import CONTAINER
 from ..shared.knowledge.values import FACTORIES, INIT_ALIASES, SIZES
 from ..shared.positions import Positions
 from ..shared.theory import Distribution
-from ..shared.writes import UNINITIALIZED, created
+from ..shared.writes import UNINITIALIZED, Write, created
 from . import inits, layers
 from .inits import (
     INIT_SIGNATURES,
     Origin,
     ParamState,
-    Write,
     default_bias_write,
     default_weight_write,
     describe,
@@ -73,7 +73,7 @@ class Builder(Interpreter):
         super().__init__()
         self.positions = positions
 
-    def span(self, node: ast.AST):
+    def span(self, node: ast.AST) -> Span:
         return self.positions.span(node)
 
     # -- the model and its submodules --------------------------------------------------
@@ -104,8 +104,10 @@ class Builder(Interpreter):
         if base is None or base.name == "torch.nn.Module":
             return
         spec = layers.spec_of(base.name)
+        if spec is None:  # a private base (``nn.modules.conv._ConvNd``) reached through super()
+            raise GiveUp(f"inherits from {base.name}, whose constructor static mode does not know", node)
         built = layers.construct(base, spec, args, self.span(node))  # torch's own code runs from this call
-        if spec.role == layers.CONTAINER:
+        if spec.role == CONTAINER:
             module.spec, module.children, module.open_tail = spec, built.children, built.open_tail
         elif spec.role == graph.LAYER and "reset_parameters" not in self._file_methods(module):
             module.spec, module.kind = spec, built.kind
@@ -170,7 +172,7 @@ class Builder(Interpreter):
         self.taint([iterable], node)  # a loop over items we cannot list may reach any known one
         return UNKNOWN
 
-    def taint(self, values: list, node: ast.AST) -> None:
+    def taint(self, values: list[Any], node: ast.AST) -> None:
         step = InitStep(f"{_source(node)}", "unknown", USER, self.span(node), effect="unknown")
         seen: set[int] = set()
         stack = list(values)
@@ -238,7 +240,7 @@ class Builder(Interpreter):
         parent.params.pop(name, None)
         layers.add_child(parent, name, value, self.span(node))
 
-    def container_add(self, container: ModuleObj, values: list, node: ast.AST) -> None:
+    def container_add(self, container: ModuleObj, values: list[Any], node: ast.AST) -> None:
         if self.maybe:
             container.uncertain = True
         for value in values:
@@ -278,7 +280,8 @@ class Builder(Interpreter):
         shown.update({k.arg: _source(k.value) for k in node.keywords if k.arg})
         return shown
 
-    def tensor_method(self, tensor: TensorRef, name: str, args: Args, node: ast.Call) -> Any:
+    def tensor_method(self, tensor: TensorRef, name: str, args: Args, node: ast.AST) -> Any:
+        """``tensor.<name>(*args)`` at ``node``: a call, or an augmented assignment (``w *= 2``)."""
         shape = tensor.state.shape
         if name in inits.WRITES:
             shown = [_source(a) for a in node.args] if isinstance(node, ast.Call) else []
@@ -393,7 +396,7 @@ class Builder(Interpreter):
     def augmented(self, op: ast.operator, old: Any, right: Any, node: ast.AST) -> Any:
         if isinstance(old, TensorRef) and type(op) in _IN_PLACE:
             name = _IN_PLACE[type(op)]
-            return self.tensor_method(old, name, Args((right,), {}), node)  # type: ignore[arg-type]
+            return self.tensor_method(old, name, Args((right,), {}), node)
         return super().augmented(op, old, right, node)
 
     # -- attribute and item assignment ----------------------------------------------------------
@@ -547,7 +550,7 @@ def _register_parameter(builder: Builder, module: ModuleObj, args: Args, node: a
 
 
 def _append(builder: Builder, module: ModuleObj, args: Args, node: ast.Call, frame: Frame) -> Any:
-    if module.spec is None or module.spec.role != layers.CONTAINER or len(args.positional) != 1:
+    if module.spec is None or module.spec.role != CONTAINER or len(args.positional) != 1:
         return builder.call_unknown(MethodOf(module, "append"), args, node)
     builder.container_add(module, list(args.positional), node)
     return module
@@ -555,7 +558,7 @@ def _append(builder: Builder, module: ModuleObj, args: Args, node: ast.Call, fra
 
 def _extend(builder: Builder, module: ModuleObj, args: Args, node: ast.Call, frame: Frame) -> Any:
     items = builder.iterate(args.positional[0]) if len(args.positional) == 1 else None
-    if module.spec is None or module.spec.role != layers.CONTAINER or items is None:
+    if module.spec is None or module.spec.role != CONTAINER or items is None:
         return builder.call_unknown(MethodOf(module, "extend"), args, node)
     builder.container_add(module, items, node)
     return module

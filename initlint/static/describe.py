@@ -8,6 +8,7 @@ from ..shared.facts import LayerFacts
 from ..shared.graph import Pairing
 from ..shared.knowledge.modules import CONV, CONV_TRANSPOSE
 from ..shared.layer_facts import layer_facts as shared_layer_facts
+from ..shared.writes import SiteKey
 from .inits import noted_sites, param_init
 from .layers import true_fans
 from .objects import ModuleObj, named_modules, named_parameters
@@ -37,9 +38,9 @@ def _certain_modules(root: ModuleObj) -> set[int]:
     return certain
 
 
-def generic_sites(root: ModuleObj) -> set[tuple]:
+def generic_sites(root: ModuleObj) -> set[SiteKey]:
     """Call sites that initialised more than one parameter (a loop, ``apply``)."""
-    params_by_site: dict[tuple, set[int]] = defaultdict(set)
+    params_by_site: dict[SiteKey, set[int]] = defaultdict(set)
     for _, state in named_parameters(root):
         for key in noted_sites(state):
             params_by_site[key].add(id(state))

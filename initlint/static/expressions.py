@@ -7,10 +7,11 @@ A mixin of ``interp.Interpreter``: operators fold constants (``literals``),
 from __future__ import annotations
 
 import ast
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..shared.knowledge.modules import CONTAINER
 from . import literals
-from .layers import CONTAINER, spec_of
+from .layers import spec_of
 from .names import Qual, builtin
 from .objects import ModuleObj, is_object
 from .runtime import Frame
@@ -21,6 +22,17 @@ MAX_ITEMS = 10_000  # longest loop unrolled or list built
 
 class Expressions:
     """Expression evaluation; the interpreter's statements and calls live in ``interp``."""
+
+    if TYPE_CHECKING:  # provided by the classes this mixes into: ``interp.Interpreter`` and ``members.Members``
+        maybe: int
+
+        def _handler(self, node: ast.AST, prefix: str) -> Any: ...
+        def attribute(self, value: Any, name: str, node: ast.AST) -> Any: ...
+        def subscript(self, value: Any, index: Any, node: ast.AST) -> Any: ...
+        def join(self, values: list[Any], node: ast.AST) -> Any: ...
+        def assign(self, target: ast.expr, value: Any, frame: Frame) -> None: ...
+        def call(self, func: Any, args: Args, node: ast.Call, frame: Frame) -> Any: ...
+        def unknown_result(self, inputs: list[Any], node: ast.AST) -> Any: ...
 
     def eval(self, node: ast.expr, frame: Frame) -> Any:
         handler = self._handler(node, "eval_")
@@ -47,9 +59,9 @@ class Expressions:
             return slice(*parts)
         return UNKNOWN
 
-    def elements(self, nodes: list[ast.expr], frame: Frame) -> tuple[list, bool]:
+    def elements(self, nodes: list[ast.expr], frame: Frame) -> tuple[list[Any], bool]:
         """Values of a display's elements, expanding ``*x``; False when an expansion is unknown."""
-        found: list = []
+        found: list[Any] = []
         complete = True
         for node in nodes:
             if isinstance(node, ast.Starred):
@@ -179,10 +191,10 @@ class Expressions:
 
     def _comprehension(
         self, node: ast.ListComp | ast.GeneratorExp | ast.SetComp | ast.DictComp, frame: Frame
-    ) -> list | None:
+    ) -> list[Any] | None:
         """The comprehension's elements (pairs for dicts), or None when its loops are unknown."""
         inner = Frame(Scope({}, frame.scope), frame.owner, frame.receiver, frame.entry_maybe)
-        found: list = []
+        found: list[Any] = []
 
         def run(generators: list[ast.comprehension]) -> bool:
             if not generators:
@@ -304,7 +316,7 @@ class Expressions:
             return False if spec_of(left.name) and spec_of(right.name) else UNKNOWN
         return left is right if isinstance(left, ClassInfo) and isinstance(right, ClassInfo) else False
 
-    def iterate(self, value: Any) -> list | None:
+    def iterate(self, value: Any) -> list[Any] | None:
         """The items a for loop over ``value`` sees, or None when they are not known."""
         if isinstance(value, (tuple, str)):
             return list(value)

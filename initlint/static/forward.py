@@ -18,9 +18,9 @@ from typing import Any
 from ..shared import activations, graph, theory
 from ..shared.facts import Activation
 from ..shared.graph import FlowGraph
+from ..shared.knowledge.modules import CONTAINER
 from .describe import layer_kind
 from .interp import Interpreter
-from .layers import CONTAINER
 from .literals import is_constant, is_number
 from .names import Qual
 from .objects import ModuleObj, TensorRef
@@ -88,8 +88,10 @@ class FlowBuilder(Interpreter):
         self.graph = FlowGraph()
         self.names = names  # id(module) -> qualified name, for the modules of the model
 
-    def add(self, kind: str, inputs: list[int], **attrs: Any) -> Tensor:
-        return Tensor(self.graph.add(kind, inputs, **attrs))
+    def add(
+        self, kind: str, inputs: list[int], name: str = "", activation: Activation | None = None, factor: float = 1.0
+    ) -> Tensor:
+        return Tensor(self.graph.add(kind, inputs, name, activation, factor))
 
     def data(self, *values: Any) -> list[int]:
         """The graph nodes a value carries (tensors inside tuples, lists and dicts too)."""
@@ -123,7 +125,7 @@ class FlowBuilder(Interpreter):
         self.add(graph.OUTPUT_NODE, self.data(result))
         return self.graph
 
-    def _inputs(self, func: ast.FunctionDef) -> Args:
+    def _inputs(self, func: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> Args:
         """An input node per parameter; None/bool/int defaults stay constants, as fx's concrete_args."""
         spec = func.args
         params = [*spec.posonlyargs, *spec.args][1:]
@@ -250,7 +252,7 @@ class FlowBuilder(Interpreter):
             return self.opaque(args)
         return self.add(graph.ACTIVATION, self.data(args.positional[0]), activation=act)
 
-    def _clamp(self, inputs: tuple, low: Any, high: Any, label: str, args: Args) -> Any:
+    def _clamp(self, inputs: tuple[Any, ...], low: Any, high: Any, label: str, args: Args) -> Any:
         act = activations.relu_clamp(low, high, label) if is_constant(low) and is_constant(high) else None
         if act is None:
             return self.opaque(args, *inputs)
@@ -365,12 +367,12 @@ class FlowBuilder(Interpreter):
             return self.add(graph.PASS, [iterable.node])
         return self.opaque(iterable)
 
-    def unknown_result(self, inputs: list, node: ast.AST) -> Any:
+    def unknown_result(self, inputs: list[Any], node: ast.AST) -> Any:
         return self.opaque(*inputs)
 
     # -- branches that cannot be decided ----------------------------------------------------------
 
-    def returned(self, maybe_values: list, result: Any, node: ast.AST) -> Any:
+    def returned(self, maybe_values: list[Any], result: Any, node: ast.AST) -> Any:
         if self.depth == 0:  # the model's own forward: each return is an output, as in fx's per-branch traces
             for value in maybe_values:
                 self.add(graph.OUTPUT_NODE, self.data(value))
@@ -383,7 +385,7 @@ class FlowBuilder(Interpreter):
             if isinstance(value, Tensor):
                 frame.scope.names[name] = self.add(graph.OPAQUE, [value.node])
 
-    def join(self, values: list, node: ast.AST) -> Any:
+    def join(self, values: list[Any], node: ast.AST) -> Any:
         if any(isinstance(v, Tensor) for v in values):
             return self.add(graph.OPAQUE, self.data(*values))
         return super().join(values, node)

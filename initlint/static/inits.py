@@ -16,7 +16,7 @@ from ..shared.facts import DEFAULT, InitStep, ParamInit, Span
 from ..shared.knowledge.params import bind
 from ..shared.knowledge.values import INIT_FUNCTIONS, TENSOR_WRITES
 from ..shared.theory import Distribution
-from ..shared.writes import Write, call_text, final_state, site_key
+from ..shared.writes import SiteKey, Write, call_text, final_state, site_key
 from .literals import is_number
 from .values import UNKNOWN
 
@@ -80,13 +80,13 @@ def init_write(function: str, arguments: dict[str, Any], shape: tuple[int, ...] 
     return writes.init_write(function, arguments, shape, step, effect)
 
 
-def method_call_text(name: str, positional: tuple, shown: list[str]) -> str:
+def method_call_text(name: str, positional: tuple[Any, ...], shown: list[str]) -> str:
     """``.normal_(0, 0.01)``: positional arguments only, as ``record`` shows them (source text if not literal)."""
     parts = [fmt(a) if a is not UNKNOWN else text for a, text in zip(positional, [*shown, *["?"] * len(positional)])]
     return f".{name}({', '.join(parts)})"
 
 
-def method_write(name: str, positional: tuple, keywords: dict, step: InitStep) -> Write:
+def method_write(name: str, positional: tuple[Any, ...], keywords: dict[str, Any], step: InitStep) -> Write:
     """The write an in-place tensor method (``w.data.normal_(0, 0.01)``) makes; ``copy_`` of a
     tensor not followed sets unknown values."""
     arguments = bind(TENSOR_WRITES[name].params, positional, keywords)
@@ -111,14 +111,13 @@ def default_bias_write(weight_shape: tuple[int, ...], bias_shape: tuple[int, ...
 # -- the final state --------------------------------------------------------------------
 
 
-def noted_sites(state: ParamState) -> set[tuple]:
+def noted_sites(state: ParamState) -> set[SiteKey]:
     """The call sites that fully wrote this parameter (as ``record`` counts them)."""
-    keys = {site_key(w.step) for w in state.writes if w.effect != "partial"}
-    keys.discard(None)
-    return keys  # type: ignore[return-value]
+    keys = (site_key(w.step) for w in state.writes if w.effect != "partial")
+    return {key for key in keys if key is not None}
 
 
-def param_init(state: ParamState, generic_sites: set[tuple]) -> ParamInit:
+def param_init(state: ParamState, generic_sites: set[SiteKey]) -> ParamInit:
     """The final distribution of a parameter and the steps that made it."""
     origin = state.origin
     return final_state(

@@ -68,7 +68,7 @@ class Interpreter(Expressions, Members):
             result = self.returned(frame.returns, result, node)
         return result
 
-    def returned(self, maybe_values: list, result: Any, node: ast.AST) -> Any:
+    def returned(self, maybe_values: list[Any], result: Any, node: ast.AST) -> Any:
         """The value of a call whose function may have returned early (``maybe_values``)."""
         return self.join([*maybe_values, result], node)
 
@@ -77,9 +77,9 @@ class Interpreter(Expressions, Members):
         positional_params = [a.arg for a in (*spec.posonlyargs, *spec.args)]
         defaults = [self.eval(d, Frame(func.scope)) for d in spec.defaults]
         values: dict[str, Any] = dict(zip(positional_params[len(positional_params) - len(defaults) :], defaults))
-        for param, default in zip(spec.kwonlyargs, spec.kw_defaults):
+        for kwonly, default in zip(spec.kwonlyargs, spec.kw_defaults):
             if default is not None:
-                values[param.arg] = self.eval(default, Frame(func.scope))
+                values[kwonly.arg] = self.eval(default, Frame(func.scope))
         values.update(zip(positional_params, args.positional))
         extra = args.positional[len(positional_params) :]
         if spec.vararg is not None:
@@ -298,7 +298,7 @@ class Interpreter(Expressions, Members):
     def enter_undecided(self, frame: Frame) -> None:
         """Hook: before running branches that may not run."""
 
-    def join(self, values: list, node: ast.AST) -> Any:
+    def join(self, values: list[Any], node: ast.AST) -> Any:
         """One value for a name bound differently by branches that may or may not run."""
         first = values[0]
         if all(v is first for v in values):
@@ -372,7 +372,7 @@ class Interpreter(Expressions, Members):
         """Hook: an item or attribute of ``candidates`` picked by a key we do not know."""
         return UNKNOWN
 
-    def unknown_result(self, inputs: list, node: ast.AST) -> Any:
+    def unknown_result(self, inputs: list[Any], node: ast.AST) -> Any:
         """Hook: the value of an operation that cannot be computed."""
         return UNKNOWN
 

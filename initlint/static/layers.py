@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..shared import activations, graph, theory
-from ..shared.facts import Span
+from ..shared.facts import Activation, Span
 from ..shared.knowledge.modules import (
     COMPOSITE,
     CONTAINER,
@@ -146,29 +146,30 @@ def _positive(*values: Any) -> bool:
     return all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)
 
 
-def _weight_layer(module: ModuleObj, spec: Spec, class_name: str, bound: dict, site: Span | None) -> None:
+def _weight_layer(module: ModuleObj, spec: Spec, class_name: str, bound: dict[str, Any], site: Span | None) -> None:
     has_bias = truth(bound["bias"])
-    module.kind = spec.kind
-    if spec.kind == DENSE:
+    kind = module.kind = spec.kind
+    shape: tuple[int, ...] | None = None
+    if kind == DENSE:
         n_in, n_out = bound["in_features"], bound["out_features"]
-        shape = weight_shape(DENSE, n_in, n_out) if _positive(n_in, n_out) else None
-    else:
+        if _positive(n_in, n_out):
+            shape = weight_shape(DENSE, n_in, n_out)
+    elif kind is not None:  # CONV | CONV_TRANSPOSE: the only other kinds whose constructor the catalogue binds
         dims = int(class_name[-2])
         n_in, n_out, groups = bound["in_channels"], bound["out_channels"], bound["groups"]
         kernel, stride = _ints(bound["kernel_size"], dims), _ints(bound["stride"], dims)
         module.attrs.update(kernel_size=kernel or UNKNOWN, stride=stride or UNKNOWN)
-        shape = None
         if kernel and stride and _positive(n_in, n_out, groups, *kernel) and n_in % groups == 0 and n_out % groups == 0:
-            shape = weight_shape(spec.kind, n_in, n_out, groups, kernel)
-    bias_shape = (n_out,) if shape else None
+            shape = weight_shape(kind, n_in, n_out, groups, kernel)
     if shape is None or has_bias is None:
         module.params["weight"] = ParamState(None)  # a layer we cannot size is never judged
         return
+    bias_shape: tuple[int, ...] = (n_out,)
     module.params["weight"] = ParamState(shape, [default_weight_write(shape, site)])
     module.params["bias"] = ParamState(bias_shape, [default_bias_write(shape, bias_shape, site)]) if has_bias else None
 
 
-def _activation(class_name: str, bound: dict):
+def _activation(class_name: str, bound: dict[str, Any]) -> Activation | None:
     if class_name == "PReLU":
         slope = bound["init"]
         if is_number(slope):
@@ -192,7 +193,7 @@ def _activation(class_name: str, bound: dict):
     return activations.from_module(class_name, (), {n: float(bound[n]) for n in names})
 
 
-def _norm_params(module: ModuleObj, class_name: str, bound: dict) -> None:
+def _norm_params(module: ModuleObj, class_name: str, bound: dict[str, Any]) -> None:
     if class_name in ("LayerNorm", "RMSNorm"):
         size = bound["normalized_shape"]
         shape = (size,) if isinstance(size, int) else size if isinstance(size, tuple) else None

@@ -10,7 +10,7 @@ import ast
 import math
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..shared import theory
 from .values import UNKNOWN, ListVal
@@ -41,7 +41,8 @@ def is_constant(value: Any) -> bool:
     return isinstance(value, _CONSTANT_TYPES)
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[float]:
+    """An int or a float (not a bool)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -140,7 +141,7 @@ PURE_CONSTANTS: dict[str, Any] = {
 }  # fmt: skip
 
 
-def fold_call(name: str, positional: tuple, keywords: dict) -> Any:
+def fold_call(name: str, positional: tuple[Any, ...], keywords: dict[str, Any]) -> Any:
     """A pure function applied to constants; UNKNOWN if it is not one or would raise."""
     fn = PURE.get(name)
     if fn is None or not all(is_constant(v) for v in (*positional, *keywords.values())):
@@ -151,7 +152,9 @@ def fold_call(name: str, positional: tuple, keywords: dict) -> Any:
         return UNKNOWN
 
 
-def fold_method(method: Callable[..., Any], receiver: Any, positional: tuple, keywords: dict) -> Any:
+def fold_method(
+    method: Callable[..., Any], receiver: Any, positional: tuple[Any, ...], keywords: dict[str, Any]
+) -> Any:
     """A method of a constant (``"conv".find("Conv")``) applied to constants."""
     try:
         result = method(receiver, *positional, **keywords)

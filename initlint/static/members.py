@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import ast
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..shared.knowledge.modules import CONTAINER
 from . import literals
-from .layers import CONTAINER, spec_of, torch_isinstance
+from .layers import spec_of, torch_isinstance
 from .names import Qual
 from .objects import ModuleObj, TensorRef, slice_region
 from .runtime import GiveUp
@@ -20,6 +21,10 @@ from .values import MISSING, UNKNOWN, Bound, ClassInfo, DictVal, FuncRef, ListVa
 
 class Members:
     """Member and item lookup; see ``interp.Interpreter``."""
+
+    if TYPE_CHECKING:  # provided by ``interp.Interpreter``, which this mixes into
+
+        def unknown_selection(self, candidates: Any, node: ast.AST) -> Any: ...
 
     def attribute(self, value: Any, name: str, node: ast.AST) -> Any:
         if isinstance(value, Qual):
@@ -58,7 +63,7 @@ class Members:
             return UNKNOWN  # a base class from another file may define it
         return MethodOf(module, name)
 
-    def _class_member(self, mro: list, name: str, receiver: Any) -> Any:
+    def _class_member(self, mro: list[Any], name: str, receiver: Any) -> Any:
         for cls in mro:
             if not isinstance(cls, ClassInfo):
                 continue
@@ -194,8 +199,8 @@ class Members:
                     if target == "torch.nn.Module"
                     else _torch_answer(False if target.startswith(("torch.", "builtins.")) else None)
                 )
-            elif isinstance(base, Qual) and spec_of(base.name) is not None:
-                answers.append(_torch_answer(torch_isinstance(base.name, spec_of(base.name), target)))
+            elif isinstance(base, Qual) and (base_spec := spec_of(base.name)) is not None:
+                answers.append(_torch_answer(torch_isinstance(base.name, base_spec, target)))
             else:
                 answers.append(UNKNOWN)
         if True in answers:

@@ -42,5 +42,5 @@ class Frame:
     receiver: Any = None  # its ``self``
     entry_maybe: int = 0  # maybe level when the function was entered
     loops: list[int] = field(default_factory=list)  # maybe level at the start of each enclosing loop
-    returns: list = field(default_factory=list)  # values returned by branches that may not run
+    returns: list[Any] = field(default_factory=list)  # values returned by branches that may not run
     degraded: bool = False  # a branch that may not run returned or broke out: the rest may not run

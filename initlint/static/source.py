@@ -13,7 +13,7 @@ from typing import Any
 from .interp import Interpreter
 from .names import import_bindings
 from .runtime import Frame, GiveUp
-from .values import UNKNOWN, ClassInfo, FuncRef, Scope
+from .values import MISSING, UNKNOWN, Args, ClassInfo, FuncRef, Scope
 
 # Decorators that leave a function callable as written.
 _TRANSPARENT_DECORATORS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.jit.unused", "torch.jit.ignore"})
@@ -60,10 +60,10 @@ def _read_body(
 class _TopLevel(Interpreter):
     """Evaluates top-level constants; it calls nothing of the file's (that code runs later)."""
 
-    def call_function(self, func: FuncRef, args, node, receiver=None) -> Any:  # type: ignore[override]
+    def call_function(self, func: FuncRef, args: Args, node: ast.AST, receiver: Any = MISSING) -> Any:
         return UNKNOWN
 
-    def instantiate(self, cls, args, node, frame) -> Any:
+    def instantiate(self, cls: ClassInfo, args: Args, node: ast.Call, frame: Frame) -> Any:
         return UNKNOWN
 
 
@@ -90,9 +90,9 @@ def _assign(stmt: ast.Assign | ast.AnnAssign, scope: Scope, evaluator: Interpret
             isinstance(target, ast.Tuple)
             and isinstance(value, tuple)
             and len(value) == len(target.elts)
-            and all(isinstance(t, ast.Name) for t in target.elts)
+            and len(names := [t.id for t in target.elts if isinstance(t, ast.Name)]) == len(target.elts)
         ):
-            scope.names.update((t.id, v) for t, v in zip(target.elts, value))  # NZ, NGF = 100, 64
+            scope.names.update(zip(names, value))  # NZ, NGF = 100, 64
         else:
             for name in _bound_names(target):
                 scope.names[name] = UNKNOWN

@@ -8,6 +8,7 @@ propagates, so a decision that depends on it is never taken.
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +35,7 @@ MISSING: Any = object()  # a name no scope binds
 class ListVal:
     """A Python list (mutable, so aliases see appends). ``known`` is False once its items are not."""
 
-    items: list
+    items: list[Any]
     known: bool = True
 
 
@@ -42,7 +43,7 @@ class ListVal:
 class DictVal:
     """A Python dict with constant keys (``OrderedDict([...])``, ``**kwargs``); ``known`` as for ``ListVal``."""
 
-    items: dict
+    items: dict[Any, Any]
     known: bool = True
 
 
@@ -68,15 +69,15 @@ class ClassInfo:
 
     name: str
     node: ast.ClassDef
-    bases: list  # evaluated base expressions: Qual, ClassInfo or UNKNOWN
+    bases: list[Any]  # evaluated base expressions: Qual, ClassInfo or UNKNOWN
     scope: Scope  # the module scope its methods run in
-    methods: dict[str, ast.FunctionDef] = field(default_factory=dict)
+    methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
     attrs: dict[str, Any] = field(default_factory=dict)  # class-level constants (expansion = 4)
 
     def mro(self) -> list[ClassInfo | Any]:
         """The class and its bases in lookup order (left-to-right depth-first, first seen wins)."""
-        order: list = []
-        stack: list = [self]
+        order: list[ClassInfo | Any] = []
+        stack: list[ClassInfo | Any] = [self]
         while stack:
             item = stack.pop(0)
             if any(item is seen for seen in order):
@@ -124,14 +125,14 @@ class SuperRef:
 class Args:
     """Evaluated call arguments. ``complete`` is False when a ``*x``/``**x`` could not be expanded."""
 
-    positional: tuple
-    keywords: dict
+    positional: tuple[Any, ...]
+    keywords: dict[str, Any]
     complete: bool = True
 
-    def all_values(self) -> list:
+    def all_values(self) -> list[Any]:
         return [*self.positional, *self.keywords.values()]
 
-    def bind(self, params: tuple[str, ...], defaults: dict) -> dict | None:
+    def bind(self, params: tuple[str, ...], defaults: Mapping[str, Any]) -> dict[str, Any] | None:
         """Arguments by parameter name, defaults filled in; None if they do not fit the signature."""
         if not self.complete or len(self.positional) > len(params):
             return None

@@ -60,15 +60,22 @@ _ACTIVATION_DEFAULTS = {
 def _table() -> dict[str, ModuleClass]:
     rows: dict[str, ModuleClass] = {}
 
-    def add(name: str, role: str, parents: Sequence[str] = (), kind: str | None = None, **row) -> None:
+    def add(
+        name: str,
+        role: str,
+        parents: Sequence[str] = (),
+        kind: str | None = None,
+        weight: str | None = None,
+        params: tuple[Param, ...] | None = None,
+    ) -> None:
         bases: list[str] = []
         for parent in parents:
             for base in (parent, *rows[parent].bases):
                 if base not in bases:
                     bases.append(base)
         kind = kind or next((rows[p].kind for p in parents if rows[p].kind), None)
-        weight = row.pop("weight", None) or next((rows[p].weight for p in parents if rows[p].weight), None)
-        rows[name] = ModuleClass(name, role, kind, tuple(bases), row.pop("params", None), weight)
+        weight = weight or next((rows[p].weight for p in parents if rows[p].weight), None)
+        rows[name] = ModuleClass(name, role, kind, tuple(bases), params, weight)
 
     layer, norm, pass_ = graph.LAYER, graph.NORM, graph.PASS
     add(

@@ -7,6 +7,7 @@ values; ``shared.writes`` turns a call into a ``Write`` with these rows and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .params import Param, defaults, names, params
@@ -34,8 +35,15 @@ class InitFunction:
         return {k: v for k, v in defaults(self.params).items() if k != "generator"}
 
 
-def _init(name: str, signature: str, family: str, defaults: dict | None = None, **row) -> InitFunction:
-    return InitFunction(name, params(signature, {"generator": None, **(defaults or {})}), family, **row)
+def _init(
+    name: str,
+    signature: str,
+    family: str,
+    defaults: Mapping[str, object] | None = None,
+    gain: bool = False,
+    alias: bool = True,
+) -> InitFunction:
+    return InitFunction(name, params(signature, {"generator": None, **(defaults or {})}), family, gain, alias)
 
 
 _FANS = {"a": 0, "mode": "fan_in", "nonlinearity": "leaky_relu"}
@@ -99,9 +107,16 @@ class TensorWrite:
     random: bool = False  # draws random values (nothing to compute on the meta device)
 
 
-def _write(name: str, effect: str, signature: str = "", writes: str | None = None, **options) -> TensorWrite:
-    defaults_ = options.pop("defaults", {})
-    return TensorWrite(name, effect, params(signature, defaults_), writes, **options)
+def _write(
+    name: str,
+    effect: str,
+    signature: str = "",
+    writes: str | None = None,
+    inverse: bool = False,
+    random: bool = False,
+    defaults: Mapping[str, object] | None = None,
+) -> TensorWrite:
+    return TensorWrite(name, effect, params(signature, defaults), writes, inverse, random)
 
 
 # In-place methods whose effect on the values no row follows: a write of unknown values.
@@ -124,8 +139,8 @@ _UNFOLLOWED = (
     "transpose_", "tril_", "triu_", "trunc_", "unsqueeze_", "xlogy_",
 )  # fmt: skip
 _RANDOM_REFILLS = ("exponential_", "bernoulli_", "random_", "log_normal_", "cauchy_", "geometric_")
-_SCALE = {"defaults": {"rounding_mode": None}}
-_SHIFT = {"defaults": {"alpha": 1.0}}
+_SCALE = {"rounding_mode": None}
+_SHIFT = {"alpha": 1.0}
 TENSOR_WRITES: dict[str, TensorWrite] = {
     w.name: w
     for w in (
@@ -139,15 +154,15 @@ TENSOR_WRITES: dict[str, TensorWrite] = {
         _write("mul_", SCALE, "other"),
         _write("multiply_", SCALE, "other"),
         _write("__imul__", SCALE, "other"),
-        _write("div_", SCALE, "other * rounding_mode", inverse=True, **_SCALE),
-        _write("divide_", SCALE, "other * rounding_mode", inverse=True, **_SCALE),
+        _write("div_", SCALE, "other * rounding_mode", inverse=True, defaults=_SCALE),
+        _write("divide_", SCALE, "other * rounding_mode", inverse=True, defaults=_SCALE),
         _write("true_divide_", SCALE, "other", inverse=True),
         _write("__itruediv__", SCALE, "other", inverse=True),
         # alpha is keyword-only in torch; read positionally too, as a call that ran may pass it so.
-        _write("add_", SHIFT, "other alpha", **_SHIFT),
+        _write("add_", SHIFT, "other alpha", defaults=_SHIFT),
         _write("__iadd__", SHIFT, "other"),
-        _write("sub_", SHIFT, "other alpha", inverse=True, **_SHIFT),
-        _write("subtract_", SHIFT, "other alpha", inverse=True, **_SHIFT),
+        _write("sub_", SHIFT, "other alpha", inverse=True, defaults=_SHIFT),
+        _write("subtract_", SHIFT, "other alpha", inverse=True, defaults=_SHIFT),
         _write("__isub__", SHIFT, "other", inverse=True),
         _write("__setitem__", PARTIAL, "key value"),
         *(_write(name, UNKNOWN, random=True) for name in _RANDOM_REFILLS),
