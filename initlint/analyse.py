@@ -36,7 +36,8 @@ def analyse_builds(plan: Plan, options: Options, cache: Cache | None, progress: 
     keys = {build.path: _cache_key(build, options, cache) for build in plan.builds}
     missed = []
     for build in plan.builds:
-        hit = cache.get(keys[build.path]) if cache is not None and keys[build.path] else None
+        key = keys[build.path]
+        hit = cache.get(key) if cache is not None and key else None
         if hit is not None:
             results[build.path] = hit
         else:
@@ -49,7 +50,7 @@ def analyse_builds(plan: Plan, options: Options, cache: Cache | None, progress: 
             if cache is not None and key and facts.digest == digests.get(facts.path):
                 cache.put(key, facts)
     for path, facts in results.items():
-        if path in plan.screened.readable and _missing_dependency(facts):
+        if path in plan.screened.readable and _falls_back(facts):
             results[path] = _static_fallback(facts, plan.screened.readable[path])
     return _in_order(results, plan.screened.sources)
 
@@ -81,16 +82,29 @@ def _cache_key(build: Build, options: Options, cache: Cache | None) -> str | Non
     return cache.key(build.path, parts)
 
 
-def _missing_dependency(facts: FileFacts) -> bool:
-    return facts.problem is not None and facts.problem.kind is ProblemKind.MISSING_DEPENDENCY
+def _falls_back(facts: FileFacts) -> bool:
+    return _fallback_reason(facts) is not None
+
+
+def _fallback_reason(facts: FileFacts) -> str | None:
+    """Why a file is read instead of run, if it is: a dependency is missing, or a script's statements
+    that build its models failed (run with no arguments, a required one was None)."""
+    problem = facts.problem
+    if problem is not None and problem.kind in (ProblemKind.MISSING_DEPENDENCY, ProblemKind.SCRIPT_FAILED):
+        return f"importing the file failed ({problem.message.removeprefix('cannot import: ')})"
+    for model in facts.models:
+        if model.built_by == "call-site" and model.error is not None:
+            where = model.built_at.line if model.built_at else model.line
+            return f"building {model.name} as the script does (line {where}) failed ({model.error.message})"
+    return None
 
 
 def _static_fallback(failed: FileFacts, screening: Screening) -> FileFacts:
-    """A file that cannot be imported (a missing dependency) is analysed from its source instead."""
+    """A file that cannot be run (a missing dependency, a failing script) is analysed from its source."""
     facts = analyse_source(failed.path, screening.text)
-    if facts.problem is not None or not facts.models or failed.problem is None:
+    reason = _fallback_reason(failed)
+    if facts.problem is not None or not facts.models or reason is None:
         return failed
-    reason = failed.problem.message.removeprefix("cannot import: ")
     return replace(facts, digest=failed.digest or screening.digest, static_fallback=reason)
 
 
@@ -108,7 +122,16 @@ def _run_workers(
         return [FileFacts(build.path, problem=problem) for build in builds]
     user_files = tuple(dict.fromkeys([*(s.path for s in sources), *(build.path for build in builds)]))
     work = [
-        Task(build.path, user_files, options.timeout, build.classes, build.specs, options.device, options.root)
+        Task(
+            build.path,
+            user_files,
+            options.timeout,
+            build.classes,
+            build.specs,
+            options.device,
+            options.root,
+            build.script_classes,
+        )
         for build in builds
     ]
     return analyse_files(work, options.jobs, progress, started=_import_libcst_meanwhile)

@@ -51,5 +51,6 @@ def check_model(factory: Callable[[], Any], options: Options | None = None) -> l
         path, line = "<unknown>", 0
     name = getattr(factory, "__qualname__", getattr(factory, "__name__", type(factory).__name__))
     facts = analyze_model(path, name, line, factory, [path], device=options.device)
+    assert facts is not None  # without accept_other, what is not a module is an error, never None
     report = judge([FileFacts(path, (facts,))], options, PathDisplay.of([]))
     return list(report.findings)

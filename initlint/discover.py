@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from .shared.facts import AnalysisProblem, ProblemKind, Span
 from .shared.positions import line_at_byte
+from .shared.scripts import Build, does_work, imported_names, slice_module
 
 SKIPPED_DIRS = frozenset({
     ".git", ".hg", ".svn", "__pycache__", "build", "dist", ".venv", "venv", ".tox", ".nox",
@@ -136,17 +137,37 @@ class Screening:
     """What reading a file without importing it tells."""
 
     candidates: tuple[tuple[str, int], ...] = ()  # (class name, line)
-    functions: tuple[tuple[str, int, tuple[str, ...]], ...] = ()  # possible factories: (name, line, callees)
+    # Functions whose returns are all calls: (name, line, callees, callable with no arguments)
+    builders: tuple[tuple[str, int, tuple[str, ...], bool], ...] = ()
     imports: tuple[tuple[str, int, str], ...] = ()  # from <module> (<level> dots) import <name>; import <module>
+    libraries: tuple[str, ...] = ()  # names bound by imports from model libraries (nn, torchvision, timm...)
     digest: str = ""  # sha256 of the bytes screened
     problem: AnalysisProblem | None = None
     text: str = ""
+    # Models built at the top level (calls of local model classes or of imported capitalised names:
+    # the plan keeps those it knows to be models), and whether importing the file does work
+    # (loops, entry-point calls): either way the file is run as a slice (``shared.scripts``).
+    builds: tuple[Build, ...] = ()
+    works: bool = False
 
 
 def decode_source(data: bytes) -> str:
     """Decode like Python does (BOM, coding cookie, UTF-8); UnicodeDecodeError/SyntaxError on failure."""
     encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     return data.decode(encoding)
+
+
+def _library_names(tree: ast.Module) -> set[str]:
+    """Names the module binds to things imported from model libraries: ``nn``, ``models``, ``timm``."""
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names
+                      if a.name.split(".")[0] in _MODEL_LIBRARIES}  # fmt: skip
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module.split(".")[0] in _MODEL_LIBRARIES:
+                names |= {a.asname or a.name for a in node.names}
+    return names
 
 
 def _could_be_module(base: ast.expr) -> bool:
@@ -205,11 +226,11 @@ def _screen_tree(tree: ast.Module, text: str, data: bytes) -> Screening:
         for node in tree.body
         if isinstance(node, ast.ClassDef) and any(_could_be_module(b) for b in node.bases)
     )
-    functions = tuple(
-        (node.name, node.lineno, callees)
+    builders = tuple(
+        (node.name, node.lineno, callees, callable_with_no_arguments(node))
         for node in tree.body
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-        for callees in [factory_callees(node)]
+        for callees in [return_callees(node)]
         if callees is not None
     )
     imports = tuple(
@@ -218,8 +239,16 @@ def _screen_tree(tree: ast.Module, text: str, data: bytes) -> Screening:
         if isinstance(node, ast.ImportFrom)
         for alias in node.names
     ) + tuple((alias.name, 0, "") for node in tree.body if isinstance(node, ast.Import) for alias in node.names)
+    maybe_models = {name for name, _ in candidates} | {n for n in imported_names(tree) if n[:1].isupper()}
     return Screening(
-        candidates=candidates, functions=functions, imports=imports, text=text, digest=hashlib.sha256(data).hexdigest()
+        candidates=candidates,
+        builders=builders,
+        imports=imports,
+        libraries=tuple(sorted(_library_names(tree))),
+        text=text,
+        digest=hashlib.sha256(data).hexdigest(),
+        builds=slice_module(tree, maybe_models).builds,
+        works=does_work(tree),
     )
 
 
@@ -239,24 +268,15 @@ def local_module(path: str, module: str, level: int) -> str | None:
 
 # Zero-argument functions that are entry points, not model builders: never call them.
 _NOT_FACTORIES = frozenset({"main", "cli", "run", "train", "evaluate", "setup", "app"})
+# Libraries whose capitalised names construct modules (nn.Sequential, torchvision's ResNet) and whose
+# model zoos build them (torchvision.models.resnet18, timm.create_model).
+_MODEL_LIBRARIES = frozenset({"torch", "torchvision", "timm", "transformers", "torchaudio", "diffusers"})
 
 
-def factory_callees(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...] | None:
-    """What a possible ``def resnet18(): return ResNet(...)`` builds its result with.
-
-    Calling a function runs arbitrary code, so only plain, undecorated, public
-    functions with no required argument qualify, whose every return is a call
-    or a variable assigned from calls. Returns the callees' dotted names (or
-    ``("<annotated>",)`` when the return annotation names a Module); None
-    when the function cannot be a factory. ``model_factories`` decides.
-    """
-    if isinstance(node, ast.AsyncFunctionDef) or node.decorator_list:
-        return None
-    if node.name.startswith(("_", "test")) or node.name in _NOT_FACTORIES:
-        return None
-    args = node.args
-    if args.posonlyargs or len(args.defaults) < len(args.args) or any(d is None for d in args.kw_defaults):
-        return None
+def return_callees(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...] | None:
+    """The dotted names every return of a function calls to make its result (directly, or through a
+    variable assigned from calls), ``("<annotated>",)`` when its return annotation names a Module;
+    None when some return is not a call."""
     if node.returns is not None and "Module" in ast.unparse(node.returns):
         return ("<annotated>",)
     assigned: dict[str, list[str]] = {}
@@ -279,27 +299,68 @@ def factory_callees(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, 
     return tuple(callees)
 
 
-def _builds_model(callee: str, known: set[str]) -> bool:
-    """A class-like name, a known model builder, or a model zoo (``torchvision.models.resnet18``)."""
-    last = callee.rpartition(".")[2]
-    return callee == "<annotated>" or last[:1].isupper() or last in known or ".models." in f".{callee}"
+def callable_with_no_arguments(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether initlint may call a function as a model factory, if it builds one: public, not an entry
+    point, no required argument, undecorated or registered in a model registry, and not a helper
+    that passes its ``*args`` on (its result needs them)."""
+    if isinstance(node, ast.AsyncFunctionDef) or node.name.startswith(("_", "test")) or node.name in _NOT_FACTORIES:
+        return False
+    if not all(_is_registry(d) for d in node.decorator_list):
+        return False
+    args = node.args
+    if args.posonlyargs or len(args.defaults) < len(args.args) or any(d is None for d in args.kw_defaults):
+        return False
+    forwarded = args.vararg is not None and any(
+        isinstance(n, ast.Starred) and isinstance(n.value, ast.Name) and n.value.id == args.vararg.arg
+        for n in ast.walk(node)
+    )
+    return not forwarded
 
 
-def model_factories(candidates: dict[tuple[str, str], tuple[str, ...]], known: set[str]) -> set[tuple[str, str]]:
-    """Which candidate (path, function)s build models, given names known to (classes).
+def _is_registry(decorator: ast.expr) -> bool:
+    """``@register_model``, ``@MODELS.register_module()``, ``@registry.register("name")``."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    try:
+        return "register" in ast.unparse(target).rpartition(".")[2].lower()
+    except Exception:
+        return False
 
-    A fixed point: ``def small(): return resnet18()`` counts once ``resnet18`` does.
+
+def _builds_model(callee: str, known: set[str], libraries: set[str]) -> bool:
+    """A project model class or model builder, or a module or zoo model of a model library."""
+    if callee == "<annotated>":
+        return True
+    root, last = callee.partition(".")[0], callee.rpartition(".")[2]
+    if last in known:
+        return True
+    return root in libraries and (last[:1].isupper() or ".models." in f".{callee}" or last == "create_model")
+
+
+def model_factories(
+    builders: dict[tuple[str, str], tuple[str, ...]],
+    callable_: set[tuple[str, str]],
+    known: set[str],
+    libraries: dict[str, set[str]],
+) -> set[tuple[str, str]]:
+    """Which (path, function)s initlint may call as model factories.
+
+    ``builders`` maps every function whose returns are all calls to its callees;
+    a function builds a model when all of them do (a fixed point: ``def
+    small(): return resnet18()`` counts once ``resnet18`` does, and private
+    helpers such as ``_create_resnet(...)`` count as builders); of those, only
+    the ones in ``callable_`` are ever called. ``known`` are the project's model
+    classes, ``libraries`` the names each file imports from model libraries.
     """
     found: set[tuple[str, str]] = set()
     while True:
         names = known | {name for _, name in found}
         more = {
             key
-            for key, callees in candidates.items()
-            if key not in found and all(_builds_model(c, names) for c in callees)
+            for key, callees in builders.items()
+            if key not in found and all(_builds_model(c, names, libraries.get(key[0], set())) for c in callees)
         }
         if not more:
-            return found
+            return found & callable_
         found |= more
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .fix.intent import FixIntent
+
 ERROR = "error"
 WARNING = "warning"
 INFO = "info"
@@ -54,10 +56,11 @@ class Finding:
     actual_std: float | None = None
     fix: Fix | None = None
     layers: tuple[str, ...] = field(default=())  # every layer this finding covers
-    intent: object = field(default=None, compare=False, repr=False)  # fix.intent.FixIntent, before planning
+    models: tuple[str, ...] = field(default=())  # every model the same line is found in (variants, factories)
+    intent: FixIntent | None = field(default=None, compare=False, repr=False)  # what to fix, before planning
     # (absolute path, line) where a suppression comment also silences it: the layer's construction
     anchors: tuple[tuple[str, int], ...] = field(default=(), compare=False, repr=False)
 
     @property
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[str, int, int, str, str, str]:
         return (self.path, self.line, self.column, self.code, self.model or "", self.layer or "")

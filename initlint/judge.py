@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from . import rules as catalogue
 from .cache import Cache
 from .discover import SourceFile, decode_source
-from .findings import Finding
+from .findings import Finding, severity_rank
 from .fix.plan import merge_intents, plan_fixes
 from .options import Options
 from .report.model import LayerRow, ModelEntry, Report
@@ -73,21 +73,24 @@ def judge(files: Sequence[FileFacts], options: Options, paths: PathDisplay, cach
             entries.append(ModelEntry(shown, "", ERROR, f.problem.message))
         if f.static_fallback is not None and f.models:
             line = f.models[0].line
-            message = f"importing the file failed ({f.static_fallback}); its models were analysed from source"
+            message = f"{f.static_fallback}; its models were analysed from source"
             findings.append(_plain_finding(catalogue.STATIC_FALLBACK, message, Span(f.path, line, 1, line, 1), paths))
         for model in f.models:
-            if (os.path.normcase(os.path.abspath(model.path)), model.name) in components:
+            plain_class = model.built_by == "no-arguments" or model.status == SKIPPED  # not a factory's or script's
+            if plain_class and (os.path.normcase(os.path.abspath(model.path)), model.name) in components:
                 entries.append(ModelEntry(shown, model.name, SKIPPED, BUILDING_BLOCK))
                 continue
             deadline = time.monotonic() + options.timeout  # --timeout bounds judging a model too
             detail = _detail(f, model)
             view = ModelView(model, options.settings)
-            entries.append(ModelEntry(shown, model.name, model.status, detail, _layer_rows(view)))
+            entries.append(
+                ModelEntry(shown, model.name, model.status, detail, _layer_rows(view), _built_by(model, paths))
+            )
             findings.extend(_model_findings(view, detail, paths, deadline))
     selected = [f for f in findings if _selected(f, options, paths)]
     kept, silenced = _suppressions(selected)
     digests = {f.path: f.digest for f in files if f.digest}
-    planned = plan_fixes(_grouped(kept), digests, paths.show, cache)
+    planned = plan_fixes(_across_models(_grouped(kept)), digests, paths.show, cache)
     return Report(
         tuple(sorted(planned, key=lambda f: f.sort_key)),
         tuple(entries),
@@ -97,11 +100,20 @@ def judge(files: Sequence[FileFacts], options: Options, paths: PathDisplay, cach
     )
 
 
+def _built_by(model: ModelFacts, paths: PathDisplay) -> str | None:
+    """``models[].built_by``: how the model was constructed (None when it was not: skipped, failed)."""
+    if model.status in (ERROR, SKIPPED):
+        return None
+    if model.built_at is not None:
+        return f"{model.built_by} {paths.show(model.built_at.path)}:{model.built_at.line}"
+    return model.built_by
+
+
 def _detail(f: FileFacts, model: ModelFacts) -> str:
     """The model's detail, after why its file was analysed from source (if it was)."""
     if f.static_fallback is None:
         return model.detail
-    fallback = f"analysed from source: importing the file failed: {f.static_fallback}"
+    fallback = f"analysed from source: {f.static_fallback}"
     return f"{fallback}; {model.detail}" if model.detail else fallback
 
 
@@ -121,6 +133,7 @@ def _model_findings(view: ModelView, detail: str, paths: PathDisplay, deadline: 
     if model.status == PARTIAL:
         found.append(_plain_finding(catalogue.PARTIAL_TRACE, f"{model.name}: {detail}", here, paths, model.name))
     for rule in catalogue.MODEL_RULES:
+        assert rule.check is not None  # the catalogue admits no model rule without one (rules._discover)
         for verdict in rule.check(view):
             found.append(_verdict_finding(rule, verdict, model, paths))
             if time.monotonic() > deadline:
@@ -242,12 +255,52 @@ def _suppressions(findings: list[Finding]) -> tuple[list[Finding], list[Finding]
     return kept, silenced
 
 
+def _across_models(findings: list[Finding]) -> list[Finding]:
+    """One finding per source line, whatever the number of models it is found in: a class and the
+    factory that builds it, or 13 variants of one architecture, report the line once, naming them all.
+
+    The most severe model's finding is kept, with its layers (each model names its own); a fix
+    only if all agree on it.
+    """
+    groups: dict[tuple[str, str, int, int, str | None], list[Finding]] = {}
+    ordered: list[Finding | tuple[str, str, int, int, str | None]] = []
+    for f in findings:
+        if f.layer is None or f.model is None:
+            ordered.append(f)
+            continue
+        key = (f.code, f.path, f.line, f.column, f.parameter)
+        if key not in groups:
+            ordered.append(key)
+        groups.setdefault(key, []).append(f)
+    merged: list[Finding] = []
+    for item in ordered:
+        if isinstance(item, Finding):
+            merged.append(item)
+            continue
+        items = groups[item]
+        models = tuple(dict.fromkeys(f.model for f in items if f.model))
+        if len(models) == 1:
+            merged.extend(items)
+            continue
+        first = max(items, key=lambda f: severity_rank(f.severity))
+        shown = ", ".join(models[:4]) + (", ..." if len(models) > 4 else "")
+        merged.append(
+            replace(
+                first,
+                message=f"{first.message} (the same line in {len(models)} models: {shown})",
+                models=models,
+                intent=merge_intents([f.intent for f in items]),
+            )
+        )
+    return merged
+
+
 def _grouped(findings: Iterable[Finding]) -> list[Finding]:
     """One finding per place: a loop that built 8 layers is one line, naming them all.
 
     The message (and its numbers) is the first layer's; the layer prefix is added here.
     """
-    groups: dict[tuple, list[Finding]] = {}
+    groups: dict[tuple[str, str, int, int, str | None, str, str | None], list[Finding]] = {}
     for f in findings:
         key = (f.code, f.path, f.line, f.column, f.model, f.severity, f.parameter)
         groups.setdefault(key, []).append(f)

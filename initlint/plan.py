@@ -12,6 +12,7 @@ file a result depends on) and adds the configured entries
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from .discover import Screening, SourceFile, collect_files, local_module, model_
 from .fix.apply import digest
 from .options import Options
 from .shared.facts import AnalysisProblem, FileFacts, ModelSpec, ProblemKind
+from .shared.scripts import Build as ScriptBuild
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,9 @@ class Build:
     # "path:sha256" of the file and of the local files it imports, transitively: what its result
     # depends on (the cache key); None when the file was not screened (it is then not cached)
     dependencies: tuple[str, ...] | None
+    # A script: the model classes its top-level builds call; it is run as a slice (``shared.scripts``)
+    # that builds them. None: the file is imported as it is.
+    script_classes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,16 +95,23 @@ def plan_builds(screened: Screened, options: Options, cache: Cache | None) -> Pl
     factories = _factories(imported)
     settled: dict[str, FileFacts] = {}
     wanted: dict[str, tuple[tuple[tuple[str, int], ...], list[ModelSpec]]] = {}
+    scripts: dict[str, tuple[str, ...]] = {}
     for path, screening in screened.readable.items():
-        specs = [ModelSpec(name, name, (), line) for name, line, _ in screening.functions if (path, name) in factories]
+        specs = [
+            ModelSpec(name, name, (), line) for name, line, _, _ in screening.builders if (path, name) in factories
+        ]
+        constructions = [b for b in screening.builds if _builds_a_model(path, b, screening, imported)]
+        specs += _call_sites(constructions)
+        if constructions or screening.works:
+            scripts[path] = tuple(sorted({b.model_class for b in constructions}))
         if screening.candidates or specs:
             wanted[path] = (screening.candidates, specs)
         else:
             settled[path] = FileFacts(path, digest=screening.digest)
     root = options.root or os.getcwd()
     for entry in options.entries:
-        path = resolve_entry(entry, root)
-        if path is None:
+        entry_path = resolve_entry(entry, root)
+        if entry_path is None:
             problem = AnalysisProblem(
                 ProblemKind.IMPORT_ERROR,
                 f"cannot find module {entry.module!r} of models entry "
@@ -109,9 +121,9 @@ def plan_builds(screened: Screened, options: Options, cache: Cache | None) -> Pl
                 f"<entry {entry.module}>", FileFacts(os.path.join(options.root, entry.module), problem=problem)
             )
             continue
-        _, specs = wanted.setdefault(path, ((), []))
+        _, specs = wanted.setdefault(entry_path, ((), []))
         specs[:] = [s for s in specs if s.attribute != entry.attribute]  # configured kwargs win
-        specs.append(ModelSpec(entry.name, entry.attribute, entry.kwargs))
+        specs.append(ModelSpec(entry.name, entry.attribute, entry.kwargs, built_by="config"))
     builds = tuple(
         Build(
             path,
@@ -119,10 +131,41 @@ def plan_builds(screened: Screened, options: Options, cache: Cache | None) -> Pl
             tuple(specs),
             imported[path].digest if path in imported else None,
             _dependencies(path, imported) if path in imported else None,
+            scripts.get(path),
         )
         for path, (classes, specs) in wanted.items()
     )
     return Plan(screened, settled, builds)
+
+
+def _builds_a_model(path: str, build: ScriptBuild, screening: Screening, imported: Mapping[str, Screening]) -> bool:
+    """Whether a top-level construction calls a model class: one this file defines, or one it imports
+    by name from a project file that defines it. Nothing else is ever run as a build."""
+    if build.model_class in {name for name, _ in screening.candidates}:
+        return True
+    for module, level, name in screening.imports:
+        if name == build.model_class:
+            source = local_module(path, module, level)
+            if source is not None and source in imported and name in {c for c, _ in imported[source].candidates}:
+                return True
+    return False
+
+
+def _call_sites(builds: Sequence[ScriptBuild]) -> list[ModelSpec]:
+    """A model for each construction a script makes, named after its class (and variable, if the
+    class is built more than once), replacing the class's own check."""
+    counts = Counter(b.model_class for b in builds)
+    return [
+        ModelSpec(
+            b.model_class if counts[b.model_class] == 1 else b.label,
+            b.function,
+            (),
+            b.line,
+            built_by="call-site",
+            replaces=b.model_class,
+        )  # fmt: skip
+        for b in builds
+    ]
 
 
 def _screen(path: str, data: bytes, cache: Cache | None) -> Screening:
@@ -130,9 +173,9 @@ def _screen(path: str, data: bytes, cache: Cache | None) -> Screening:
     if cache is None:
         return screen(path, data)
     key = cache.key(path, ["screen", digest(data)])
-    found = cache.load(key, Screening)
-    if found is not None:
-        return found
+    cached: Screening | None = cache.load(key, Screening)
+    if cached is not None:
+        return cached
     found = screen(path, data)
     cache.store(key, found)
     return found
@@ -173,6 +216,8 @@ def _dependencies(path: str, everything: Mapping[str, Screening]) -> tuple[str, 
 def _factories(everything: Mapping[str, Screening]) -> set[tuple[str, str]]:
     """Factory functions, knowing what the checked files' local imports define."""
     return model_factories(
-        {(path, name): callees for path, s in everything.items() for name, _, callees in s.functions},
+        {(path, name): callees for path, s in everything.items() for name, _, callees, _ in s.builders},
+        {(path, name) for path, s in everything.items() for name, _, _, callable_ in s.builders if callable_},
         {name for s in everything.values() for name, _ in s.candidates},
+        {path: set(s.libraries) for path, s in everything.items()},
     )

@@ -88,7 +88,9 @@ def test_plan_lists_classes_factories_and_entries_and_settles_the_rest(tmp_path)
     builds = {build.path: build for build in plan.builds}
     assert builds[path["net.py"]].classes == (("Net", 5),) and builds[path["net.py"]].specs == ()
     assert builds[path["factories.py"]].specs == (ModelSpec("small", "small", (), 5),)  # helper() builds no model
-    assert builds[path["blocks.py"]].specs == (ModelSpec("Block(width=4)", "Block", (("width", 4),)),)
+    assert builds[path["blocks.py"]].specs == (
+        ModelSpec("Block(width=4)", "Block", (("width", 4),), built_by="config"),
+    )
     assert any(d.startswith(path["blocks.py"] + ":") for d in builds[path["factories.py"]].dependencies)
     assert plan.settled[path["util.py"]] == FileFacts(path["util.py"], digest=screened.readable[path["util.py"]].digest)
     [missing] = [f for key, f in plan.settled.items() if key.startswith("<entry")]
@@ -121,7 +123,7 @@ def test_paths_are_shown_as_named_else_relative_to_the_working_directory(tmp_pat
 def test_a_static_fallback_is_a_typed_fact_whatever_its_reason_says(tmp_path):
     """The reason used to travel as a prefix of ``detail`` and be cut at the first "; "."""
     path = str(tmp_path / "m.py")
-    reason = "ImportError: cannot import name 'x'; did you mean 'y'?"
+    reason = "importing the file failed (ImportError: cannot import name 'x'; did you mean 'y'?)"
     models = (
         ModelFacts(path, "Net", 5, STATIC, ""),
         ModelFacts(path, "Odd", 12, STATIC, "the forward branches on a tensor"),
@@ -129,10 +131,10 @@ def test_a_static_fallback_is_a_typed_fact_whatever_its_reason_says(tmp_path):
     report = judge([FileFacts(path, models, static_fallback=reason)], Options(), PathDisplay.of([]))
     [finding] = report.findings
     assert (finding.code, finding.severity, finding.line) == ("IL909", "warning", 5)
-    assert finding.message == f"importing the file failed ({reason}); its models were analysed from source"
+    assert finding.message == f"{reason}; its models were analysed from source"
     assert [(m.model, m.status, m.detail) for m in report.models] == [
-        ("Net", STATIC, f"analysed from source: importing the file failed: {reason}"),
-        ("Odd", STATIC, f"analysed from source: importing the file failed: {reason}; the forward branches on a tensor"),
+        ("Net", STATIC, f"analysed from source: {reason}"),
+        ("Odd", STATIC, f"analysed from source: {reason}; the forward branches on a tensor"),
     ]
 
 
@@ -171,7 +173,7 @@ def test_a_missing_dependency_falls_back_to_source_with_the_same_messages_as_bef
 
     report = check_paths(["m.py"], Options(jobs=1))
     reason = "ModuleNotFoundError: No module named 'some_missing_dependency_xyz' (at m.py:3)"
-    fallback = f"analysed from source: importing the file failed: {reason}"
+    fallback = f"analysed from source: importing the file failed ({reason})"
     assert [(f.code, f.line, f.message) for f in report.findings if f.code != "IL101"] == [
         ("IL908", 6, f"Block was not checked: {fallback}; constructor needs arguments: width"),
         ("IL909", 6, f"importing the file failed ({reason}); its models were analysed from source"),

@@ -20,7 +20,8 @@ from typing import Any
 import torch
 import torch.nn as nn
 from torch.nn.modules.module import register_module_parameter_registration_hook
-from torch.nn.parameter import UninitializedTensorMixin
+from torch.nn.parameter import UninitializedTensorMixin  # type: ignore[attr-defined]  # public, not in the stubs
+from torch.utils.hooks import RemovableHandle
 
 from ..shared import theory
 from ..shared.facts import (
@@ -146,7 +147,7 @@ def import_file(path: str) -> Any:
     return module
 
 
-def required_arguments(factory: Callable) -> list[str]:
+def required_arguments(factory: Callable[..., Any]) -> list[str]:
     """Parameters a call with no arguments would be missing."""
     try:
         signature = inspect.signature(factory)
@@ -189,7 +190,7 @@ class _Registrations:
     def __init__(self, recorder: InitRecorder):
         self.sites: dict[int, Span] = {}
         self._recorder = recorder
-        self._handle = None
+        self._handle: RemovableHandle | None = None
 
     def __enter__(self) -> _Registrations:
         self._handle = nn.modules.module.register_module_module_registration_hook(self._hook)
@@ -237,9 +238,11 @@ def _parameters_moved(recorder: InitRecorder, everything: bool) -> Iterator[None
     def moved(module: nn.Module, name: str, param: nn.Parameter | None) -> nn.Parameter | None:
         if param is None or param.is_meta or isinstance(param, UninitializedTensorMixin):
             return None
-        return recorder.to_meta(param) if everything else recorder.admit(param)
+        copy = recorder.to_meta(param) if everything else recorder.admit(param)
+        return copy if isinstance(copy, nn.Parameter) else None
 
-    hook = register_module_parameter_registration_hook(moved)
+    # torch's stub says the hook returns None; a returned Parameter replaces the one registered (documented).
+    hook = register_module_parameter_registration_hook(moved)  # type: ignore[arg-type]
     try:
         yield
     finally:
@@ -373,11 +376,16 @@ def _input_major(module: nn.Module, weight: torch.Tensor) -> bool | None:
     return None
 
 
+def _int_attribute(module: nn.Module, name: str) -> int:
+    """A layer's integer setting (``groups``, ``hidden_size``): plain attributes, not submodules."""
+    return int(getattr(module, name))
+
+
 def _fans(module: nn.Module, kind: str, shape: tuple[int, ...], input_major: bool | None) -> theory.Fans:
     return layer_fans(
         kind,
         shape,
-        groups=int(module.groups) if kind in (CONV, CONV_TRANSPOSE) else 1,
+        groups=_int_attribute(module, "groups") if kind in (CONV, CONV_TRANSPOSE) else 1,
         stride=tuple(module.stride) if kind == CONV_TRANSPOSE else (),
         recurrent_mode=_recurrent_mode(module) if kind == RECURRENT else "",
         input_major=bool(input_major),
@@ -412,9 +420,9 @@ def layer_facts(
         pairing,
         site=sites.get(id(module)),
         assigned=sites.get(id(module)),
-        groups=int(module.groups) if kind in (CONV, CONV_TRANSPOSE) else 1,
+        groups=_int_attribute(module, "groups") if kind in (CONV, CONV_TRANSPOSE) else 1,
         layout_known=kind != "custom" or input_major is not None or weight.shape[0] == weight.shape[1],
-        recurrent=(_recurrent_mode(module), int(module.hidden_size)) if kind == RECURRENT else None,
+        recurrent=(_recurrent_mode(module), _int_attribute(module, "hidden_size")) if kind == RECURRENT else None,
         params=tuple((n, recorder.param_init(p)) for n, p in module.named_parameters(recurse=False))
         if kind in (RECURRENT, ATTENTION)
         else (),
@@ -493,6 +501,8 @@ def analyze_model(
     accept_other: bool = False,
     model_kind: str | None = None,
     device: str = "cpu",
+    built_by: str = "no-arguments",
+    built_at: Span | None = None,
 ) -> ModelFacts | None:
     """Build, record, trace and describe one model.
 
@@ -507,7 +517,7 @@ def analyze_model(
         problem = AnalysisProblem(
             ProblemKind.CONSTRUCTION_ERROR, f"{name}() did not return an nn.Module", Span(path, line, 1, line, 1)
         )
-        return ModelFacts(path, name, line, ERROR, problem.message, error=problem)
+        return ModelFacts(path, name, line, ERROR, problem.message, error=problem, built_by=built_by, built_at=built_at)
     except ConstructionFailed as error:
         where = error.line or line
         message = f"{name}() raised {error}"
@@ -516,13 +526,21 @@ def analyze_model(
                 " while built on the meta device, where parameters hold no values; --device cpu builds it for real"
             )
         problem = AnalysisProblem(ProblemKind.CONSTRUCTION_ERROR, message, Span(path, where, 1, where, 1))
-        return ModelFacts(path, name, line, ERROR, str(problem.message), error=problem)
+        return ModelFacts(
+            path, name, line, ERROR, str(problem.message), error=problem, built_by=built_by, built_at=built_at
+        )
     model = built.model
     flow = _trace(model)
     pairings, functional = _pairings(flow)
     layers = _layers(model, built, pairings, functional)
+    # Classes inside it are building blocks judged here; so is its own class when something other
+    # than a plain ``Class()`` built it (a factory, a configured entry, a script's construction).
     components = frozenset(
-        key for m in model.modules() if m is not model for key in [_class_key(type(m))] if key is not None
+        key
+        for m in model.modules()
+        if m is not model or built_by != "no-arguments"
+        for key in [_class_key(type(m))]
+        if key is not None
     )
     attributes = tuple((child, built.sites[id(m)]) for child, m in model.named_children() if id(m) in built.sites)
     detail = "; ".join(d for d in (flow.detail, built.note) if d)
@@ -536,6 +554,8 @@ def analyze_model(
         component_classes=components,
         attributes=attributes,
         kind=model_kind or ("class" if isinstance(factory, type) else "factory"),
+        built_by=built_by,
+        built_at=built_at,
     )
 
 
@@ -583,7 +603,7 @@ def analyze_file(
     """
     module = import_file(path)
     lines = lines or {}
-    configured = {spec.attribute for spec in specs}
+    configured = {spec.attribute for spec in specs} | {spec.replaces for spec in specs if spec.replaces}
     classes = [(name, cls) for name, cls in model_classes(module, lines) if name not in configured]
     yield "models", [name for name, _ in classes] + [spec.name for spec in specs]
     for name, cls in classes:
@@ -613,6 +633,7 @@ def analyze_file(
         line = spec.line or _first_line(target)
         kwargs = dict(spec.kwargs)
         model_kind = "class" if isinstance(target, type) else "factory"
+        built_at = Span(path, line, 1, line, 1) if spec.built_by == "call-site" else None
         facts = analyze_model(
             path,
             spec.name,
@@ -622,5 +643,7 @@ def analyze_file(
             accept_other=True,
             model_kind=model_kind,
             device=device,
+            built_by=spec.built_by,
+            built_at=built_at,
         )
         yield ("dropped", spec.name) if facts is None else ("model", facts)

@@ -50,6 +50,7 @@ class Task:
     specs: tuple[ModelSpec, ...] = ()  # factories and configured entries
     device: str = "auto"  # cpu | meta | auto (meta above a parameter count)
     root: str = ""  # the configuration's directory: the project's packages import from there
+    script_classes: tuple[str, ...] | None = None  # a script: run its slice building these classes
 
 
 def _context() -> Any:
@@ -100,21 +101,28 @@ class _Channel:
 
 def _analyse_one(channel: _Channel, task: Task, skip: frozenset[str]) -> None:
     from .analyze import ImportFailed, analyze_file
+    from .scriptrun import no_arguments, script_program
     from .userimport import project_imports, project_roots
 
     with open(task.path, "rb") as handle:  # read once: the digest fixes are checked against is of what runs
         data = handle.read()
     imports = project_imports()
-    imports.pin(task.path, data)
+    script = task.script_classes is not None
+    imports.pin(task.path, data, script_program(data, task.script_classes or ()) if script else None)
     sys.path[:0] = project_roots(task.path, task.root)
     channel.send(("digest", digest(data)))
     try:
-        for event in analyze_file(task.path, list(task.user_files), skip, dict(task.lines), task.specs, task.device):
-            channel.send(("loaded", imports.new()))
-            channel.send(event)
+        with no_arguments(task.path):
+            events = analyze_file(task.path, list(task.user_files), skip, dict(task.lines), task.specs, task.device)
+            for event in events:
+                channel.send(("loaded", imports.new()))
+                channel.send(event)
     except ImportFailed as error:
         span = Span(task.path, error.line, 1, error.line, 1) if error.line else None
-        kind = ProblemKind.MISSING_DEPENDENCY if error.missing else ProblemKind.IMPORT_ERROR
+        if script:  # the statements that build its models could not run (a required argument, a dataset)
+            kind = ProblemKind.SCRIPT_FAILED  # ...so it is read instead
+        else:
+            kind = ProblemKind.MISSING_DEPENDENCY if error.missing else ProblemKind.IMPORT_ERROR
         channel.send(("problem", AnalysisProblem(kind, f"cannot import: {error}", span)))
     channel.send(("loaded", imports.new()))
 
@@ -301,10 +309,10 @@ def _supervise_runs(tasks: Sequence[Task], jobs: int, memory: int | None, parent
     while waiting or busy:
         while waiting and len(busy) < jobs:
             runner = spares.pop() if spares else fork()
-            run = waiting.pop(0)
-            runner.give(run)
+            starting = waiting.pop(0)
+            runner.give(starting)
             busy.append(runner)
-            parent.send(("progress", (finished, len(runs), run.task.path)))
+            parent.send(("progress", (finished, len(runs), starting.task.path)))
         if waiting and not spares:
             spares.append(fork())
         timeout = max(0.0, min(r.deadline for r in busy) - time.monotonic())
@@ -370,7 +378,8 @@ def _warm_up() -> None:
             self.conv.weight.data.normal_(0, 0.02)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.fc(torch.relu(x))
+            y: torch.Tensor = self.fc(torch.relu(x))
+            return y
 
     try:
         analyze_model(os.path.abspath(__file__), "WarmUp", 1, WarmUp, [], device="auto")
@@ -447,7 +456,8 @@ def analyse_files(
         while True:
             kind, payload = ours.recv()
             if kind == "results":
-                return payload
+                results: list[FileFacts] = payload
+                return results
             if kind == "failed":
                 return _failed(tasks, payload)
             if progress:

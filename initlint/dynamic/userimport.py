@@ -10,11 +10,13 @@ facts of a file being valid only while all of them are unchanged.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 import sys
 from collections.abc import Sequence
 from importlib.machinery import ModuleSpec, PathFinder, SourceFileLoader
+from types import CodeType, ModuleType
 
 from ..fix.apply import digest
 from .record import CodeMap
@@ -27,12 +29,22 @@ class ProjectImports:
         self.pid = os.getpid()
         self.loaded: list[tuple[str, str]] = []  # (absolute path, sha256), in import order
         self._pinned: dict[str, bytes] = {}
+        self._programs: dict[str, ast.Module] = {}
         self._reported = 0
         self._code = CodeMap()
 
-    def pin(self, path: str, data: bytes) -> None:
-        """Run ``path`` from ``data`` (bytes already read and digested), whenever it is imported."""
+    def pin(self, path: str, data: bytes, program: ast.Module | None = None) -> None:
+        """Run ``path`` from ``data`` (bytes already read and digested), whenever it is imported;
+        with ``program``, run that instead (a script's slice), recorded as the same bytes."""
         self._pinned[os.path.abspath(path)] = data
+        if program is not None:
+            self._programs[os.path.abspath(path)] = program
+
+    def code(self, path: str) -> CodeType:
+        """The code object to execute for ``path``."""
+        data = self.read(path)
+        program = self._programs.get(path)
+        return compile(program if program is not None else data, path, "exec", dont_inherit=True)
 
     def read(self, path: str) -> bytes:
         """The bytes to run for ``path``, recorded as loaded."""
@@ -48,7 +60,7 @@ class ProjectImports:
         fresh, self._reported = self.loaded[self._reported :], len(self.loaded)
         return fresh
 
-    def spec(self, name: str, path: str, search: Sequence[str] | None = None) -> ModuleSpec | None:
+    def spec(self, name: str, path: str, search: list[str] | None = None) -> ModuleSpec | None:
         path = os.path.abspath(path)
         return importlib.util.spec_from_file_location(
             name, path, loader=_ProjectLoader(name, path, self), submodule_search_locations=search
@@ -56,7 +68,7 @@ class ProjectImports:
 
     # -- importlib's MetaPathFinder protocol --
 
-    def find_spec(self, name: str, path: Sequence[str] | None, target: object = None) -> ModuleSpec | None:
+    def find_spec(self, name: str, path: Sequence[str] | None, target: ModuleType | None = None) -> ModuleSpec | None:
         found = PathFinder.find_spec(name, path, target)
         if found is None or not isinstance(found.loader, SourceFileLoader) or not found.origin:
             return None  # not ours: the finders after this one decide, as if we were not here
@@ -72,8 +84,8 @@ class _ProjectLoader(SourceFileLoader):
         super().__init__(name, path)
         self._imports = imports
 
-    def get_code(self, fullname: str) -> object:
-        return compile(self._imports.read(self.path), self.path, "exec", dont_inherit=True)
+    def get_code(self, fullname: str) -> CodeType:
+        return self._imports.code(self.path)
 
 
 _installed: ProjectImports | None = None

@@ -40,6 +40,7 @@ def finding_record(f: Finding) -> dict[str, Any]:
         "message": f.message,
         "fix": asdict(f.fix) if f.fix is not None else None,
         "layers": list(f.layers),
+        "models": list(f.models) if f.models else ([f.model] if f.model else []),
     }
 
 
@@ -61,6 +62,7 @@ def model_record(m: ModelEntry) -> dict[str, Any]:
         "path": m.path,
         "model": m.model,
         "status": m.status,
+        "built_by": m.built_by,
         "detail": m.detail,
         "layers": [layer_record(row) for row in m.layers],
     }

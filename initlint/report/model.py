@@ -30,6 +30,8 @@ class ModelEntry:
     status: str
     detail: str = ""
     layers: tuple[LayerRow, ...] = ()
+    # How it was constructed: no-arguments | factory | config | "call-site <path>:<line>"; None if it was not
+    built_by: str | None = None
 
 
 @dataclass(frozen=True)

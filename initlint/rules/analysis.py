@@ -100,6 +100,7 @@ PROBLEM_RULES: dict[ProblemKind, Rule] = {
     ProblemKind.DECODE_ERROR: SOURCE_ERROR,
     ProblemKind.IMPORT_ERROR: IMPORT_ERROR,
     ProblemKind.MISSING_DEPENDENCY: IMPORT_ERROR,  # after the static fallback found no model to analyse
+    ProblemKind.SCRIPT_FAILED: IMPORT_ERROR,  # likewise
     ProblemKind.CONSTRUCTION_ERROR: CONSTRUCTION_ERROR,
     ProblemKind.TIMEOUT: TIMEOUT,
     ProblemKind.CRASH: CRASH,

@@ -55,11 +55,11 @@ class Activation:
 
     @property
     def forward_gain(self) -> float:
-        return self.second_moment**-0.5
+        return float(self.second_moment**-0.5)  # float ** float is typed Any (it may be complex); moments are >= 0
 
     @property
     def backward_gain(self) -> float:
-        return self.derivative_moment**-0.5
+        return float(self.derivative_moment**-0.5)
 
     @property
     def display(self) -> str:
@@ -182,6 +182,8 @@ class ModelFacts:
     component_classes: frozenset[tuple[str, str]] = frozenset()
     attributes: tuple[tuple[str, Span], ...] = ()  # where each direct child was assigned (self.fc = ...)
     kind: str = "class"  # class | factory: only a class has an __init__ to insert fixes into
+    built_by: str = "no-arguments"  # no-arguments | factory | config | call-site: how it was constructed
+    built_at: Span | None = None  # the statement that built it (call-site)
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,8 @@ class ModelSpec:
     attribute: str  # dotted attribute of the module to call
     kwargs: tuple[tuple[str, object], ...] = ()
     line: int = 0
+    built_by: str = "factory"  # factory | config | call-site (a script's own construction statement)
+    replaces: str = ""  # the class it builds, not checked again on its own (a call site builds it)
 
 
 class ProblemKind(str, Enum):
@@ -201,6 +205,7 @@ class ProblemKind(str, Enum):
     DECODE_ERROR = "decode-error"
     IMPORT_ERROR = "import-error"
     MISSING_DEPENDENCY = "missing-dependency"  # the import failed for a module that is not installed
+    SCRIPT_FAILED = "script-failed"  # a script's slice (what builds its models) raised: it is read instead
     CONSTRUCTION_ERROR = "construction-error"
     TIMEOUT = "timeout"
     CRASH = "crash"
