@@ -381,12 +381,16 @@ def _int_attribute(module: nn.Module, name: str) -> int:
     return int(getattr(module, name))
 
 
+def _int_tuple_attribute(module: nn.Module, name: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in getattr(module, name))
+
+
 def _fans(module: nn.Module, kind: str, shape: tuple[int, ...], input_major: bool | None) -> theory.Fans:
     return layer_fans(
         kind,
         shape,
         groups=_int_attribute(module, "groups") if kind in (CONV, CONV_TRANSPOSE) else 1,
-        stride=tuple(module.stride) if kind == CONV_TRANSPOSE else (),
+        stride=_int_tuple_attribute(module, "stride") if kind == CONV_TRANSPOSE else (),
         recurrent_mode=_recurrent_mode(module) if kind == RECURRENT else "",
         input_major=bool(input_major),
     )
