@@ -24,7 +24,7 @@ from .options import Options
 from .report.model import LayerRow, ModelEntry, Report
 from .rules import ModelView, Rule, Verdict
 from .rules.base import JUDGED_KINDS
-from .shared.facts import ERROR, PARTIAL, SKIPPED, AnalysisProblem, FileFacts, ModelFacts, Span
+from .shared.facts import BUILT_ELSEWHERE, ERROR, PARTIAL, SKIPPED, AnalysisProblem, FileFacts, ModelFacts, Span
 from .suppress import FileComments, parse_comments
 
 BUILDING_BLOCK = "building block of another checked model: judged inside it"
@@ -76,8 +76,8 @@ def judge(files: Sequence[FileFacts], options: Options, paths: PathDisplay, cach
             message = f"{f.static_fallback}; its models were analysed from source"
             findings.append(_plain_finding(catalogue.STATIC_FALLBACK, message, Span(f.path, line, 1, line, 1), paths))
         for model in f.models:
-            plain_class = model.built_by == "no-arguments" or model.status == SKIPPED  # not a factory's or script's
-            if plain_class and (os.path.normcase(os.path.abspath(model.path)), model.name) in components:
+            own_check = model.built_by not in BUILT_ELSEWHERE or model.status == SKIPPED  # a class's own check
+            if own_check and (os.path.normcase(os.path.abspath(model.path)), model.name) in components:
                 entries.append(ModelEntry(shown, model.name, SKIPPED, BUILDING_BLOCK))
                 continue
             deadline = time.monotonic() + options.timeout  # --timeout bounds judging a model too

@@ -25,6 +25,7 @@ from torch.utils.hooks import RemovableHandle
 
 from ..shared import theory
 from ..shared.facts import (
+    BUILT_ELSEWHERE,
     ERROR,
     LIBRARY,
     PARTIAL,
@@ -40,6 +41,7 @@ from ..shared.graph import FunctionalLayer, Pairing, pair_layers
 from ..shared.knowledge.modules import ATTENTION, CONV, CONV_TRANSPOSE, RECURRENT, layer_fans
 from ..shared.layer_facts import layer_facts as shared_layer_facts
 from . import ops
+from .recipes import build_with, config_recipe, required_arguments
 from .record import InitRecorder, span_of_frame, storage_key
 from .trace import Flow, trace_model
 from .userimport import project_imports
@@ -145,19 +147,6 @@ def import_file(path: str) -> Any:
     except BaseException as error:  # SystemExit included: user code may call sys.exit
         raise ImportFailed(describe_exception(error), line_in(error, path), isinstance(error, ImportError)) from error
     return module
-
-
-def required_arguments(factory: Callable[..., Any]) -> list[str]:
-    """Parameters a call with no arguments would be missing."""
-    try:
-        signature = inspect.signature(factory)
-    except (TypeError, ValueError):
-        return []
-    return [
-        name
-        for name, p in signature.parameters.items()
-        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    ]
 
 
 def model_classes(module: Any, lines: dict[str, int]) -> list[tuple[str, type]]:
@@ -538,11 +527,11 @@ def analyze_model(
     pairings, functional = _pairings(flow)
     layers = _layers(model, built, pairings, functional)
     # Classes inside it are building blocks judged here; so is its own class when something other
-    # than a plain ``Class()`` built it (a factory, a configured entry, a script's construction).
+    # than the class's own check built it (a factory, a configured entry, a script's construction).
     components = frozenset(
         key
         for m in model.modules()
-        if m is not model or built_by != "no-arguments"
+        if m is not model or built_by in BUILT_ELSEWHERE
         for key in [_class_key(type(m))]
         if key is not None
     )
@@ -615,11 +604,20 @@ def analyze_file(
             continue
         line = lines.get(name) or _first_line(cls)
         missing = required_arguments(cls)
-        if missing:
+        recipe = config_recipe(cls) if missing else None
+        if missing and recipe is None:
             yield "model", skipped_model(path, name, line, missing)
             continue
         yield "start", (name, line)
-        yield "model", analyze_model(path, name, line, cls, user_files, device=device)
+        if recipe is None:
+            yield "model", analyze_model(path, name, line, cls, user_files, device=device)
+            continue
+        configs, built_by = recipe  # GPT(config) with a GPTConfig whose fields all have defaults
+        factory = build_with(cls, configs)
+        yield (
+            "model",
+            analyze_model(path, name, line, factory, user_files, model_kind="class", device=device, built_by=built_by),
+        )
     for spec in specs:
         if spec.name in skip:
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..shared.facts import DEFAULT, LIBRARY, USER, InitStep
+from ..shared.facts import DEFAULT, LIBRARY, USER, InitStep, Span
 from .base import INFO, WARNING, Example, Expect, ModelView, Rule, Verdict
 
 
@@ -17,6 +17,7 @@ def _where(step: InitStep) -> str:
 
 
 def check(view: ModelView) -> Iterator[Verdict]:
+    reach = _reach(view)
     for layer in view.model.layers:
         for parameter, init in (("weight", layer.weight), ("bias", layer.bias)):
             if init is None:
@@ -27,6 +28,10 @@ def check(view: ModelView) -> Iterator[Verdict]:
                     continue
                 if earlier.generic and later.origin == USER and not later.generic:
                     continue  # a loop over all layers, then a deliberate special case
+                if earlier.generic and later.generic and reach.get(later.site, set()) < reach.get(earlier.site, set()):
+                    continue  # ...or a second loop picking some of them (GPT-2's scaled c_proj)
+                if later.call == earlier.call:
+                    continue  # the same init again (a tied weight reached twice): nothing is lost
                 clobbered = not earlier.generic and (later.generic or later.origin in (LIBRARY, DEFAULT))
                 message = f"{earlier.call} here is overwritten by {later.call} ({_where(later)}), so it has no effect"
                 yield Verdict(
@@ -36,6 +41,16 @@ def check(view: ModelView) -> Iterator[Verdict]:
                     layer=layer,
                     parameter=parameter,
                 )
+
+
+def _reach(view: ModelView) -> dict[Span | None, set[str]]:
+    """The layers each init call site wrote to: which loop covers which."""
+    reach: dict[Span | None, set[str]] = {}
+    for layer in view.model.layers:
+        for init in (layer.weight, layer.bias):
+            for step in init.steps if init is not None else ():
+                reach.setdefault(step.site, set()).add(layer.name)
+    return reach
 
 
 RULE = Rule(

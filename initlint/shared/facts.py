@@ -186,6 +186,10 @@ class ModelFacts:
     built_at: Span | None = None  # the statement that built it (call-site)
 
 
+# How a model was built, when not by its class's own check (``Class()`` or ``Class(Config())``).
+BUILT_ELSEWHERE = frozenset({"factory", "config", "call-site"})
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A model to build besides a file's classes: a factory or a configured entry."""
