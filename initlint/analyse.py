@@ -103,8 +103,13 @@ def _static_fallback(failed: FileFacts, screening: Screening) -> FileFacts:
     """A file that cannot be run (a missing dependency, a failing script) is analysed from its source."""
     facts = analyse_source(failed.path, screening.text)
     reason = _fallback_reason(failed)
-    if facts.problem is not None or not facts.models or reason is None:
+    if facts.problem is not None or reason is None:
         return failed
+    missing_dependency = failed.problem is not None and failed.problem.kind == ProblemKind.MISSING_DEPENDENCY
+    if not facts.models and not missing_dependency:
+        return failed
+    # A file that defines no model and imports an optional package that is not installed hides nothing:
+    # it is reported as read from source, with no model (judge: IL909 as info), never as an error.
     return replace(facts, digest=failed.digest or screening.digest, static_fallback=reason)
 
 

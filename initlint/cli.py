@@ -91,6 +91,7 @@ def _options(
         jobs=jobs,
         settings=config.settings,
         entries=config.models,
+        require_all_models=config.require_all_models,
         root=config.root,
     )
 
@@ -130,6 +131,11 @@ def _options(
     type=click.Choice(SEVERITIES),
     default=None,
     help="Lowest severity that makes the exit code 1 [default: warning].",
+)
+@click.option(
+    "--require-all-models",
+    is_flag=True,
+    help="Fail when a model cannot be built (IL908 becomes an error); config: require-all-models = true.",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
 @click.option("--statistics", is_flag=True, help="Show a count per rule instead of the findings.")
@@ -171,6 +177,7 @@ def check(
     timeout: float | None,
     jobs: int,
     fail_on: str | None,
+    require_all_models: bool,
     exit_zero: bool,
     statistics: bool,
     fix: bool,
@@ -198,6 +205,8 @@ def check(
         click.echo(f"initlint: error: {error}", err=True)
         sys.exit(EXIT_ERROR)
     options = replace(options, device=device, static=static_mode)
+    if require_all_models:
+        options = replace(options, require_all_models=True)
     if not no_cache:
         options = replace(options, cache_dir=cache_dir or os.path.join(config.root, DEFAULT_CACHE_DIR))
     report = _run(paths, options)

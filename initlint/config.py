@@ -52,6 +52,7 @@ class Config:
     fail_on: str | None = None
     timeout: float | None = None
     models: tuple[Entry, ...] = ()
+    require_all_models: bool = False  # a model initlint could not build fails the run (IL908 as an error)
     settings: Settings = field(default_factory=Settings)
 
     @property
@@ -60,7 +61,7 @@ class Config:
 
 
 _KEYS = {"select", "ignore", "extend-select", "per-file-ignores", "exclude", "fail-on", "timeout", "models",
-         "thresholds"}  # fmt: skip
+         "require-all-models", "thresholds"}  # fmt: skip
 
 
 def find_config(paths: Iterable[str]) -> str | None:
@@ -120,6 +121,9 @@ def parse_table(table: dict[str, Any], path: str) -> Config:
     timeout = table.get("timeout")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
         raise ConfigError(f"{where}: timeout must be a positive number of seconds, not {timeout!r}")
+    require_all = table.get("require-all-models", False)
+    if not isinstance(require_all, bool):
+        raise ConfigError(f"{where}: require-all-models must be true or false, not {require_all!r}")
     return Config(
         path=path,
         select=_selectors(table, "select", where),
@@ -130,6 +134,7 @@ def parse_table(table: dict[str, Any], path: str) -> Config:
         fail_on=fail_on,
         timeout=float(timeout) if timeout is not None else None,
         models=tuple(_entry(item, where) for item in _list(table, "models", where)),
+        require_all_models=require_all,
         settings=_settings(table.get("thresholds", {}), where),
     )
 
@@ -202,6 +207,22 @@ def _settings(value: Any, where: str) -> Settings:
             raise ConfigError(f"{where}: thresholds.{key} must be a number greater than 1, not {number!r}")
         chosen.append((key, float(number)))
     return Settings(tuple(chosen))
+
+
+def suggest_entry(path: str, attribute: str, needs: Iterable[str], root: str) -> str:
+    """The ``models`` item that would build ``attribute`` of the file at ``path``, as TOML to paste, its
+    arguments left for the user to fill in: ``{ entry = "pkg.nets:Net", kwargs = { depth = ... } }``.
+    ``resolve_entry`` finds the file again: a dotted module under ``root`` (or ``root/src``), else a path."""
+    relative = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
+    module = relative
+    parts = relative.removeprefix("src/").removesuffix(".py").split("/")
+    if parts[-1] == "__init__":
+        parts.pop()
+    if relative.endswith(".py") and parts and all(p.isidentifier() for p in parts) and not relative.startswith(".."):
+        module = ".".join(parts)
+    kwargs = ", ".join(f"{name} = ..." for name in needs)
+    text = f'{{ entry = "{module}:{attribute}"'
+    return text + (f", kwargs = {{ {kwargs} }} }}" if kwargs else " }")
 
 
 def resolve_entry(entry: Entry, root: str) -> str | None:

@@ -17,7 +17,10 @@ from dataclasses import dataclass, replace
 
 from . import rules as catalogue
 from .cache import Cache
+from .config import suggest_entry
 from .discover import SourceFile, decode_source
+from .findings import ERROR as ERROR_SEVERITY
+from .findings import INFO as INFO_SEVERITY
 from .findings import Finding, severity_rank
 from .fix.plan import merge_intents, plan_fixes
 from .options import Options
@@ -71,10 +74,8 @@ def judge(files: Sequence[FileFacts], options: Options, paths: PathDisplay, cach
         if f.problem is not None:
             findings.append(_problem_finding(f.problem, f.path, None, 1, paths))
             entries.append(ModelEntry(shown, "", ERROR, f.problem.message))
-        if f.static_fallback is not None and f.models:
-            line = f.models[0].line
-            message = f"{f.static_fallback}; its models were analysed from source"
-            findings.append(_plain_finding(catalogue.STATIC_FALLBACK, message, Span(f.path, line, 1, line, 1), paths))
+        if f.static_fallback is not None:
+            findings.append(_fallback_finding(f, paths))
         for model in f.models:
             own_check = model.built_by not in BUILT_ELSEWHERE or model.status == SKIPPED  # a class's own check
             if own_check and (os.path.normcase(os.path.abspath(model.path)), model.name) in components:
@@ -83,9 +84,15 @@ def judge(files: Sequence[FileFacts], options: Options, paths: PathDisplay, cach
             deadline = time.monotonic() + options.timeout  # --timeout bounds judging a model too
             detail = _detail(f, model)
             view = ModelView(model, options.settings)
+            suggestion = suggest_entry(model.path, model.name, model.needs, paths.root) if model.needs else None
             entries.append(
-                ModelEntry(shown, model.name, model.status, detail, _layer_rows(view), _built_by(model, paths))
+                ModelEntry(
+                    shown, model.name, model.status, detail, _layer_rows(view), _built_by(model, paths), suggestion
+                )
             )
+            if model.status == SKIPPED:
+                findings.append(_skipped_finding(model, detail, suggestion, options, paths))
+                continue
             findings.extend(_model_findings(view, detail, paths, deadline))
     selected = [f for f in findings if _selected(f, options, paths)]
     kept, silenced = _suppressions(selected)
@@ -126,9 +133,6 @@ def _model_findings(view: ModelView, detail: str, paths: PathDisplay, deadline: 
     here = Span(model.path, model.line, 1, model.line, 1)
     if model.status == ERROR and model.error is not None:
         return [_problem_finding(model.error, model.path, model.name, model.line, paths)]
-    if model.status == SKIPPED:
-        message = f"{model.name} was not checked: {detail}"
-        return [_plain_finding(catalogue.MODEL_SKIPPED, message, here, paths, model.name)]
     found = []
     if model.status == PARTIAL:
         found.append(_plain_finding(catalogue.PARTIAL_TRACE, f"{model.name}: {detail}", here, paths, model.name))
@@ -143,6 +147,30 @@ def _model_findings(view: ModelView, detail: str, paths: PathDisplay, deadline: 
             found.append(_plain_finding(catalogue.BY_CODE["IL904"], message, here, paths, model.name))
             break
     return found
+
+
+def _fallback_finding(f: FileFacts, paths: PathDisplay) -> Finding:
+    """IL909: the file was read instead of run; info when reading it found no model (nothing is hidden)."""
+    if not f.models:
+        message = f"{f.static_fallback}; read from source, it defines no model"
+        finding = _plain_finding(catalogue.STATIC_FALLBACK, message, Span(f.path, 1, 1, 1, 1), paths)
+        return replace(finding, severity=INFO_SEVERITY)
+    line = f.models[0].line
+    message = f"{f.static_fallback}; its models were analysed from source"
+    return _plain_finding(catalogue.STATIC_FALLBACK, message, Span(f.path, line, 1, line, 1), paths)
+
+
+def _skipped_finding(
+    model: ModelFacts, detail: str, suggestion: str | None, options: Options, paths: PathDisplay
+) -> Finding:
+    """IL908: what the constructor needs, and the configured entry that would build it; an error when
+    every model must be checked (``require-all-models``)."""
+    message = f"{model.name} was not checked: {detail}"
+    if suggestion is not None:
+        message += f"; to check it, add {suggestion} to [tool.initlint] models"
+    here = Span(model.path, model.line, 1, model.line, 1)
+    finding = _plain_finding(catalogue.MODEL_SKIPPED, message, here, paths, model.name)
+    return replace(finding, severity=ERROR_SEVERITY) if options.require_all_models else finding
 
 
 def _problem_finding(problem: AnalysisProblem, path: str, model: str | None, line: int, paths: PathDisplay) -> Finding:

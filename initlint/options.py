@@ -22,6 +22,7 @@ class Options:
     jobs: int = DEFAULT_JOBS
     settings: Settings = field(default_factory=Settings)
     entries: tuple[Entry, ...] = ()  # [tool.initlint] models
+    require_all_models: bool = False  # a model that could not be built is an error (IL908), failing the run
     root: str = ""  # the configuration's directory: where entries and globs are relative to
     cache_dir: str | None = None  # None: no cache
     device: str = "auto"  # where models are built: auto | cpu | meta

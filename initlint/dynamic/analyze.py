@@ -571,7 +571,7 @@ def _pairings(flow: Flow) -> tuple[dict[str, Pairing], dict[str, FunctionalLayer
 
 def skipped_model(path: str, name: str, line: int, missing: list[str]) -> ModelFacts:
     detail = f"constructor needs arguments: {', '.join(missing)}"
-    return ModelFacts(path, name, line, SKIPPED, detail)
+    return ModelFacts(path, name, line, SKIPPED, detail, needs=tuple(missing))
 
 
 def _resolve(module: Any, dotted: str) -> Any:

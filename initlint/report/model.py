@@ -32,6 +32,8 @@ class ModelEntry:
     layers: tuple[LayerRow, ...] = ()
     # How it was constructed: no-arguments | factory | config | "call-site <path>:<line>"; None if it was not
     built_by: str | None = None
+    # Skipped: the [tool.initlint] models item that would build it, its arguments to fill in
+    suggested_entry: str | None = None
 
 
 @dataclass(frozen=True)

@@ -45,12 +45,24 @@ def summary(report: Report) -> str:
     return f"Found {_plural(len(report.findings), 'finding')} ({', '.join(parts)}); {scope}."
 
 
+def _unchecked(report: Report) -> list[str]:
+    """The models that could not be built, as the configured entries that would build them."""
+    skipped = [m for m in report.models if m.suggested_entry is not None]
+    if not skipped:
+        return []
+    lines = [f"Not checked: {_plural(len(skipped), 'model')} whose constructor needs arguments. To check them, add "
+             "to [tool.initlint] models in pyproject.toml, with the arguments filled in:"]  # fmt: skip
+    lines += [f"  {m.suggested_entry},  # {m.path} {m.model}: {m.detail}" for m in skipped]
+    return lines
+
+
 def render(report: Report, unsafe_fixes: bool = False, fixed: int | None = None) -> str:
     """Findings, then the summary; after --fix, how many were fixed (the findings shown remain)."""
     lines = [_line(f, unsafe_fixes) for f in report.findings]
     if fixed:
         lines.append(f"Fixed {_plural(fixed, 'finding')}.")
     lines.append(summary(report))
+    lines += _unchecked(report)
     fixable = sum(_fixable(f, unsafe_fixes) for f in report.findings)
     hidden = sum(f.fix is not None for f in report.findings) - fixable
     if fixable:

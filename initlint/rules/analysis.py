@@ -73,8 +73,13 @@ MODEL_SKIPPED = _rule(
     "model-skipped",
     INFO,
     "A model class was not checked because its constructor needs arguments.",
-    "Classes whose constructor has required arguments cannot be built on their own. Those used inside "
-    "another checked model are judged there; the others are listed with this note.",
+    "initlint builds a class with no arguments, with a config object made from its defaults "
+    "(`GPT(config: GPTConfig)`), or as a script in the project builds it. A class it cannot build that way "
+    "is judged inside any checked model that contains it; the others are reported here with the entry "
+    "that would build them: add it to `[tool.initlint] models` in pyproject.toml with the arguments filled "
+    'in, e.g. `models = [{ entry = "nets.deep:Net", kwargs = { depth = 18 } }]`. The text report lists '
+    "every such entry after the summary. With `require-all-models = true` (or `--require-all-models`) "
+    "this is an error, so a gate cannot pass with a model it never built.",
     "Its layers are not checked unless another model contains it.",
 )
 
@@ -85,7 +90,8 @@ STATIC_FALLBACK = _rule(
     "The file could not be imported, so its models were analysed from source (static mode).",
     "When importing a file fails (typically a dependency missing where initlint runs), the default mode "
     "analyses that file's models from their source instead, as `--static` does, and reports them with "
-    "status `static`.",
+    "status `static`. A file that, read from source, defines no model (a utility module importing an "
+    "optional package that is not installed) gets this as info: nothing is hidden.",
     "Static analysis decides less than a full build (what it cannot decide, it does not judge), so the "
     "run is not clean: install the file's dependencies, or accept source-only checking with `--static` "
     "or `--ignore IL909`.",

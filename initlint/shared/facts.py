@@ -184,6 +184,7 @@ class ModelFacts:
     kind: str = "class"  # class | factory: only a class has an __init__ to insert fixes into
     built_by: str = "no-arguments"  # no-arguments | factory | config | call-site: how it was constructed
     built_at: Span | None = None  # the statement that built it (call-site)
+    needs: tuple[str, ...] = ()  # skipped: the constructor arguments it could not be given
 
 
 # How a model was built, when not by its class's own check (``Class()`` or ``Class(Config())``).

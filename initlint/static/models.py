@@ -62,7 +62,8 @@ def model_facts(path: str, cls: ClassInfo, positions: Positions) -> ModelFacts:
     if missing is None:
         return ModelFacts(path, cls.name, line, STATIC, "its constructor is defined in another file: not followed")
     if missing:
-        return ModelFacts(path, cls.name, line, SKIPPED, f"constructor needs arguments: {', '.join(missing)}")
+        detail = f"constructor needs arguments: {', '.join(missing)}"
+        return ModelFacts(path, cls.name, line, SKIPPED, detail, needs=tuple(missing))
     try:
         return _analysed(path, cls, positions, line)
     except (GiveUp, RecursionError) as error:
