@@ -269,3 +269,98 @@ def write_llama(directory: Path, size: str) -> Path:
     path = directory / f"llama_{size.lower()}.py"
     path.write_text(LLAMA.format(**SHAPES[size]))
     return path
+
+
+ZOO_REGISTRY = '''"""A registry of model factories, as large model zoos keep one."""
+
+_entrypoints = {}
+
+
+def register_model(fn):
+    _entrypoints[fn.__name__] = fn
+    return fn
+
+
+def create_model(name, **kwargs):
+    return _entrypoints[name](**kwargs)
+'''
+
+ZOO_ARCH = '''"""Architecture {index}: a ResNet-style CNN registered under many names."""
+
+import torch.nn as nn
+
+from .registry import register_model
+
+
+class Block{index}(nn.Module):
+    def __init__(self, width, drop_rate=0.0):
+        super().__init__()
+        self.drop_rate = drop_rate
+        self.conv1 = nn.Conv2d(width, width, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        y = self.act(self.bn1(self.conv1(x)))
+        y = nn.functional.dropout(y, self.drop_rate, self.training)
+        return self.act(x + self.bn2(self.conv2(y)))
+
+
+class Net{index}(nn.Module):
+    def __init__(self, depth, width, num_classes=1000, drop_rate=0.0):
+        super().__init__()
+        self.stem = nn.Conv2d(3, width, 7, stride=2, padding=3, bias=False)
+        self.bn = nn.BatchNorm2d(width)
+        self.blocks = nn.Sequential(*[Block{index}(width, drop_rate) for _ in range(depth)])
+        self.head = nn.Linear(width, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, x):
+        x = self.blocks(nn.functional.relu(self.bn(self.stem(x))))
+        return self.head(x.mean((2, 3)))
+'''
+
+ZOO_FACTORY = """
+
+@register_model
+def net{index}_{variant}(pretrained=False, **kwargs):
+    return Net{index}({depth}, {width}, drop_rate={drop}, **kwargs)
+"""
+
+
+def write_zoo(directory: Path, architectures: int = 10, variants: int = 10) -> tuple[Path, list[tuple[int, int, int]]]:
+    """A zoo package: ``architectures`` files, each a class registered under ``variants`` names that
+    differ only in a dropout rate (the pretrained tags of real zoos). Returns the package and the
+    (index, depth, width) of each distinct architecture."""
+    package = directory / "zoo"
+    package.mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text("")
+    (package / "registry.py").write_text(ZOO_REGISTRY)
+    distinct = []
+    for index in range(architectures):
+        depth, width = 2 + index % 4, 64 + 32 * (index % 3)
+        text = ZOO_ARCH.format(index=index)
+        for variant in range(variants):
+            text += ZOO_FACTORY.format(index=index, variant=variant, depth=depth, width=width, drop=variant / 20)
+        (package / f"arch_{index:02d}.py").write_text(text)
+        distinct.append((index, depth, width))
+    return package, distinct
+
+
+def write_big_package(directory: Path, lines: int, seed: int = 0) -> list[Path]:
+    """A model package of about ``lines`` lines: generated model files, for static-mode throughput."""
+    rng = random.Random(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths, total, index = [], 0, 0
+    while total < lines:
+        text = model_file(index, rng)
+        path = directory / f"model_{index:04d}.py"
+        path.write_text(text)
+        paths.append(path)
+        total += text.count("\n")
+        index += 1
+    return paths

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import write_corpus, write_llama  # noqa: E402
+from corpus import write_big_package, write_corpus, write_llama, write_zoo  # noqa: E402
 
 PY = sys.executable
 
@@ -52,6 +52,22 @@ module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 with torch.device("meta"):
     module.Llama()
+"""
+
+ZOO_BASELINE = r"""
+import importlib, sys, torch
+sys.path.insert(0, sys.argv[1])
+for item in sys.argv[2:]:  # each distinct architecture once: index,depth,width
+    index, depth, width = map(int, item.split(","))
+    module = importlib.import_module(f"zoo.arch_{index:02d}")
+    getattr(module, f"Net{index}")(depth, width)
+"""
+
+AST_PARSE = r"""
+import ast, sys
+for path in sys.argv[1:]:
+    with open(path, encoding="utf-8") as handle:
+        ast.parse(handle.read())
 """
 
 LIBCST_PARSE = r"""
@@ -117,6 +133,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--files", type=int, default=50)
     parser.add_argument("--skip-big", action="store_true", help="skip the 7B/70B-shaped models")
+    parser.add_argument("--static-lines", type=int, default=125_000, help="size of the --static package")
+    parser.add_argument("--zoo-architectures", type=int, default=10)
+    parser.add_argument("--zoo-variants", type=int, default=20)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="initlint-bench-"))
@@ -168,6 +187,47 @@ def main() -> None:
             f"--static vs libcst parse ({lines} lines)",
             f"{lines / static:,.0f} vs {lines / parse:,.0f} lines/s",
             f"{parse / static:.2f}x (target >= 0.6x)",
+        )
+    )
+
+    big = write_big_package(work / "package", args.static_lines)
+    big_lines = lines_of(big)
+    static_big = median_of(args.runs, initlint("--static", "--no-cache", str(work / "package")))
+    ast_big = median_of(args.runs, [PY, "-c", AST_PARSE, *map(str, big)])
+    rows.append(
+        (
+            f"--static vs ast parse, {big_lines:,} lines in {len(big)} files",
+            f"{static_big:.2f} s vs {ast_big:.2f} s",
+            f"{static_big / ast_big:.2f}x (target <= 2.5x)",
+        )
+    )
+
+    thirty = [str(p) for p in paths[:30]]
+    small = work / "thirty"
+    small.mkdir()
+    for path in paths[:30]:
+        (small / path.name).write_text(path.read_text())
+    baseline30 = median_of(args.runs, [PY, "-c", BASELINE, *thirty])
+    cold30 = median_of(args.runs, initlint("--no-cache", str(small)))
+    rows.append(
+        (
+            "cold full check, 30 files, vs baseline",
+            f"{cold30:.2f} s vs {baseline30:.2f} s",
+            f"{cold30 / baseline30:.2f}x (target <= 1.3x)",
+        )
+    )
+
+    package, distinct = write_zoo(work / "zoo_root", args.zoo_architectures, args.zoo_variants)
+    factories = args.zoo_architectures * args.zoo_variants
+    zoo_baseline = median_of(
+        args.runs, [PY, "-c", ZOO_BASELINE, str(package.parent), *(f"{i},{d},{w}" for i, d, w in distinct)]
+    )
+    zoo = median_of(args.runs, initlint("--no-cache", str(package)))
+    rows.append(
+        (
+            f"zoo: {factories} registered factories of {len(distinct)} architectures vs import + build each once",
+            f"{zoo:.2f} s vs {zoo_baseline:.2f} s",
+            f"{zoo / zoo_baseline:.2f}x",
         )
     )
 

@@ -27,7 +27,17 @@ from .options import Options
 from .report.model import LayerRow, ModelEntry, Report
 from .rules import ModelView, Rule, Verdict
 from .rules.base import JUDGED_KINDS
-from .shared.facts import BUILT_ELSEWHERE, ERROR, PARTIAL, SKIPPED, AnalysisProblem, FileFacts, ModelFacts, Span
+from .shared.facts import (
+    BUILT_ELSEWHERE,
+    ERROR,
+    PARTIAL,
+    SKIPPED,
+    VARIANT,
+    AnalysisProblem,
+    FileFacts,
+    ModelFacts,
+    Span,
+)
 from .suppress import FileComments, parse_comments
 
 BUILDING_BLOCK = "building block of another checked model: judged inside it"
@@ -69,6 +79,7 @@ def judge(files: Sequence[FileFacts], options: Options, paths: PathDisplay, cach
     }
     findings: list[Finding] = []
     entries: list[ModelEntry] = []
+    judged: dict[tuple[str, str], list[Finding]] = {}  # (path, model) -> its findings, for its variants
     for f in files:
         shown = paths.show(f.path)
         if f.problem is not None:
@@ -93,7 +104,12 @@ def judge(files: Sequence[FileFacts], options: Options, paths: PathDisplay, cach
             if model.status == SKIPPED:
                 findings.append(_skipped_finding(model, detail, suggestion, options, paths))
                 continue
-            findings.extend(_model_findings(view, detail, paths, deadline))
+            if model.status == VARIANT:  # the same findings as the model it builds the same as
+                own = [replace(g, model=model.name) for g in judged.get((f.path, model.variant_of), []) if g.layer]
+            else:
+                own = _model_findings(view, detail, paths, deadline)
+            judged[f.path, model.name] = own
+            findings.extend(own)
     selected = [f for f in findings if _selected(f, options, paths)]
     kept, silenced = _suppressions(selected)
     digests = {f.path: f.digest for f in files if f.digest}

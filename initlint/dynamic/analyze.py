@@ -30,6 +30,7 @@ from ..shared.facts import (
     LIBRARY,
     PARTIAL,
     SKIPPED,
+    VARIANT,
     AnalysisProblem,
     LayerFacts,
     ModelFacts,
@@ -45,6 +46,7 @@ from .recipes import build_with, config_recipe, required_arguments
 from .record import InitRecorder, span_of_frame, storage_key
 from .trace import Flow, trace_model
 from .userimport import project_imports
+from .variants import signature
 
 
 class ImportFailed(Exception):
@@ -618,6 +620,7 @@ def analyze_file(
             "model",
             analyze_model(path, name, line, factory, user_files, model_kind="class", device=device, built_by=built_by),
         )
+    analysed: dict[str, str] = {}  # signature -> the first factory that built it
     for spec in specs:
         if spec.name in skip:
             continue
@@ -636,11 +639,20 @@ def analyze_file(
         kwargs = dict(spec.kwargs)
         model_kind = "class" if isinstance(target, type) else "factory"
         built_at = Span(path, line, 1, line, 1) if spec.built_by == "call-site" else None
+        build = functools.partial(target, **kwargs)
+        probe = _signature(build, user_files, path) if len(specs) > 1 else None
+        if probe is not None and probe in analysed:
+            detail = f"builds the same model as {analysed[probe]} (class, layers, settings and init): judged with it"
+            yield (
+                "model",
+                ModelFacts(path, spec.name, line, VARIANT, detail, built_by=spec.built_by, variant_of=analysed[probe]),
+            )
+            continue
         facts = analyze_model(
             path,
             spec.name,
             line,
-            functools.partial(target, **kwargs),
+            build,
             user_files,
             accept_other=True,
             model_kind=model_kind,
@@ -648,4 +660,16 @@ def analyze_file(
             built_by=spec.built_by,
             built_at=built_at,
         )
+        if facts is not None and probe is not None and facts.status != ERROR:
+            analysed[probe] = spec.name
         yield ("dropped", spec.name) if facts is None else ("model", facts)
+
+
+def _signature(build: Callable[[], Any], user_files: list[str], path: str) -> str | None:
+    """The model a factory builds, summarised from a build on the meta device (``variants``);
+    None when it cannot be built there or builds no module (it is then analysed as it is)."""
+    try:
+        built = build_model(build, user_files, path, "meta")
+    except (ConstructionFailed, NotAModule):
+        return None
+    return signature(built.model, built.recorder)

@@ -46,7 +46,7 @@ def _count(element: ET.Element, cases: list[ET.Element]) -> None:
 
 def render(report: Report) -> str:
     suites: dict[str, list[ET.Element]] = {}
-    flagged = {(f.path, f.model) for f in report.findings}
+    flagged = {(f.path, model) for f in report.findings for model in (f.models or (f.model,))}
     for m in report.models:
         # A model without findings passes, so the dashboard lists it as checked; "" is a file-level entry.
         if not m.model or (m.path, m.model) in flagged:

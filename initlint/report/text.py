@@ -8,7 +8,7 @@ import click
 
 from ..findings import ERROR, INFO, WARNING, Finding
 from ..shared.facts import ERROR as STATUS_ERROR
-from ..shared.facts import PARTIAL, SKIPPED
+from ..shared.facts import PARTIAL, SKIPPED, VARIANT
 from .model import Report
 
 _COLOURS = {ERROR: "red", WARNING: "yellow", INFO: "blue"}
@@ -35,6 +35,7 @@ def summary(report: Report) -> str:
     checked = sum(n for s, n in statuses.items() if s not in (SKIPPED, STATUS_ERROR))
     scope = f"{_plural(checked, 'model')} checked in {_plural(report.files, 'file')}"
     notes = [f"{statuses[PARTIAL]} partially traced"] if statuses[PARTIAL] else []
+    notes += [f"{_plural(statuses[VARIANT], 'variant')} judged with the model it builds"] if statuses[VARIANT] else []
     notes += [f"{statuses[SKIPPED]} skipped"] if statuses[SKIPPED] else []
     notes += [f"{statuses[STATUS_ERROR]} could not be analysed"] if statuses[STATUS_ERROR] else []
     if notes:

@@ -19,6 +19,7 @@ TRACED = "traced"
 PARTIAL = "partial"
 STATIC = "static"
 SKIPPED = "skipped"
+VARIANT = "variant"  # built the same model as another factory of its file: judged as that one
 ERROR = "error"
 
 
@@ -174,7 +175,7 @@ class ModelFacts:
     path: str  # absolute path of the file defining it
     name: str  # class or factory name
     line: int  # where it is defined
-    status: str  # TRACED | PARTIAL | STATIC | SKIPPED | ERROR
+    status: str  # TRACED | PARTIAL | STATIC | SKIPPED | VARIANT | ERROR
     detail: str = ""
     layers: tuple[LayerFacts, ...] = ()
     error: AnalysisProblem | None = None
@@ -185,6 +186,7 @@ class ModelFacts:
     built_by: str = "no-arguments"  # no-arguments | factory | config | call-site: how it was constructed
     built_at: Span | None = None  # the statement that built it (call-site)
     needs: tuple[str, ...] = ()  # skipped: the constructor arguments it could not be given
+    variant_of: str = ""  # variant: the model of its file it builds the same as (``dynamic.variants``)
 
 
 # How a model was built, when not by its class's own check (``Class()`` or ``Class(Config())``).
