@@ -30,6 +30,7 @@ from .rules.base import JUDGED_KINDS
 from .shared.facts import (
     BUILT_ELSEWHERE,
     ERROR,
+    LIBRARY,
     PARTIAL,
     SKIPPED,
     VARIANT,
@@ -215,13 +216,16 @@ def _verdict_finding(rule: Rule, verdict: Verdict, model: ModelFacts, paths: Pat
     span = verdict.span or (layer.site if layer else None) or Span(model.path, model.line, 1, model.line, 1)
     param = verdict.parameter
     init = None
+    severity = verdict.severity
     if layer is not None:
         init_facts = layer.bias if param == "bias" else layer.weight
         init = init_facts.display if init_facts is not None else None
+        if init_facts is not None and init_facts.origin == LIBRARY:
+            severity = INFO_SEVERITY  # the library's own init: the user can override it, not fix it
     return Finding(
         code=rule.code,
         name=rule.name,
-        severity=verdict.severity,
+        severity=severity,
         path=paths.show(span.path),
         line=span.line,
         column=span.column,

@@ -217,6 +217,16 @@ def storage_key(t: torch.Tensor) -> int:
     return int(t.untyped_storage()._cdata)  # the storage's address
 
 
+def _handed_a_tensor(frame: Any) -> bool:
+    """Whether user code called this library function with a tensor: an init helper it chose
+    (``trunc_normal_(w, std=.02)``), not a library's own init of its modules (``post_init(self)``)."""
+    if frame is None:
+        return False
+    code = frame.f_code
+    arguments = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    return any(isinstance(frame.f_locals.get(name), torch.Tensor) for name in arguments)
+
+
 class InitRecorder(TorchFunctionMode):
     """Use as ``with InitRecorder(user_files) as rec: model = Model()``.
 
@@ -359,6 +369,7 @@ class InitRecorder(TorchFunctionMode):
         """
         origin: tuple[str, str | None] | None = None
         torch_module_code = False
+        outermost_library = None  # the library frame user code called
         f = frame
         while f is not None:
             filename = f.f_code.co_filename
@@ -371,8 +382,12 @@ class InitRecorder(TorchFunctionMode):
                     origin = ("torch", None) if torch_module_code else (kind, lib)
                 if kind == "user":
                     break
+                if kind == "library":
+                    outermost_library = f
             f = f.f_back
         kind, lib = origin or (("torch", None) if torch_module_code else ("user", None))
+        if kind == "library" and f is not None and _handed_a_tensor(outermost_library):
+            kind = "user"  # `timm.layers.trunc_normal_(self.pos_embed, std=.02)`: the user's choice
         label = DEFAULT if kind == "torch" else LIBRARY if kind == "library" else USER
         return f, label, lib
 

@@ -133,6 +133,14 @@ class Example:
         return self.static.expect if static and self.static is not None else self.expect
 
 
+LIBRARY_POLICY = (
+    "An init set by an installed library's own code (transformers' `_init_weights`, timm's or "
+    "torchvision's init functions: a call made from site-packages) is reported as info, whatever its "
+    "effect, and the message names the library: you cannot edit that code, only override it. An init "
+    "your code chooses is judged as yours, even when it calls a library's helper."
+)
+
+
 @dataclass(frozen=True)
 class Rule:
     code: str
@@ -159,6 +167,8 @@ class Rule:
         if self.thresholds:
             parts += ["", "## Options", "In `[tool.initlint.thresholds]`:"]
             parts += [f"- `{t.key}` (default {t.default:g}): {t.doc}" for t in self.thresholds]
+        if self.check is not None:  # a rule about a model's layers: whose init it judges
+            parts += ["", "## Library code", LIBRARY_POLICY]
         parts += ["", "## Fix safety", self.fix_safety.strip()]
         if self.references:
             parts += ["", "## References", *(f"- {r}" for r in self.references)]
