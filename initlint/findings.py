@@ -58,6 +58,7 @@ class Finding:
     layers: tuple[str, ...] = field(default=())  # every layer this finding covers
     models: tuple[str, ...] = field(default=())  # every model the same line is found in (variants, factories)
     intent: FixIntent | None = field(default=None, compare=False, repr=False)  # what to fix, before planning
+    reach: int = field(default=0, compare=False, repr=False)  # how many layers the init call at it initialises
     # (absolute path, line) where a suppression comment also silences it: the layer's construction
     anchors: tuple[tuple[str, int], ...] = field(default=(), compare=False, repr=False)
 

@@ -156,7 +156,7 @@ def _model_findings(view: ModelView, detail: str, paths: PathDisplay, deadline: 
     for rule in catalogue.MODEL_RULES:
         assert rule.check is not None  # the catalogue admits no model rule without one (rules._discover)
         for verdict in rule.check(view):
-            found.append(_verdict_finding(rule, verdict, model, paths))
+            found.append(_verdict_finding(rule, verdict, view, paths))
             if time.monotonic() > deadline:
                 break
         if time.monotonic() > deadline:  # say so, keep what was found
@@ -211,7 +211,8 @@ def _plain_finding(rule: Rule, message: str, span: Span, paths: PathDisplay, mod
     )
 
 
-def _verdict_finding(rule: Rule, verdict: Verdict, model: ModelFacts, paths: PathDisplay) -> Finding:
+def _verdict_finding(rule: Rule, verdict: Verdict, view: ModelView, paths: PathDisplay) -> Finding:
+    model = view.model
     layer = verdict.layer
     span = verdict.span or (layer.site if layer else None) or Span(model.path, model.line, 1, model.line, 1)
     param = verdict.parameter
@@ -243,6 +244,7 @@ def _verdict_finding(rule: Rule, verdict: Verdict, model: ModelFacts, paths: Pat
         layers=(layer.name,) if layer else (),
         intent=verdict.fix,
         anchors=tuple((s.path, s.line) for s in (layer.site, layer.assigned) if s is not None) if layer else (),
+        reach=len(view.initialised_at(verdict.span)) if verdict.span is not None else 0,
     )
 
 
@@ -367,10 +369,13 @@ def _grouped(findings: Iterable[Finding]) -> list[Finding]:
             others = ", ".join(names[1:4]) + (", ..." if len(names) > 4 else "")
             more = len(names) - 1
             prefix += f" and {more} more layer{'s' if more > 1 else ''} built here ({others})"
+        affected = ""
+        if first.reach > len(names):  # the call also initialises layers it got right: say how many
+            affected = f"; {len(names)} of the {first.reach} layers this call initialises"
         merged.append(
             replace(
                 first,
-                message=f"{prefix}: {first.message}",
+                message=f"{prefix}: {first.message}{affected}",
                 layers=names,
                 intent=merge_intents([f.intent for f in items]),
             )

@@ -196,11 +196,16 @@ def broken(tmp_path_factory):
     return path, run_json("broken.py", cwd=directory)[1]
 
 
-def test_xavier_stem_is_flagged_on_its_line(broken):
+def test_a_xavier_stem_whose_std_is_torchvisions_is_quiet(broken):
     path, document = broken
-    [f] = findings_for(document, "IL101", "XavierStemResNet")
-    assert f["layer"] == "conv1" and f["line"] == line_of(path, "xavier_uniform_(self.conv1.weight)")
-    assert f["severity"] == "info"  # a BatchNorm follows the stem: harmless, but shown
+    # Xavier averages the stem's fans (3*7*7 = 147 in, 64*7*7 = 3136 out): std sqrt(2 / 3283) = 0.0247,
+    # within 10% of the fan_out He std torchvision itself uses, sqrt(2 / 3136) = 0.0253. The gain is
+    # not ReLU's but the std is right (and a BatchNorm follows): not a finding.
+    assert findings_for(document, "IL101", "XavierStemResNet") == []
+    [row] = [
+        r for m in document["models"] if m["model"] == "XavierStemResNet" for r in m["layers"] if r["layer"] == "conv1"
+    ]
+    assert row["actual_std"] == pytest.approx((2 / (147 + 3136)) ** 0.5, rel=1e-3)
 
 
 def test_tiny_std_in_a_deep_relu_chain_is_an_error(broken):
@@ -220,11 +225,15 @@ def test_relu_gain_before_tanh_is_flagged(broken):
     assert f["line"] == line_of(path, 'kaiming_normal_(self.hidden.weight, nonlinearity="relu")')
 
 
-def test_relu_gain_before_gelu_is_not_material_but_before_tanh_is(broken):
-    path, document = broken
-    found = findings_for(document, "IL101", "bert_relu_gain")
-    assert [f["layer"] for f in found] == ["pooler.dense"]
-    assert found[0]["line"] == line_of(path, "nn.init.kaiming_normal_(model.pooler.dense.weight")
+def test_relu_gain_before_gelu_and_on_the_final_pooler_is_not_material(broken):
+    _, document = broken
+    # GELU has no stable gain (info at most, and He-ReLU is the usual choice); the pooler is the model's
+    # last layer: its tanh output is judged as an output, where He-ReLU's std is 1.41x the gain-1 one,
+    # within the 1.5x a final projection may be off (ReluGainTanhMLP covers a hidden layer before tanh).
+    assert findings_for(document, "IL101", "bert_relu_gain") == []
+    [bert] = [m for m in document["models"] if m["model"] == "bert_relu_gain"]
+    [pooler] = [r for r in bert["layers"] if r["layer"] == "pooler.dense"]
+    assert pooler["actual_std"] / pooler["expected_std"] == pytest.approx(2**0.5, rel=1e-3)
 
 
 def test_kaiming_on_conv1d_uses_swapped_fans(broken):

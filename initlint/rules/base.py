@@ -465,6 +465,13 @@ class ModelView:
             return None
         return theory.expected_std(recommended_gain(targets[0]), layer.fan_in)
 
+    def std_band(self, layer: LayerFacts) -> tuple[float, float] | None:
+        """The variance-preserving stds of the layer: for each activation it may be matched to, by
+        fan_in (the forward signal) and by fan_out (the backward one). None when it has no target."""
+        fans = [f for f in (layer.fan_in, layer.fan_out) if f > 0]
+        band = [theory.expected_std(recommended_gain(a), f) for a in self.targets(layer) for f in fans]
+        return (min(band), max(band)) if band else None
+
     def accepts_gain(self, layer: LayerFacts, gain: float, mode: str | None) -> bool:
         """Whether an init of this gain fits the layer (IL101's test): within the gain
         tolerance of the recommended gain of one of its target activations (or of
@@ -495,7 +502,7 @@ class ModelView:
         if mixed is not None:
             return mixed
         gain = theory.torch_gain(new.nonlinearity, new.a)
-        sharing = self._initialised_at(site)
+        sharing = self.initialised_at(site)
         misfits = [
             other.name
             for other in sharing
@@ -510,7 +517,7 @@ class ModelView:
         method = layer.weight.last is not None and layer.weight.last.function.startswith("Tensor.")
         return RewriteCall(site, new, applicability, tensor_method=method)
 
-    def _initialised_at(self, site: Span) -> list[LayerFacts]:
+    def initialised_at(self, site: Span) -> list[LayerFacts]:
         """The layers whose deciding init is the call at ``site`` (indexed once: a loop may init 10,000)."""
         if self._by_init_site is None:
             self._by_init_site = {}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..fix.intent import UNSAFE, FixIntent
-from ..shared import theory
 from ..shared.facts import DEFAULT, USER, LayerFacts
 from .base import (
     DEEP_FACTOR,
@@ -50,9 +49,10 @@ def check(view: ModelView) -> Iterator[Verdict]:
         if not targets or expected is None:  # no activation, or no inputs (Linear(0, n)): no scale to keep
             continue
         std = w.std * abs(layer.scale)
-        fans = [f for f in (layer.fan_in, layer.fan_out) if f > 0]
-        band = [theory.expected_std(recommended_gain(a), f) for a in targets for f in fans]
-        low, high = min(band), max(band)
+        band = view.std_band(layer)
+        if band is None:
+            continue
+        low, high = band
         act = targets[0]
         ratio = std / expected
         if low / tolerance <= std <= high * tolerance:
