@@ -21,6 +21,7 @@ import torch
 import torch.nn as nn
 from torch.nn.modules.module import register_module_parameter_registration_hook
 from torch.nn.parameter import UninitializedTensorMixin  # type: ignore[attr-defined]  # public, not in the stubs
+from torch.nn.utils import parametrize
 from torch.utils.hooks import RemovableHandle
 
 from ..shared import theory
@@ -41,7 +42,7 @@ from ..shared.facts import (
 from ..shared.graph import FunctionalLayer, Pairing, pair_layers
 from ..shared.knowledge.modules import ATTENTION, CONV, CONV_TRANSPOSE, RECURRENT, layer_fans
 from ..shared.layer_facts import layer_facts as shared_layer_facts
-from . import ops
+from . import ops, probes
 from .recipes import build_with, config_recipe, required_arguments
 from .record import InitRecorder, span_of_frame, storage_key
 from .trace import Flow, trace_model
@@ -343,28 +344,16 @@ def _weight_of(module: nn.Module) -> torch.Tensor | None:
     return value if isinstance(value, torch.Tensor) and value.dim() >= 2 else None
 
 
-def _input_major(module: nn.Module, weight: torch.Tensor) -> bool | None:
-    """Whether a custom 2-D layer stores its weight as (in, out), like transformers' Conv1D.
-
-    Found by calling it on a batch of each candidate width (on the weight's
-    device, so meta works): None when neither or both fit.
-    """
-    rows, cols = weight.shape[0], weight.shape[1]
-    if weight.dim() != 2 or rows == cols:
-        return None
-    fits = []
-    for width, out in ((cols, rows), (rows, cols)):
-        try:
-            with torch.no_grad():
-                y = module(torch.zeros(2, width, device=weight.device, dtype=weight.dtype))
-            fits.append(isinstance(y, torch.Tensor) and y.shape[-1] == out)
-        except Exception:
-            fits.append(False)
-    if fits == [True, False]:
-        return False
-    if fits == [False, True]:
-        return True
-    return None
+def _initialised(module: nn.Module, weight: torch.Tensor) -> torch.Tensor:
+    """The tensor whose init is the weight's: a parametrized weight is computed on every access from
+    its original (weight norm's ``v``: equal to the weight at init), which is what the init wrote."""
+    if not parametrize.is_parametrized(module, "weight"):
+        return weight
+    originals = getattr(getattr(module, "parametrizations", None), "weight", None)
+    if not isinstance(originals, nn.Module):
+        return weight
+    same_shape = [p for p in originals.parameters(recurse=False) if p.shape == weight.shape]
+    return same_shape[0] if len(same_shape) == 1 else weight
 
 
 def _int_attribute(module: nn.Module, name: str) -> int:
@@ -404,12 +393,12 @@ def layer_facts(
     if weight is None:
         return None
     bias = getattr(module, "bias", None)
-    input_major = _input_major(module, weight) if kind == "custom" else None
+    input_major = probes.input_major(module, weight) if kind == "custom" else None
     return shared_layer_facts(
         name,
         type(module).__name__,
         kind,
-        recorder.param_init(weight),
+        recorder.param_init(_initialised(module, weight)),
         recorder.param_init(bias) if isinstance(bias, torch.Tensor) else None,
         _fans(module, kind, tuple(weight.shape), input_major),
         pairing,
@@ -421,6 +410,7 @@ def layer_facts(
         params=tuple((n, recorder.param_init(p)) for n, p in module.named_parameters(recurse=False))
         if kind in (RECURRENT, ATTENTION)
         else (),
+        scale_free=probes.scale_free(module, kind),
     )
 
 

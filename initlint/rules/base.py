@@ -313,6 +313,7 @@ class ModelView:
             for layer in self.model.layers
             if (layer.kind in JUDGED_KINDS or layer.kind == "custom" and layer.layout_known)
             and len(layer.weight.shape) >= 2
+            and not layer.scale_free
             for judged in self._per_call(layer)
         ]
 
@@ -339,7 +340,7 @@ class ModelView:
 
     def _variance_factor(self, layer: LayerFacts, input_moment: float) -> float | None:
         w = layer.weight
-        if w.std is None or w.mean is None:
+        if w.std is None or w.mean is None or layer.scale_free:
             return None
         return theory.variance_factor(layer.fan_in, theory.Distribution(w.family, w.std, w.mean), input_moment)
 
@@ -467,8 +468,12 @@ class ModelView:
 
     def std_band(self, layer: LayerFacts) -> tuple[float, float] | None:
         """The variance-preserving stds of the layer: for each activation it may be matched to, by
-        fan_in (the forward signal) and by fan_out (the backward one). None when it has no target."""
-        fans = [f for f in (layer.fan_in, layer.fan_out) if f > 0]
+        fan_in (the forward signal), and by fan_out (the backward one) when a normalization follows and
+        keeps the forward signal whatever the scale (torchvision's fan_out ResNets) or the layer is the
+        last, whose output only the loss reads (DCGAN's 4x4 512->1 discriminator head). None when it
+        has no target."""
+        backward = layer.fan_out if layer.final or self.norm_nearby(layer) else 0
+        fans = [f for f in (layer.fan_in, backward) if f > 0]
         band = [theory.expected_std(recommended_gain(a), f) for a in self.targets(layer) for f in fans]
         return (min(band), max(band)) if band else None
 

@@ -163,6 +163,9 @@ class LayerFacts:
     layout_known: bool = True  # whether the weight is (out, in): a custom layer's only when probed (or square)
     params: tuple[tuple[str, ParamInit], ...] = ()  # every parameter, for recurrent and attention layers
     extra: tuple[tuple[str, object], ...] = ()  # kind-specific facts (groups, hidden size...)
+    # The forward divides the weight by its own scale (weight standardisation, spectral norm): the
+    # init's scale has no effect, so no rule judges it
+    scale_free: bool = False
 
     def get(self, key: str, default: object = None) -> object:
         return dict(self.extra).get(key, default)

@@ -33,6 +33,7 @@ def layer_facts(
     layout_known: bool = True,
     recurrent: tuple[str, int] | None = None,
     params: tuple[tuple[str, ParamInit], ...] = (),
+    scale_free: bool = False,
 ) -> LayerFacts:
     """A weight layer's facts.
 
@@ -70,4 +71,5 @@ def layer_facts(
         layout_known=layout_known,
         params=params,
         extra=extra,
+        scale_free=scale_free,
     )
