@@ -170,3 +170,29 @@ def test_thirty_layer_default_relu_collapse_matches_reference():
     for _ in range(29):
         moment *= theory.variance_factor(512, default, 0.5)
     assert 1e-24 < moment < 1e-22
+
+
+@pytest.mark.parametrize(
+    ("name", "threshold"),
+    [
+        # sigma'(z) = s(1 - s) = 0.025 (a tenth of 1/4): s = (1 + sqrt(0.9)) / 2, z = log(s / (1 - s))
+        ("sigmoid", math.log((1 + math.sqrt(0.9)) / (1 - math.sqrt(0.9)))),
+        ("tanh", math.atanh(math.sqrt(0.9))),  # 1 - tanh^2 = 0.1
+        ("softsign", math.sqrt(10) - 1),  # 1 / (1 + z)^2 = 0.1
+        ("hardtanh", 1.0),  # flat past its kinks
+        ("hardsigmoid", 3.0),
+    ],
+)
+def test_saturation_thresholds_by_hand(name, threshold):
+    assert theory.saturation_threshold(name) == pytest.approx(threshold, abs=1e-4)
+
+
+def test_only_saturating_activations_have_a_threshold():
+    assert theory.saturation_threshold("relu") is None and theory.saturation_threshold("gelu") is None
+
+
+def test_saturated_fraction_is_the_gaussian_tail():
+    # z ~ N(0, 11.31^2) (std 1 weights on 128 inputs), |z| > 3.637: erfc(3.637 / (11.31 * sqrt 2)) = 0.748
+    assert theory.saturated_fraction(math.sqrt(128), 3.637) == pytest.approx(0.7478, abs=1e-3)
+    assert theory.saturated_fraction(1.0, 1.96) == pytest.approx(0.05, abs=1e-3)
+    assert theory.saturated_fraction(0.0, 1.0) == 0.0

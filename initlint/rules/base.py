@@ -448,7 +448,10 @@ class ModelView:
         is right.
         """
         act = layer.downstream
-        if act is None or act.role == "gate":
+        if act is None or act.role == "gate" and act.family != theory.RECTIFIER:
+            # A product's factors: a sigmoid or tanh gate is judged by its saturation (IL204); q and k
+            # times rotary tables, SwiGLU's halves have no gain to keep. A ReLU'd value a gate scales
+            # (highway's transform) keeps the ReLU's.
             return []
         if act.name == "identity" or act.role == "output":
             found = [IDENTITY]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 SQRT2 = math.sqrt(2.0)
@@ -452,3 +452,39 @@ def variance_factor(fan_in: int, weight: Distribution, input_moment: float = 1.0
 
 # PyTorch's default for Linear/Conv*: kaiming_uniform_(a=sqrt(5)) == U(+-1/sqrt(fan_in)).
 DEFAULT_INIT_ARGS = {"a": math.sqrt(5.0), "mode": "fan_in", "nonlinearity": "leaky_relu"}
+
+
+# ---------------------------------------------------------------------------
+# Saturation: how much of a bounded activation's input starts where it is flat
+# ---------------------------------------------------------------------------
+
+# "Flat": the activation's slope is below this share of its slope at 0.
+FLAT_SLOPE = 0.1
+
+
+@cache
+def saturation_threshold(name: str, flat: float = FLAT_SLOPE) -> float | None:
+    """|z| past which a saturating activation's slope is below ``flat`` times its slope at 0:
+    3.64 for sigmoid (sigma' = 0.025), 1.82 for tanh (1 - tanh^2 = 0.1). None for others."""
+    math_ = ACTIVATIONS.get(name)
+    if math_ is None or math_.family != SATURATING:
+        return None
+    fn = lambda z: math_.fn(z, **math_.defaults)  # noqa: E731
+    slope = _derivative(fn, -50.0, 50.0)
+    at_zero = slope(0.0)
+    if at_zero <= 0:
+        return None
+    low, high = 0.0, 50.0
+    if slope(high) > flat * at_zero:
+        return None
+    for _ in range(80):  # bisection: the slope falls monotonically away from 0
+        middle = (low + high) / 2
+        low, high = (middle, high) if slope(middle) > flat * at_zero else (low, middle)
+    return (low + high) / 2
+
+
+def saturated_fraction(pre_activation_std: float, threshold: float) -> float:
+    """P(|z| > threshold) for z ~ N(0, std^2): the share of units that start saturated."""
+    if pre_activation_std <= 0:
+        return 0.0
+    return math.erfc(threshold / (pre_activation_std * SQRT2))
