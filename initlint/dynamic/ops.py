@@ -3,12 +3,14 @@
 Maps the pieces of a traced forward onto ``graph`` node kinds: weight layers,
 activations (with their parameters), normalizations, shape-only ops, merges,
 gates. torch.nn classes are looked up in ``knowledge.modules``; unknown
-elementwise modules are measured numerically.
+elementwise modules are measured numerically. einops, when the user's code
+imported it, is a reshape library: its functions and layers pass the signal on.
 """
 
 from __future__ import annotations
 
 import operator
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -134,6 +136,8 @@ def module_role(module: nn.Module) -> ModuleRole | None:
     row = torch_class(module)
     if row is not None and row.role in (graph.PASS, graph.OPAQUE):
         return ModuleRole(row.role)
+    if is_einops_layer(module):
+        return ModuleRole(graph.PASS)
     if not any(True for _ in module.children()) and not any(True for _ in module.parameters(recurse=False)):
         measured = measure_activation(module)
         if measured is not None:
@@ -252,7 +256,7 @@ def functional_layer(
 
 _PASS_FUNCTIONS = {
     operator.getitem, torch.flatten, torch.reshape, torch.cat, torch.concat, torch.stack,
-    torch.squeeze, torch.unsqueeze, torch.transpose, torch.permute, torch.chunk, torch.split,
+    torch.squeeze, torch.unsqueeze, torch.transpose, torch.permute, torch.chunk, torch.split, torch.unbind,
     torch.roll, torch.narrow, torch.matmul, torch.bmm, torch.einsum, operator.matmul,
     torch.mean, torch.movedim, torch.swapaxes, torch.tile, torch.repeat_interleave,
     F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout, F.feature_alpha_dropout,
@@ -265,9 +269,10 @@ _PASS_METHODS = {
     "view", "reshape", "flatten", "unflatten", "permute", "transpose", "contiguous", "squeeze",
     "unsqueeze", "expand", "expand_as", "repeat", "chunk", "split", "narrow", "to", "float",
     "half", "double", "bfloat16", "type", "type_as", "mean", "t", "view_as", "reshape_as",
-    "clone", "detach", "roll", "movedim", "swapaxes", "masked_fill", "tile", "__getitem__",
+    "clone", "detach", "roll", "movedim", "swapaxes", "masked_fill", "tile", "__getitem__", "unbind",
     "matmul", "bmm",
 }  # fmt: skip
+_MIXING_FUNCTIONS = {torch.matmul, torch.bmm, torch.einsum, operator.matmul}
 _IGNORE_METHODS = {"size", "dim", "numel", "shape", "get_device", "is_contiguous"}
 _NORM_FUNCTIONS = {F.layer_norm, F.batch_norm, F.group_norm, F.instance_norm, F.normalize,
                    F.local_response_norm, *((F.rms_norm,) if hasattr(F, "rms_norm") else ())}  # fmt: skip
@@ -302,11 +307,19 @@ def arithmetic_kind(op: Any, left_is_node: bool, right_is_node: bool, right: Any
 def function_kind(fn: Any) -> str | None:
     if fn in _PASS_FUNCTIONS:
         return graph.PASS
+    einops_kind = einops_functions().get(fn)
+    if einops_kind is not None:
+        return einops_kind
     if fn in _NORM_FUNCTIONS:
         return graph.NORM
     if fn in (F.softmax, F.log_softmax, torch.softmax, torch.log_softmax):
         return graph.OPAQUE
     return None
+
+
+def mixes_inputs(fn: Any) -> bool:
+    """Whether a pass-through function carries every tensor argument (``q @ k``), not only its first."""
+    return fn in _MIXING_FUNCTIONS or fn is _einops_function("einsum")
 
 
 def method_kind(method: str) -> str | None:
@@ -317,3 +330,33 @@ def method_kind(method: str) -> str | None:
     if method in ("softmax", "log_softmax"):
         return graph.OPAQUE
     return None
+
+
+# -- einops --------------------------------------------------------------------------
+
+# Its functions rearrange, repeat, reduce, pack and unpack reshape (einsum mixes
+# its operands, like torch.einsum); parse_shape reads shapes only. Its layers
+# are its reshapes as modules.
+_EINOPS_FUNCTIONS = {"rearrange": graph.PASS, "repeat": graph.PASS, "reduce": graph.PASS, "pack": graph.PASS,
+                     "unpack": graph.PASS, "einsum": graph.PASS, "parse_shape": graph.IGNORE}  # fmt: skip
+_EINOPS_LAYERS = frozenset({"Rearrange", "Reduce"})
+
+
+def einops_functions() -> dict[Callable[..., Any], str]:
+    """einops' functions, with their graph kind; none unless the user's code imported einops.
+
+    einops is the user's dependency, not initlint's: when their model uses it,
+    it is already imported, and a model that does not cannot call it.
+    """
+    found = {_einops_function(name): kind for name, kind in _EINOPS_FUNCTIONS.items()}
+    return {fn: kind for fn, kind in found.items() if fn is not None}
+
+
+def _einops_function(name: str) -> Callable[..., Any] | None:
+    function = getattr(sys.modules.get("einops"), name, None)
+    return function if callable(function) else None
+
+
+def is_einops_layer(module: nn.Module) -> bool:
+    """``Rearrange(...)``/``Reduce(...)`` from ``einops.layers``: a reshape (or pooling) as a module."""
+    return any(c.__module__.startswith("einops.") and c.__name__ in _EINOPS_LAYERS for c in type(module).__mro__)

@@ -1,12 +1,13 @@
 """Trace a model with torch.fx into ``FlowGraph``s, falling back when fx cannot.
 
-Order of attempts: a whole-model trace; then both sides of data-dependent
-branches (a tracer that answers True, then False, where fx would raise); then
-keeping the failing submodule as a leaf and tracing it on its own (inlined back
-into the parent); then each child on its own. When the model's own forward
-could not be traced that way (``int(x.max())``, a loop over a tensor's
-value), one concrete forward on a random input is recorded as well, if the
-model has real values. Anything past the first attempt marks the model partial.
+Order of attempts: a whole-model trace (einops calls kept as single nodes);
+then both sides of data-dependent branches (a tracer that answers True, then
+False, where fx would raise); then keeping the failing submodule as a leaf and
+tracing it on its own (inlined back into the parent); then each child on its
+own. When fx traced only parts that way (``int(x.shape[-1])``,
+``int(x.max())``, a loop over a tensor's value), one concrete forward on random
+inputs is recorded as well, if the model has real values, and kept when it
+pairs more layers. Anything past the first attempt marks the model partial.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ from . import ops
 _MAX_LEAF_RETRIES = 24
 # `(*x.shape[:-1], -1, d)` asks a proxy for its length. It is nearly always a
 # shape prefix (batch, sequence) feeding a view; the count only changes shape
-# arguments, which pairing ignores, so a guess beats giving up.
+# arguments, which pairing ignores, so a guess beats giving up. (`int(x.shape[-1])`
+# is not guessed: `range(int(x.shape[-1]) // 16)` would trace a loop of a guessed
+# length; one concrete forward answers it.)
 _GUESSED_LENGTH = 2
 _METADATA_ATTRIBUTES = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "layout", "requires_grad"})
 _ASSUMED_METADATA = {"dtype": torch.float32, "device": torch.device("cpu"), "is_cuda": False}
@@ -50,13 +53,17 @@ class Flow:
     status: str  # TRACED or PARTIAL
     detail: str = ""
     untraced: str = ""  # why the module's own forward could not be traced, if it could not
+    whole: bool = True  # every forward was traced (both sides of a data-dependent branch count); False: parts only
 
 
 class _Tracer(fx.Tracer):
-    """Keeps weight layers, activations and norms as leaves; may answer branches."""
+    """Keeps weight layers, activations and norms as leaves (einops calls as single nodes); may answer branches."""
 
     def __init__(self, leaves: set[int], branch: bool = True):
-        super().__init__()
+        super().__init__(autowrap_functions=tuple(ops.einops_functions()))
+        einops = sys.modules.get("einops")
+        if einops is not None:  # `einops.rearrange(x, ...)`, besides `from einops import rearrange`
+            self._autowrap_search.append(einops)
         self.proxy_buffer_attributes = True  # `self.position_ids[:, :n]` slices a proxy, not a real tensor
         self._leaves = leaves
         self._branch = branch
@@ -77,7 +84,8 @@ class _Tracer(fx.Tracer):
             return None  # a cache or config object in the outputs: not dataflow
 
     def iter(self, obj: fx.Proxy) -> Iterator[fx.Proxy]:
-        return iter([obj[i] for i in range(_GUESSED_LENGTH)])  # type: ignore[index]  # torch adds Proxy's operators at run time
+        # `map(f, x.chunk(3))`: fx knows the count only when unpacking; chunk's argument says it too.
+        return iter([obj[i] for i in range(_length(obj))])  # type: ignore[index]  # torch adds Proxy's operators at run time
 
     def trace(self, root: nn.Module | Callable[..., Any], concrete_args: dict[str, Any] | None = None) -> fx.Graph:
         saved_len, saved_getattr = fx.Proxy.__len__, fx.Proxy.__getattr__
@@ -89,7 +97,7 @@ class _Tracer(fx.Tracer):
             return saved_getattr(proxy, name)
 
         # Patching the class for this trace's duration is the point: mypy forbids assigning to methods.
-        fx.Proxy.__len__ = lambda proxy: _GUESSED_LENGTH  # type: ignore[method-assign]
+        fx.Proxy.__len__ = _length  # type: ignore[method-assign]
         fx.Proxy.__getattr__ = getattr_  # type: ignore[method-assign]
         try:
             return super().trace(root, concrete_args)
@@ -103,6 +111,19 @@ class _Tracer(fx.Tracer):
         # The chosen side, until a site has been asked often enough to be a
         # loop; then the other, so the loop ends.
         return self._branch if self._asked[site] <= _LOOP_VISITS else not self._branch
+
+
+def _length(proxy: fx.Proxy) -> int:
+    """How many results ``x.chunk(3)`` or ``x.split([a, b], 1)`` gives, when its arguments say; else a guess."""
+    node = proxy.node
+    if node.target in ("chunk", torch.chunk):
+        chunks = node.kwargs.get("chunks", node.args[1] if len(node.args) > 1 else None)
+        return chunks if isinstance(chunks, int) else _GUESSED_LENGTH
+    if node.target in ("split", torch.split):
+        keyword = node.kwargs.get("split_size", node.kwargs.get("split_size_or_sections"))
+        sizes = node.args[1] if len(node.args) > 1 else keyword
+        return len(sizes) if isinstance(sizes, (list, tuple)) else _GUESSED_LENGTH
+    return _GUESSED_LENGTH
 
 
 def _concrete_args(forward: Callable[..., Any], specialise_none: bool = True) -> dict[str, Any]:
@@ -212,12 +233,24 @@ class _Converter:
         if role is None:
             return flow.add(g.OPAQUE, data(node.args, node.kwargs))
         if role.kind == g.LAYER:
-            return flow.add(g.LAYER, data(node.args, node.kwargs), name=name)
+            layer = flow.add(g.LAYER, data(node.args, node.kwargs), name=name)
+            return self._output_projection(flow, name, layer)
         if role.kind == g.ACTIVATION:
             return flow.add(g.ACTIVATION, data(node.args[:1]), activation=role.activation)
         if role.kind in (g.NORM, g.PASS):
             return flow.add(role.kind, data(node.args[:1]), name=name)
         return flow.add(g.OPAQUE, data(node.args, node.kwargs))
+
+    def _output_projection(self, flow: FlowGraph, name: str, layer: int) -> int:
+        """``nn.MultiheadAttention`` is one leaf, yet two layers: q/k/v projections, attention, then ``out_proj``.
+
+        Its ``out_proj`` feeds what follows the call; the packed projection
+        feeds ``out_proj`` (through the attention's weighted sum of v).
+        """
+        projection = f"{name}.out_proj"
+        if not isinstance(self.root.get_submodule(name), nn.MultiheadAttention) or projection not in self.roles:
+            return layer
+        return flow.add(g.LAYER, [layer], name=projection)
 
     def _function(self, flow: FlowGraph, node: fx.Node, data: _Data, constants: set[fx.Node]) -> int:
         fn, args, kwargs = node.target, node.args, node.kwargs
@@ -232,7 +265,7 @@ class _Converter:
         if fn is ops.SDPA and len(args) >= 3:
             flow.add(g.OPAQUE, data(args[0], args[1]))  # attention scores
             return flow.add(g.PASS, data(args[2]))
-        if len(args) == 2 and not kwargs:
+        if len(args) == 2 and not kwargs and ops.function_kind(fn) is None:  # not `q @ k`: that passes v on
             arith = self._arithmetic(flow, fn, args, data, constants)
             if arith is not None:
                 return arith
@@ -242,11 +275,9 @@ class _Converter:
             return flow.add(attribute, data(args[:1]))
         kind = ops.function_kind(fn)
         if kind == g.PASS:
-            mixes = fn in (torch.matmul, torch.bmm, torch.einsum, operator.matmul)
-            inputs = data(args, kwargs) if mixes else data(args[:1])
-            return flow.add(g.PASS, inputs)
-        if kind == g.NORM:
-            return flow.add(g.NORM, data(args[:1]))
+            return flow.add(g.PASS, data(args, kwargs) if ops.mixes_inputs(fn) else data(args[:1]))
+        if kind in (g.NORM, g.IGNORE):
+            return flow.add(kind, data(args[:1]))
         return flow.add(g.OPAQUE, data(args, kwargs))
 
     def _method(self, flow: FlowGraph, node: fx.Node, data: _Data, constants: set[fx.Node]) -> int:
@@ -355,17 +386,46 @@ def module_roles(root: nn.Module) -> dict[str, ops.ModuleRole]:
 
 
 def trace_model(model: nn.Module) -> Flow:
-    """Every graph that could be traced for a model, and how complete they are."""
+    """Every graph that could be traced for a model, and how complete they are.
+
+    When fx traced only parts of it, one concrete forward is recorded as well,
+    and kept if it pairs more layers.
+    """
     roles = module_roles(model)
     flow = _trace(model, roles, depth=0)
-    if not flow.untraced:
+    if flow.whole:
         return flow
-    ran = run_model(model, roles)
-    if ran is None:
+    run = run_model(model, roles)
+    if run is None:
         return flow
-    graph, shape = ran
-    detail = f"forward not traceable ({flow.untraced}): paired along one forward on a random input of shape {shape}"
-    return Flow((graph, *flow.graphs), PARTIAL, detail)
+    return _better(flow, run)
+
+
+def _better(traced: Flow, run: Run) -> Flow:
+    """The traced parts or the recorded forward, whichever pairs more layers.
+
+    Parts traced on their own that the forward never reached (a head it did not
+    use) stay beside the recording; the others go, for a layer paired in one
+    and left unknown in the other would count as calls that disagree. On a tie
+    a traced forward wins (it saw both sides of every branch), traced
+    fragments lose (the recording sees across their borders).
+    """
+    reached = set(run.graph.layer_nodes())
+    graphs = (run.graph, *(part for part in traced.graphs if reached.isdisjoint(part.layer_nodes())))
+    recorded, by_tracing = _paired(graphs), _paired(traced.graphs)
+    if recorded < by_tracing or (recorded == by_tracing and not traced.untraced):
+        return traced
+    how = f"paired along one forward on {run.inputs}"
+    if traced.untraced:
+        detail = f"forward not traceable ({traced.untraced}): {how}"
+    else:
+        detail = f"{traced.detail}; {how}: {recorded} layers paired, {by_tracing} by tracing"
+    return Flow(graphs, PARTIAL, detail, whole=False)
+
+
+def _paired(graphs: tuple[FlowGraph, ...]) -> int:
+    """How many layers the graphs pair with something known downstream."""
+    return sum(pairing.downstream is not None for pairing in g.pair_layers(graphs).values())
 
 
 def _subroles(roles: dict[str, ops.ModuleRole], prefix: str) -> dict[str, ops.ModuleRole]:
@@ -421,7 +481,7 @@ def _trace(module: nn.Module, roles: dict[str, ops.ModuleRole], depth: int) -> F
     except Exception as error:
         first = error
     if depth >= _MAX_DEPTH:
-        return Flow((), PARTIAL, f"could not trace: {_brief(first)}", untraced=_brief(first))
+        return Flow((), PARTIAL, f"could not trace: {_brief(first)}", untraced=_brief(first), whole=False)
     return _around_failures(traces, first, depth) or _children(module, roles, depth, _brief(first))
 
 
@@ -445,7 +505,8 @@ def _around_failures(traces: _Traces, error: BaseException, depth: int) -> Flow 
             detached.extend(_detached(s, name) for s in sub.graphs)  # its parts stand alone
         try:
             graphs, _ = traces.both_sides(inlined)
-            return Flow((*graphs, *detached), PARTIAL, f"traced around untraceable {', '.join(inlined)}: {first}")
+            detail = f"traced around untraceable {', '.join(inlined)}: {first}"
+            return Flow((*graphs, *detached), PARTIAL, detail, whole=False)
         except Exception as e:
             error = e
     return None
@@ -458,7 +519,8 @@ def _children(module: nn.Module, roles: dict[str, ops.ModuleRole], depth: int, w
         if child_name not in roles:
             sub = _trace(child, _subroles(roles, child_name), depth + 1)
             parts.extend(_detached(s, child_name) for s in sub.graphs)
-    return Flow(tuple(parts), PARTIAL, f"forward not traceable ({why}): paired inside submodules only", untraced=why)
+    detail = f"forward not traceable ({why}): paired inside submodules only"
+    return Flow(tuple(parts), PARTIAL, detail, untraced=why, whole=False)
 
 
 def _opaque_call() -> FlowGraph:
@@ -476,7 +538,7 @@ def _brief(error: BaseException) -> str:
 
 # -- one concrete forward ----------------------------------------------------------
 
-_ATTEMPTS = 3
+_ATTEMPTS = 6  # first inputs tried: a mismatch fails at the first layer, in milliseconds
 _MAX_TENSORS = 10_000  # a loop whose count is a tensor's value may be long: a run past this is dropped
 _SPATIAL = {1: 64, 2: 64, 3: 16}  # input size per convolution dimension; transposed ones start at 4
 # x.__rsub__(c) is c - x: fx records operator.sub(c, x); so do we, for _Converter.
@@ -485,23 +547,39 @@ _REFLECTED = {"__rsub__": operator.sub, "__rdiv__": operator.truediv, "__rtruedi
               "__rmatmul__": operator.matmul}  # fmt: skip
 
 
-def run_model(model: nn.Module, roles: dict[str, ops.ModuleRole]) -> tuple[FlowGraph, tuple[int, ...]] | None:
-    """The dataflow of one forward on a random input shaped for the first weight layer, with that shape.
+@dataclass(frozen=True)
+class Run:
+    """The dataflow of one concrete forward, and the shapes of the inputs it ran on."""
 
-    None when the model has no real values (built on meta), its forward needs
-    more than one input, or no guessed input runs.
+    graph: FlowGraph
+    shapes: tuple[tuple[int, ...], ...]
+
+    @property
+    def inputs(self) -> str:
+        """``a random input of shape (2, 3)``, or ``random inputs of shapes (2, 3) and (2,)``."""
+        if len(self.shapes) == 1:
+            return f"a random input of shape {self.shapes[0]}"
+        return f"random inputs of shapes {', '.join(map(str, self.shapes[:-1]))} and {self.shapes[-1]}"
+
+
+def run_model(model: nn.Module, roles: dict[str, ops.ModuleRole]) -> Run | None:
+    """The dataflow of one forward on random inputs: the first shaped for a weight layer, any others guessed.
+
+    None when the model has no real values (built on meta), its forward
+    requires no input, or no guessed inputs run.
     """
-    if any(p.is_meta for p in model.parameters()) or _required_inputs(model) != 1:
+    names = _required_inputs(model)
+    if any(p.is_meta for p in model.parameters()) or not names:
         return None
     leaves = {id(model.get_submodule(name)): name for name in roles}
-    for example in _example_inputs(model):
+    for inputs in _example_calls(model, len(names)):
         try:
-            fx_graph = _record_forward(model, leaves, example)
+            fx_graph = _record_forward(model, leaves, dict(zip(names, inputs, strict=True)))
         except _TooLong:
             return None  # the input fitted; another would run as long
         except Exception:
             continue
-        return _Converter(model, roles, {}).convert(fx_graph), tuple(example.shape)
+        return Run(_Converter(model, roles, {}).convert(fx_graph), tuple(tuple(x.shape) for x in inputs))
     return None
 
 
@@ -509,12 +587,36 @@ class _TooLong(Exception):
     """The forward made more tensors than one run may record."""
 
 
-def _required_inputs(model: nn.Module) -> int:
+def _required_inputs(model: nn.Module) -> list[str]:
+    """The names of the forward's parameters a call must pass."""
     try:
         params = inspect.signature(model.forward).parameters.values()
     except (TypeError, ValueError):
-        return 0
-    return sum(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+        return []
+    return [p.name for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _example_calls(model: nn.Module, count: int) -> Iterator[tuple[torch.Tensor, ...]]:
+    """Arguments for a forward taking ``count`` inputs: the first as a weight layer takes it, the others guessed."""
+    for first in _example_inputs(model):
+        if count == 1:
+            yield (first,)
+            continue
+        for guess in _OTHER_INPUTS:
+            yield (first, *(guess(first) for _ in range(count - 1)))
+
+
+def _per_sample_index(first: torch.Tensor) -> torch.Tensor:
+    """One integer per sample: a diffusion timestep, a class label."""
+    return torch.arange(first.shape[0])
+
+
+def _alike(first: torch.Tensor) -> torch.Tensor:
+    """Another input of the same kind: a second image, a target sequence."""
+    return first.clone()
+
+
+_OTHER_INPUTS = (_per_sample_index, _alike)
 
 
 def _example_inputs(model: nn.Module) -> list[torch.Tensor]:
@@ -553,8 +655,8 @@ def _input_shapes(module: nn.Module) -> list[tuple[tuple[int, ...], int]]:
     return []
 
 
-def _record_forward(model: nn.Module, leaves: dict[int, str], example: torch.Tensor) -> fx.Graph:
-    recording = _Recording(model, leaves, example)
+def _record_forward(model: nn.Module, leaves: dict[int, str], inputs: dict[str, torch.Tensor]) -> fx.Graph:
+    recording = _Recording(model, leaves, inputs)
     hooks = [
         register_module_forward_pre_hook(recording.enter),
         register_module_forward_hook(recording.leave, with_kwargs=True),
@@ -563,7 +665,7 @@ def _record_forward(model: nn.Module, leaves: dict[int, str], example: torch.Ten
     model.eval()
     try:
         with torch.no_grad(), torch.random.fork_rng(devices=[]), recording:
-            output = model(example)
+            output = model(*inputs.values())
     finally:
         model.train(training)
         for hook in hooks:
@@ -580,13 +682,13 @@ class _Recording(TorchFunctionMode):
     made them to the nodes that use them.
     """
 
-    def __init__(self, model: nn.Module, leaves: dict[int, str], example: torch.Tensor):
+    def __init__(self, model: nn.Module, leaves: dict[int, str], inputs: dict[str, torch.Tensor]):
         super().__init__()
         self.graph = fx.Graph()
         self._leaves = leaves
         self._depth = 0  # inside how many leaf modules
-        self._made: dict[int, fx.Node] = {id(example): self.graph.placeholder("x")}
-        self._kept = [example]  # every tensor in _made, so that its id stays its own
+        self._made: dict[int, fx.Node] = {id(tensor): self.graph.placeholder(name) for name, tensor in inputs.items()}
+        self._kept = list(inputs.values())  # every tensor in _made, so that its id stays its own
         self._constants = {id(t): name for name, t in (*model.named_parameters(), *model.named_buffers())}
 
     def mapped(self, value: Any) -> Any:
