@@ -159,3 +159,70 @@ def test_fan_out_mode_is_judged_by_the_forward_signal_where_no_norm_follows(tmp_
     assert stem["actual_std"] / stem["expected_std"] == pytest.approx((27 / 1152) ** 0.5, rel=1e-4)  # 0.15x
     # torchvision's convention: a BatchNorm after every conv resets the forward signal.
     assert findings_for(document, model="FanOutBN") == []
+
+
+ZOO_NORMS = """
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class BatchNormAct2d(nn.BatchNorm2d):
+    \"\"\"A model zoo's norm that applies its activation itself.\"\"\"
+
+    def __init__(self, num_features, act_layer=nn.ReLU):
+        super().__init__(num_features)
+        self.act = act_layer()
+
+    def forward(self, x):
+        return self.act(super().forward(x))
+
+
+class ZooBlock(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(16, 32, 3, padding=1, bias=False)
+        self.bn1 = BatchNormAct2d(32)
+        self.conv2 = nn.Conv2d(32, 32, 3, padding=1, bias=False)
+        self.bn2 = BatchNormAct2d(32)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, x):
+        return self.bn2(self.conv2(self.bn1(self.conv1(x))))
+
+
+class UNetIN(nn.Module):
+    \"\"\"pix2pix-style encoder: conv -> InstanceNorm -> LeakyReLU, N(0, 0.02).\"\"\"
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 64, 4, 2, 1)
+        self.n1 = nn.InstanceNorm2d(64)
+        self.c2 = nn.Conv2d(64, 128, 4, 2, 1)
+        self.n2 = nn.InstanceNorm2d(128)
+        self.c3 = nn.Conv2d(128, 256, 4, 2, 1)
+        self.n3 = nn.InstanceNorm2d(256)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.normal_(m.weight, 0.0, 0.02)
+
+    def forward(self, x):
+        x = F.leaky_relu(self.n1(self.c1(x)), 0.2)
+        x = F.leaky_relu(self.n2(self.c2(x)), 0.2)
+        return self.n3(self.c3(x))
+"""
+
+
+def test_a_norm_holding_its_activation_pairs_the_layer_with_it(tmp_path):
+    write(tmp_path, "zoo_norms.py", ZOO_NORMS)
+    _, document = run_json("--no-cache", "zoo_norms.py", cwd=tmp_path)
+    [block] = [m for m in document["models"] if m["model"] == "ZooBlock"]
+    assert block["status"] == "traced"
+    rows = {r["layer"]: r for r in block["layers"]}
+    assert rows["conv1"]["activation"] == "nn.ReLU" and rows["conv1"]["norm_between"] is True
+    assert rows["conv2"]["upstream"] == "nn.ReLU"
+    assert findings_for(document, model="ZooBlock") == []  # fan_out He before BatchNorm + ReLU: torchvision's
+    # Every conv of the U-Net feeds an InstanceNorm: nothing is unnormalized, N(0, 0.02) is a convention.
+    unet = findings_for(document, model="UNetIN")
+    assert all(f["severity"] == "info" and "unnormalized" not in f["message"] for f in unet)

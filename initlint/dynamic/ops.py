@@ -118,10 +118,15 @@ def is_norm(module: nn.Module) -> bool:
     return childless and small and "norm" in type(module).__name__.lower()
 
 
+def _held_activation(module: nn.Module) -> Activation | None:
+    found = (module_activation(child) for child in module.children())
+    return next((act for act in found if act is not None), None)
+
+
 @dataclass(frozen=True)
 class ModuleRole:
     kind: str  # a graph node kind
-    activation: Activation | None = None
+    activation: Activation | None = None  # an activation's; a norm's that applies one after normalizing
 
 
 def module_role(module: nn.Module) -> ModuleRole | None:
@@ -132,7 +137,8 @@ def module_role(module: nn.Module) -> ModuleRole | None:
     if act is not None:
         return ModuleRole(graph.ACTIVATION, act)
     if is_norm(module):
-        return ModuleRole(graph.NORM)
+        # A norm that applies its own activation (model zoos' BatchNormAct2d): the norm, then that activation.
+        return ModuleRole(graph.NORM, _held_activation(module))
     row = torch_class(module)
     if row is not None and row.role in (graph.PASS, graph.OPAQUE):
         return ModuleRole(row.role)

@@ -238,7 +238,10 @@ class _Converter:
         if role.kind == g.ACTIVATION:
             return flow.add(g.ACTIVATION, data(node.args[:1]), activation=role.activation)
         if role.kind in (g.NORM, g.PASS):
-            return flow.add(role.kind, data(node.args[:1]), name=name)
+            kept = flow.add(role.kind, data(node.args[:1]), name=name)
+            if role.activation is None:
+                return kept
+            return flow.add(g.ACTIVATION, [kept], activation=role.activation)  # BatchNormAct2d's own activation
         return flow.add(g.OPAQUE, data(node.args, node.kwargs))
 
     def _output_projection(self, flow: FlowGraph, name: str, layer: int) -> int:
