@@ -21,9 +21,8 @@ from typing import Any
 
 import torch.nn as nn
 
+from ..shared.recipes import defaults_of, module_config, named_like_a_config
 from .record import CodeMap
-
-CONFIG_NAMES = frozenset({"config", "cfg", "conf", "configs", "args", "hparams", "hp", "opt", "params", "settings"})
 
 
 def required_arguments(factory: Callable[..., Any]) -> list[str]:
@@ -46,7 +45,7 @@ def config_recipe(cls: type) -> tuple[dict[str, type], str] | None:
     chosen: dict[str, type] = {}
     for name in required_arguments(cls):
         config = hints.get(name)
-        if config is None and name.lower() in CONFIG_NAMES:  # unannotated `cfg`: the module's config class
+        if config is None and named_like_a_config(name):  # unannotated `cfg`: the module's config class
             config = _config_of_module(cls)
         if not _is_config_class(config):
             return None
@@ -54,7 +53,7 @@ def config_recipe(cls: type) -> tuple[dict[str, type], str] | None:
         chosen[name] = config
     if not chosen:
         return None
-    return chosen, "defaults-of " + ", ".join(dict.fromkeys(c.__name__ for c in chosen.values()))
+    return chosen, defaults_of(c.__name__ for c in chosen.values())
 
 
 def build_with(cls: type, configs: dict[str, type]) -> Callable[[], Any]:
@@ -90,7 +89,4 @@ def _config_of_module(model: type) -> type | None:
         for value in vars(module).values()
         if isinstance(value, type) and value.__module__ == model.__module__ and _is_config_class(value)
     ]
-    named = [c for c in found if c.__name__.lower() in (f"{model.__name__}config".lower(), f"{model.__name__}cfg")]
-    if named:
-        return named[0]
-    return found[0] if len(found) == 1 else None
+    return module_config(model.__name__, [(c.__name__, c) for c in found])

@@ -15,7 +15,8 @@ data loading, checkpoint loading, the rest of ``main()``) is left out.
 Positions are kept, so recorded init lines point at the user's file.
 
 Torch-free and pure ``ast``: the dynamic mode executes the program, the
-static mode can read the same builds.
+static mode interprets the same statements (``script_code``: the kept ones,
+then each build's construction and inits).
 """
 
 from __future__ import annotations
@@ -329,7 +330,11 @@ def slice_module(module: ast.Module, classes: set[str]) -> Slice:
     needed |= set().union(*(_definition_reads(flat[i]) for i in kept)) if kept else set()
     if not builds:  # a plain module: its settings are what its classes may read when built
         needed |= {name for i, s in enumerate(flat) if _simple(s) for name in _bound(s)}
-    kept, unresolved = _close(flat, kept, needed, definitions, last, in_builds)
+    # A build of a class that is not a model (``config = GPTConfig(n_layer=2)``) is also a plain statement:
+    # a model's construction that reads its variable keeps it (and what changes it) like any other.
+    models = [b for b in builds if b.model_class in classes or b.model_class.rpartition(".")[2] in classes]
+    in_models = {p for b in models for p in (b.position, *b.init_positions)}
+    kept, unresolved = _close(flat, kept, needed, definitions, last, in_models)
     skipped = tuple(s.lineno for i, s in enumerate(flat) if i not in kept and i not in in_builds)
     return Slice(tuple(sorted(kept)), tuple(builds), skipped, unresolved)
 
@@ -358,13 +363,14 @@ def _close(
     needed: set[str],
     definitions: Mapping[str, ast.stmt],
     last: int,
-    in_builds: set[int],
+    in_models: set[int],
 ) -> tuple[set[int], tuple[str, ...]]:
-    """Add the simple statements before ``last`` that bind or change a needed name, until none is missing."""
+    """Add the simple statements before ``last`` that bind or change a needed name, until none is missing;
+    never the statements building or initialising a model (``in_models``): its build runs them."""
     modules = {name for node in flat if isinstance(node, (ast.Import, ast.ImportFrom)) for name in _bound(node)}
     binders: dict[str, list[int]] = {}
     for index, node in enumerate(flat[:last]):
-        if index in in_builds or not _simple(node):
+        if index in in_models or not _simple(node):
             continue
         changed = _mutated(node)
         # A call on an imported module (`torch.manual_seed(...)`) changes no value a build reads.
@@ -424,15 +430,46 @@ def must_slice(module: ast.Module, sliced: Slice) -> bool:
 # -- the program --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class BuildCode:
+    """What one build runs: its construction call alone (placements and wrappers dropped), then its inits."""
+
+    build: Build
+    construction: ast.Call
+    inits: tuple[ast.stmt, ...]
+
+
+@dataclass(frozen=True)
+class ScriptCode:
+    """What runs of a module read as a script: the kept statements in order, then each build.
+    The nodes are the module's own, so their positions are the user's."""
+
+    kept: tuple[ast.stmt, ...]
+    builds: tuple[BuildCode, ...]
+
+
+def script_code(module: ast.Module, sliced: Slice) -> ScriptCode:
+    """The statements ``sliced`` keeps of ``module``, and what each of its builds runs."""
+    flat = _flatten(module)
+    builds = tuple(
+        BuildCode(build, _construction(flat, build), tuple(flat[i] for i in build.init_positions))
+        for build in sliced.builds
+    )
+    return ScriptCode(tuple(flat[i] for i in sliced.kept), builds)
+
+
 def program(module: ast.Module, sliced: Slice) -> ast.Module:
     """The code to execute: kept statements in order at module level, then one function per
     build (constructing the model class alone, placements dropped, then its inits), lines kept."""
     flat = _flatten(module)
-    body: list[ast.stmt] = [flat[i] for i in sliced.kept]
-    for build in sliced.builds:
+    code = script_code(module, sliced)
+    body: list[ast.stmt] = list(code.kept)
+    for built in code.builds:
+        build = built.build
         construction = flat[build.position]
-        call = _construction(flat, build)
-        assign = ast.copy_location(ast.Assign([ast.Name(build.variable, ast.Store())], call), construction)
+        assign = ast.copy_location(
+            ast.Assign([ast.Name(build.variable, ast.Store())], built.construction), construction
+        )
         returned = ast.copy_location(ast.Return(ast.Name(build.variable, ast.Load())), construction)
         no_arguments = ast.arguments(
             posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
@@ -440,7 +477,7 @@ def program(module: ast.Module, sliced: Slice) -> ast.Module:
         function = ast.FunctionDef(
             name=build.function,
             args=no_arguments,
-            body=[assign, *(flat[i] for i in build.init_positions), returned],
+            body=[assign, *built.inits, returned],
             decorator_list=[],
             returns=None,
         )

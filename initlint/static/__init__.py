@@ -2,18 +2,23 @@
 
 ``analyze_source`` parses the file with ``ast``, runs each model's constructor
 and forward over abstract values (``construct``, ``forward``), and returns the
-same ``FileFacts`` full mode produces, with status ``static``. Whatever the
-source does not decide is left out or left unpaired, so no rule judges it.
+same ``FileFacts`` full mode produces, with status ``static``. Models are built
+as full mode builds them: a class with no arguments or from its config's
+defaults (``models``, ``recipes``), or as the file's own script builds and
+initialises it (``scripts``). Whatever the source does not decide is left out
+or left unpaired, so no rule judges it.
 """
 
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 
-from ..shared.facts import AnalysisProblem, FileFacts, ProblemKind, Span
+from ..shared.facts import AnalysisProblem, FileFacts, ModelFacts, ProblemKind, Span
 from ..shared.positions import Positions
 from .construct import is_module_class
 from .models import is_abstract, model_facts
+from .scripts import script_models
 from .source import read_module
 
 
@@ -32,10 +37,21 @@ def analyze_source(path: str, text: str) -> FileFacts:
         return FileFacts(path, problem=AnalysisProblem(ProblemKind.SYNTAX_ERROR, message, Span(path, 1, 1, 1, 1)))
     positions = Positions(path, text)
     _, classes = read_module(tree, text)
-    models = tuple(
-        model_facts(path, cls, positions) for cls in classes if is_module_class(cls) and not is_abstract(cls)
-    )
-    return FileFacts(path, models)
+    script = script_models(path, tree, text, classes, positions)
+    notes = {r.model_class: r.note for r in script.raised}
+    own = [
+        _noted(model_facts(path, cls, positions, classes), notes.get(cls.name))
+        for cls in classes
+        if is_module_class(cls) and not is_abstract(cls) and cls.name not in script.replaced
+    ]
+    return FileFacts(path, (*own, *script.models))
+
+
+def _noted(facts: ModelFacts, note: str | None) -> ModelFacts:
+    """A class checked on its own because the script's build of it raises: its detail says so."""
+    if note is None:
+        return facts
+    return replace(facts, detail=f"{facts.detail}; {note}" if facts.detail else note)
 
 
 __all__ = ["analyze_source"]

@@ -20,7 +20,7 @@ from ..shared.knowledge.values import FACTORIES, INIT_ALIASES, SIZES
 from ..shared.positions import Positions
 from ..shared.theory import Distribution
 from ..shared.writes import UNINITIALIZED, Write, created
-from . import inits, layers
+from . import inits, instances, layers
 from .inits import (
     INIT_SIGNATURES,
     Origin,
@@ -37,8 +37,8 @@ from .interp import Interpreter
 from .literals import is_number
 from .names import Qual
 from .objects import ModuleObj, TensorRef, apply_order, named_modules, named_parameters, slice_region, unique_children
-from .runtime import Frame, GiveUp
-from .values import UNKNOWN, Args, Bound, ClassInfo, DictVal, FuncRef, ListVal, MethodOf
+from .runtime import Frame, GiveUp, Raises
+from .values import UNKNOWN, Args, Bound, ClassInfo, DictVal, FuncRef, Instance, ListVal, MethodOf
 
 # nn.Module methods that neither change the module tree nor write parameters.
 _HARMLESS = frozenset({
@@ -51,6 +51,7 @@ _HARMLESS = frozenset({
 _FACTORIES = {name: created(name, ()) for name, row in FACTORIES.items() if row.form == SIZES}
 _ARITHMETIC = {ast.Mult: "*", ast.Div: "/", ast.Add: "+", ast.Sub: "-"}
 _IN_PLACE = {ast.Mult: "mul_", ast.Div: "div_", ast.Add: "add_", ast.Sub: "sub_"}
+NO_ARGUMENTS = Args((), {})
 
 
 def is_module_class(cls: ClassInfo) -> bool:
@@ -78,14 +79,16 @@ class Builder(Interpreter):
 
     # -- the model and its submodules --------------------------------------------------
 
-    def build(self, cls: ClassInfo) -> ModuleObj:
+    def build(self, cls: ClassInfo, args: Args = NO_ARGUMENTS, node: ast.AST | None = None) -> ModuleObj:
+        """The model ``cls(*args)`` (called at ``node``: a script's construction; the class itself if none)."""
         root = ModuleObj(cls, attrs={"training": True})
-        self._run_init(root, cls, Args((), {}), cls.node)
+        self._run_init(root, cls, args, node or cls.node)
         return root
 
     def instantiate(self, cls: ClassInfo, args: Args, node: ast.Call, frame: Frame) -> Any:
         if not is_module_class(cls):
-            return self.call_unknown(cls, args, node)
+            made = instances.make(self, cls, args, node)
+            return made if made is not None else self.call_unknown(cls, args, node)
         module = ModuleObj(cls, site=self.span(node), attrs={"training": True}, uncertain=bool(self.maybe))
         self._run_init(module, cls, args, node)
         return module
@@ -106,6 +109,7 @@ class Builder(Interpreter):
         spec = layers.spec_of(base.name)
         if spec is None:  # a private base (``nn.modules.conv._ConvNd``) reached through super()
             raise GiveUp(f"inherits from {base.name}, whose constructor static mode does not know", node)
+        self._check_not_none(base, spec, args, node)
         built = layers.construct(base, spec, args, self.span(node))  # torch's own code runs from this call
         if spec.role == CONTAINER:
             module.spec, module.children, module.open_tail = spec, built.children, built.open_tail
@@ -117,6 +121,12 @@ class Builder(Interpreter):
         else:
             module.spec, module.activation = spec, built.activation
         module.attrs.update({k: v for k, v in built.attrs.items() if k not in module.attrs})
+
+    def _check_not_none(self, qual: Qual, spec: layers.Spec, args: Args, node: ast.AST) -> None:
+        """torch raises for a required size given None (a script's required argument, None when run bare)."""
+        missing = layers.given_none(spec, args)
+        if missing is not None and not self.maybe:
+            raise Raises(f"nn.{qual.last}() gets None for {missing}", node)
 
     @staticmethod
     def _file_methods(module: ModuleObj) -> set[str]:
@@ -130,6 +140,7 @@ class Builder(Interpreter):
         name = func.name
         spec = layers.spec_of(name)
         if spec is not None:
+            self._check_not_none(func, spec, args, node)
             module = layers.construct(func, spec, args, self.span(node))
             module.uncertain = bool(self.maybe)
             return module
@@ -196,6 +207,9 @@ class Builder(Interpreter):
                 stack.extend(value)
             elif isinstance(value, Bound):
                 stack.append(value.receiver)
+            elif isinstance(value, Instance):
+                value.known = False
+                stack.extend(value.attrs.values())
 
     # -- module methods ----------------------------------------------------------------------
 
@@ -406,6 +420,9 @@ class Builder(Interpreter):
             if name == "data" and not (isinstance(value, TensorRef) and value.state is obj.state):
                 self._data_set(obj, value, node)
             return
+        if isinstance(obj, Instance):
+            obj.attrs[name] = value if not self.maybe else self.join([obj.attrs.get(name, UNKNOWN), value], node)
+            return
         if not isinstance(obj, ModuleObj):
             if isinstance(obj, (ListVal, DictVal)) or obj is UNKNOWN:
                 self.taint([value], node)  # stored somewhere we do not follow
@@ -495,7 +512,7 @@ def _source(node: ast.AST) -> str:
 
 def _apply(builder: Builder, module: ModuleObj, args: Args, node: ast.Call, frame: Frame) -> Any:
     fn = args.positional[0] if len(args.positional) == 1 else UNKNOWN
-    if not isinstance(fn, (FuncRef, Bound)):
+    if not isinstance(fn, (FuncRef, Bound, Instance)):
         return builder.call_unknown(MethodOf(module, "apply"), args, node)
     for target in apply_order(module):
         builder.call(fn, Args((target,), {}), node, frame)

@@ -11,11 +11,25 @@ from typing import TYPE_CHECKING, Any
 
 from ..shared.knowledge.modules import CONTAINER
 from . import literals
+from .instances import instance_truth
 from .layers import spec_of
 from .names import Qual, builtin
 from .objects import ModuleObj, is_object
 from .runtime import Frame
-from .values import MISSING, UNKNOWN, Args, Bound, ClassInfo, DictVal, FuncRef, ListVal, MethodOf, Scope, SuperRef
+from .values import (
+    MISSING,
+    UNKNOWN,
+    Args,
+    Bound,
+    ClassInfo,
+    DictVal,
+    FuncRef,
+    Instance,
+    ListVal,
+    MethodOf,
+    Scope,
+    SuperRef,
+)
 
 MAX_ITEMS = 10_000  # longest loop unrolled or list built
 
@@ -255,6 +269,8 @@ class Expressions:
             return bool(value.items) if value.known else None
         if isinstance(value, (FuncRef, Bound, ClassInfo)):
             return True
+        if isinstance(value, Instance):
+            return instance_truth(value)
         if isinstance(value, MethodOf):
             return None  # code does not test a method's truth: this is likely an attribute we do not know
         if isinstance(value, Qual):

@@ -19,8 +19,8 @@ from .builtin_calls import BUILTIN_CALLS
 from .expressions import MAX_ITEMS, Expressions
 from .members import Members
 from .names import Qual, import_bindings
-from .runtime import BreakLoop, ContinueLoop, Frame, GiveUp, Returned
-from .values import MISSING, UNKNOWN, Args, Bound, ClassInfo, DictVal, FuncRef, ListVal, MethodOf, Scope
+from .runtime import BreakLoop, ContinueLoop, Frame, GiveUp, Raises, Returned
+from .values import MISSING, UNKNOWN, Args, Bound, ClassInfo, DictVal, FuncRef, Instance, ListVal, MethodOf, Scope
 
 MAX_STEPS = 200_000  # statements per model: beyond, the code is not worth following
 MAX_DEPTH = 32  # nested calls of the file's functions
@@ -231,7 +231,7 @@ class Interpreter(Expressions, Members):
         if self.maybe > frame.entry_maybe:
             self.degrade(frame)
         else:
-            raise GiveUp("the code raises", stmt)
+            raise Raises("the code raises", stmt)
 
     def exec_Pass(self, stmt: ast.Pass, frame: Frame) -> None:
         pass
@@ -391,6 +391,10 @@ class Interpreter(Expressions, Members):
             return self.call_method(func.receiver, func.name, args, node, frame)
         if isinstance(func, ClassInfo):
             return self.instantiate(func, args, node, frame)
+        if isinstance(func, Instance):
+            method = self.instance_attribute(func, "__call__")  # an init functor: apply(NormalInit(0.02))
+            if isinstance(method, Bound):
+                return self.call_function(method.func, args, node, receiver=func)
         return self.call_unknown(func, args, node)
 
     def call_unknown(self, func: Any, args: Args, node: ast.Call) -> Any:

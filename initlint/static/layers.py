@@ -106,6 +106,15 @@ def true_fans(module: ModuleObj, kind: str, shape: tuple[int, ...]) -> theory.Fa
 # -- construction ---------------------------------------------------------------------
 
 
+def given_none(spec: Spec, args: Args) -> str | None:
+    """The size of a weight layer given None, if one is: torch raises making its weight (``nn.Linear(16, None)``)."""
+    sized = spec.role == graph.LAYER and spec.kind is not None
+    bound = args.bind(spec.params, spec.defaults) if sized and spec.params is not None else None
+    if bound is None:
+        return None
+    return next((name for name in spec.required() if bound[name] is None), None)
+
+
 def construct(qual: Qual, spec: Spec, args: Args, site: Span | None) -> ModuleObj:
     """The module ``qual(*args)`` builds (a placeholder with nothing known when arguments do not bind)."""
     module = ModuleObj(qual, spec, site, attrs={"training": True})

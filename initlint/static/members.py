@@ -16,7 +16,7 @@ from .layers import spec_of, torch_isinstance
 from .names import Qual
 from .objects import ModuleObj, TensorRef, slice_region
 from .runtime import GiveUp
-from .values import MISSING, UNKNOWN, Bound, ClassInfo, DictVal, FuncRef, ListVal, MethodOf, SuperRef
+from .values import MISSING, UNKNOWN, Bound, ClassInfo, DictVal, FuncRef, Instance, ListVal, MethodOf, SuperRef
 
 
 class Members:
@@ -40,6 +40,8 @@ class Members:
             return self.class_attribute(value, name)
         if isinstance(value, SuperRef):
             return self.super_attribute(value, name)
+        if isinstance(value, Instance):
+            return self.instance_attribute(value, name)
         if isinstance(value, (ListVal, DictVal, str)):
             return MethodOf(value, name)
         return UNKNOWN
@@ -73,6 +75,17 @@ class Members:
             if name in cls.attrs:
                 return cls.attrs[name]
         return MISSING
+
+    def instance_attribute(self, obj: Instance, name: str) -> Any:
+        """``obj.name``: its own attributes, then its class's (methods bound to it)."""
+        if name == "__class__" and obj.cls is not None:
+            return obj.cls
+        if not obj.known:
+            return UNKNOWN
+        if name in obj.attrs:
+            return obj.attrs[name]
+        found = self._class_member(obj.cls.mro(), name, obj) if obj.cls is not None else MISSING
+        return UNKNOWN if found is MISSING else found
 
     def class_attribute(self, cls: ClassInfo, name: str) -> Any:
         if name == "__name__":
@@ -166,6 +179,8 @@ class Members:
             return False if all(a is False for a in answers) else UNKNOWN
         if isinstance(value, ModuleObj):
             return self._module_isinstance(value, cls)
+        if isinstance(value, Instance) and value.cls is not None and isinstance(cls, ClassInfo):
+            return True if any(c is cls for c in value.cls.mro()) else UNKNOWN
         if isinstance(cls, Qual) and cls.name in _PYTHON_TYPES:
             if literals.is_constant(value) or isinstance(value, (ListVal, DictVal)):
                 kind = list if isinstance(value, ListVal) else dict if isinstance(value, DictVal) else type(value)

@@ -1,31 +1,32 @@
-"""Each model class of a file: build it, follow its forward, and describe it as ``ModelFacts``."""
+"""Each model of a file: build it (a class with no arguments or from config defaults), follow its forward,
+and describe it as ``ModelFacts``."""
 
 from __future__ import annotations
 
 import ast
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from ..shared.facts import SKIPPED, STATIC, ModelFacts
+from ..shared.facts import BUILT_ELSEWHERE, SKIPPED, STATIC, ModelFacts, Span
 from ..shared.positions import Positions
-from . import layers
-from .construct import Builder, torch_base
+from . import instances, layers
+from .construct import NO_ARGUMENTS, Builder, torch_base
 from .describe import layer_facts
 from .forward import FlowBuilder
-from .objects import named_modules, unique_children
+from .objects import ModuleObj, named_modules, unique_children
 from .pairing import pair_layers
+from .recipes import config_recipe
 from .runtime import GiveUp
-from .values import ClassInfo
+from .values import Args, ClassInfo, Instance
 
 
 def required_arguments(cls: ClassInfo) -> list[str] | None:
     """Constructor parameters without defaults; None when the constructor is in another file."""
     for c in cls.mro():
         if isinstance(c, ClassInfo) and "__init__" in c.methods:
-            spec = c.methods["__init__"].args
-            positional = [*spec.posonlyargs, *spec.args][1:]
-            missing = [a.arg for a in positional[: len(positional) - len(spec.defaults)]]
-            missing += [a.arg for a, d in zip(spec.kwonlyargs, spec.kw_defaults) if d is None]
-            return missing
+            return instances.required_parameters(c.methods["__init__"])
         if not isinstance(c, ClassInfo):
             base = torch_base(cls)
             spec_ = layers.spec_of(base.name) if base is not None and base.name != "torch.nn.Module" else None
@@ -55,49 +56,89 @@ def _is_abstract_decorator(node: ast.expr) -> bool:
     )
 
 
-def model_facts(path: str, cls: ClassInfo, positions: Positions) -> ModelFacts:
-    """Static facts of one model class."""
+@dataclass(frozen=True)
+class Construction:
+    """How a model was built, as its facts say: its name and line, ``built_by``/``built_at`` and kind."""
+
+    name: str
+    line: int
+    built_by: str = "no-arguments"
+    built_at: Span | None = None  # a script's construction statement
+    kind: str = "class"  # factory for a script's build: no __init__ of its own to insert fixes into
+
+    def facts(self, path: str, status: str, detail: str, **more: Any) -> ModelFacts:
+        return ModelFacts(
+            path, self.name, self.line, status, detail, kind=self.kind, built_by=self.built_by,
+            built_at=self.built_at, **more,
+        )  # fmt: skip
+
+
+def model_facts(path: str, cls: ClassInfo, positions: Positions, classes: Sequence[ClassInfo]) -> ModelFacts:
+    """Static facts of one model class, built with no arguments or from config defaults (``recipes``);
+    ``classes`` are the file's top-level classes, where its config class is found."""
     line = cls.node.lineno
     missing = required_arguments(cls)
     if missing is None:
         return ModelFacts(path, cls.name, line, STATIC, "its constructor is defined in another file: not followed")
-    if missing:
+    recipe = config_recipe(cls, missing, classes) if missing else None
+    if missing and recipe is None:
         detail = f"constructor needs arguments: {', '.join(missing)}"
         return ModelFacts(path, cls.name, line, SKIPPED, detail, needs=tuple(missing))
+    how = Construction(cls.name, line, recipe.built_by if recipe is not None else "no-arguments")
+    builder = Builder(positions)
     try:
-        return _analysed(path, cls, positions, line)
+        arguments = Args((), {p: _config(builder, c, cls) for p, c in recipe.configs}) if recipe else NO_ARGUMENTS
+        root = builder.build(cls, arguments)
     except (GiveUp, RecursionError) as error:
-        return ModelFacts(path, cls.name, line, STATIC, f"constructor not followed: {_reason(error)}")
+        return not_followed(path, how, error)
     except Exception as error:  # a bug here must cost one model, never the file; the detail says so
-        return ModelFacts(
-            path, cls.name, line, STATIC, f"internal error in static analysis: {type(error).__name__}: {error}"
-        )
+        return internal_error(path, how, error)
+    return described(path, how, root)
 
 
-def _analysed(path: str, cls: ClassInfo, positions: Positions, line: int) -> ModelFacts:
-    root = Builder(positions).build(cls)
-    names = {id(module): name for name, module in named_modules(root)}
+def _config(builder: Builder, config: ClassInfo, model: ClassInfo) -> Instance:
+    made = instances.make(builder, config, NO_ARGUMENTS, model.node)
+    if made is None:  # recipes chose it because it can be made
+        raise GiveUp(f"cannot make {config.name}()", model.node)
+    return made
+
+
+def not_followed(path: str, how: Construction, error: BaseException) -> ModelFacts:
+    """A model whose construction static mode could not follow: nothing of it is judged."""
+    return how.facts(path, STATIC, f"constructor not followed: {_reason(error)}")
+
+
+def internal_error(path: str, how: Construction, error: Exception) -> ModelFacts:
+    return how.facts(path, STATIC, f"internal error in static analysis: {type(error).__name__}: {error}")
+
+
+def described(path: str, how: Construction, root: ModuleObj) -> ModelFacts:
+    """The facts of a built model: its forward followed, its layers described."""
+    try:
+        return _described(path, how, root)
+    except Exception as error:  # a bug here must cost one model, never the file; the detail says so
+        return internal_error(path, how, error)
+
+
+def _described(path: str, how: Construction, root: ModuleObj) -> ModelFacts:
+    assert isinstance(root.cls, ClassInfo)
+    names = {id(module): qualified for qualified, module in named_modules(root)}
     detail, pairings = "", {}
     try:
-        flow = FlowBuilder(names).trace(root, cls.node)
+        flow = FlowBuilder(names).trace(root, root.cls.node)
         pairings = pair_layers(flow) if flow is not None else {}
     except (GiveUp, RecursionError) as error:
         detail = f"forward not followed: {_reason(error)}"
+    # Classes inside it are building blocks judged here; so is its own class when something other
+    # than the class's own check built it (a script's construction), as full mode says.
     components = frozenset(
         (os.path.normcase(os.path.abspath(path)), module.cls.name)
         for _, module in named_modules(root)
-        if module is not root and isinstance(module.cls, ClassInfo)
+        if (module is not root or how.built_by in BUILT_ELSEWHERE) and isinstance(module.cls, ClassInfo)
     )
-    attributes = tuple((name, child.assigned) for name, child in unique_children(root) if child.assigned is not None)
-    return ModelFacts(
-        path,
-        cls.name,
-        line,
-        STATIC,
-        detail,
-        layer_facts(root, pairings),
-        component_classes=components,
-        attributes=attributes,
+    attributes = tuple((child_name, c.assigned) for child_name, c in unique_children(root) if c.assigned is not None)
+    return how.facts(
+        path, STATIC, detail, layers=layer_facts(root, pairings), component_classes=components, attributes=attributes
     )
 
 

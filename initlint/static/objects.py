@@ -9,7 +9,7 @@ from typing import Any
 from ..shared.facts import Activation, Span
 from .inits import Origin, ParamState
 from .names import Qual
-from .values import Bound, ClassInfo, DictVal, FuncRef, ListVal, MethodOf
+from .values import Bound, ClassInfo, DictVal, FuncRef, Instance, ListVal, MethodOf
 
 
 @dataclass(eq=False)
@@ -133,4 +133,4 @@ def is_object(value: Any) -> bool:
     """A value that is an object, never None: ``x is None`` is False for it."""
     if isinstance(value, Qual):
         return value.is_library_object
-    return isinstance(value, (ModuleObj, TensorRef, ListVal, DictVal, FuncRef, Bound, ClassInfo, MethodOf))
+    return isinstance(value, (ModuleObj, TensorRef, ListVal, DictVal, FuncRef, Bound, ClassInfo, MethodOf, Instance))

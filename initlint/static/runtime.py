@@ -17,6 +17,10 @@ class GiveUp(Exception):
         super().__init__(f"{reason} (line {line})" if line else reason)
 
 
+class Raises(GiveUp):
+    """Code that surely raises when run (``raise`` that surely runs, ``nn.Linear(16, None)``)."""
+
+
 class BreakLoop(Exception):
     """``break`` in code that surely runs."""
 

@@ -27,7 +27,7 @@ def read_module(tree: ast.Module, text: str) -> tuple[Scope, list[ClassInfo]]:
     classes: list[ClassInfo] = []
     _read_body(tree.body, scope, evaluator, frame, classes)
     if "global" in text or "nonlocal" in text:  # walking the whole tree is the costly part
-        for name in _globals_declared(tree):
+        for name in globals_declared(tree):
             scope.names[name] = UNKNOWN
     return scope, classes
 
@@ -42,19 +42,27 @@ def _read_body(
                 _read_body(stmt.body if test else stmt.orelse, scope, evaluator, frame, classes)
             else:
                 _compound(stmt, scope)
-        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            scope.names.update(import_bindings(stmt))
-        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            plain = all(_transparent(d, evaluator, frame) for d in stmt.decorator_list)
-            scope.names[stmt.name] = FuncRef(stmt, scope) if plain else UNKNOWN
-        elif isinstance(stmt, ast.ClassDef):
-            cls = _class_info(stmt, scope, evaluator, frame)
-            scope.names[stmt.name] = cls
-            classes.append(cls)
+        elif read_definition(stmt, scope, evaluator, frame):
+            if isinstance(stmt, ast.ClassDef):
+                classes.append(scope.names[stmt.name])
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
             _assign(stmt, scope, evaluator, frame)
         else:
             _compound(stmt, scope)
+
+
+def read_definition(stmt: ast.stmt, scope: Scope, evaluator: Interpreter, frame: Frame) -> bool:
+    """Bind what an import, ``def`` or ``class`` statement at the top level binds; False for other statements."""
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        scope.names.update(import_bindings(stmt))
+    elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        plain = all(_transparent(d, evaluator, frame) for d in stmt.decorator_list)
+        scope.names[stmt.name] = FuncRef(stmt, scope) if plain else UNKNOWN
+    elif isinstance(stmt, ast.ClassDef):
+        scope.names[stmt.name] = _class_info(stmt, scope, evaluator, frame)
+    else:
+        return False
+    return True
 
 
 class _TopLevel(Interpreter):
@@ -94,17 +102,17 @@ def _assign(stmt: ast.Assign | ast.AnnAssign, scope: Scope, evaluator: Interpret
         ):
             scope.names.update(zip(names, value))  # NZ, NGF = 100, 64
         else:
-            for name in _bound_names(target):
+            for name in bound_names(target):
                 scope.names[name] = UNKNOWN
 
 
 def _compound(stmt: ast.stmt, scope: Scope) -> None:
     """A top-level statement that may or may not run (``if``, ``try``, a loop): what it binds is unknown."""
-    for name in _bound_names(stmt):
+    for name in bound_names(stmt):
         scope.names[name] = UNKNOWN
 
 
-def _bound_names(node: ast.AST) -> set[str]:
+def bound_names(node: ast.AST) -> set[str]:
     """Names a statement may bind or mutate at the top level."""
     found: set[str] = set()
     for sub in ast.walk(node):
@@ -125,26 +133,30 @@ def _bound_names(node: ast.AST) -> set[str]:
     return found
 
 
-def _globals_declared(tree: ast.Module) -> set[str]:
+def globals_declared(tree: ast.Module) -> set[str]:
+    """Names some function declares ``global`` (or ``nonlocal``): a call may rebind them."""
     return {name for node in ast.walk(tree) if isinstance(node, (ast.Global, ast.Nonlocal)) for name in node.names}
 
 
 def _class_info(stmt: ast.ClassDef, scope: Scope, evaluator: Interpreter, frame: Frame) -> ClassInfo:
     bases = [_evaluate(b, evaluator, frame) for b in stmt.bases]
     cls = ClassInfo(stmt.name, stmt, bases, scope)
+    body = Frame(Scope(cls.attrs, scope))  # the class body sees the names it bound before
     for item in stmt.body:
         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if all(_transparent(d, evaluator, frame) for d in item.decorator_list):
                 cls.methods[item.name] = item
             else:
                 cls.attrs[item.name] = UNKNOWN  # a property, staticmethod...: not followed
+        elif isinstance(item, ast.AnnAssign) and item.value is None:
+            continue  # `width: int` binds nothing (a dataclass field without default, a declared submodule)
         elif isinstance(item, (ast.Assign, ast.AnnAssign)):
-            value = _evaluate(item.value, evaluator, frame) if item.value is not None else UNKNOWN
+            value = _evaluate(item.value, evaluator, body) if item.value is not None else UNKNOWN
             targets = item.targets if isinstance(item, ast.Assign) else [item.target]
             for target in targets:
-                for name in _bound_names(target) if not isinstance(target, ast.Name) else (target.id,):
+                for name in bound_names(target) if not isinstance(target, ast.Name) else (target.id,):
                     cls.attrs[name] = value if isinstance(target, ast.Name) else UNKNOWN
         else:
-            for name in _bound_names(item):
+            for name in bound_names(item):
                 cls.attrs[name] = UNKNOWN
     return cls

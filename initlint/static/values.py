@@ -89,6 +89,16 @@ class ClassInfo:
 
 
 @dataclass(eq=False)
+class Instance:
+    """An object of one of the file's plain classes (a config dataclass, a NamedTuple, a class of
+    attributes; ``instances`` makes them), or an ``argparse.Namespace`` (``cls`` None)."""
+
+    cls: ClassInfo | None
+    attrs: dict[str, Any] = field(default_factory=dict)
+    known: bool = True  # False once code we do not follow was handed it: its attributes may have changed
+
+
+@dataclass(eq=False)
 class FuncRef:
     """A function or lambda from the file, with the scope it closes over."""
 
