@@ -140,7 +140,7 @@ def module_role(module: nn.Module) -> ModuleRole | None:
         # A norm that applies its own activation (model zoos' BatchNormAct2d): the norm, then that activation.
         return ModuleRole(graph.NORM, _held_activation(module))
     row = torch_class(module)
-    if row is not None and row.role in (graph.PASS, graph.OPAQUE):
+    if row is not None and row.role in (graph.PASS, graph.OPAQUE, graph.SOFTMAX):
         return ModuleRole(row.role)
     if is_einops_layer(module):
         return ModuleRole(graph.PASS)
@@ -319,7 +319,7 @@ def function_kind(fn: Any) -> str | None:
     if fn in _NORM_FUNCTIONS:
         return graph.NORM
     if fn in (F.softmax, F.log_softmax, torch.softmax, torch.log_softmax):
-        return graph.OPAQUE
+        return graph.SOFTMAX
     return None
 
 
@@ -334,7 +334,7 @@ def method_kind(method: str) -> str | None:
     if method in _IGNORE_METHODS:
         return graph.IGNORE
     if method in ("softmax", "log_softmax"):
-        return graph.OPAQUE
+        return graph.SOFTMAX
     return None
 
 

@@ -242,6 +242,8 @@ class _Converter:
             if role.activation is None:
                 return kept
             return flow.add(g.ACTIVATION, [kept], activation=role.activation)  # BatchNormAct2d's own activation
+        if role.kind == g.SOFTMAX:
+            return flow.add(g.SOFTMAX, data(node.args[:1]))
         return flow.add(g.OPAQUE, data(node.args, node.kwargs))
 
     def _output_projection(self, flow: FlowGraph, name: str, layer: int) -> int:
@@ -266,7 +268,7 @@ class _Converter:
         if act is not None:
             return flow.add(g.ACTIVATION, data(args[:1]), activation=act)
         if fn is ops.SDPA and len(args) >= 3:
-            flow.add(g.OPAQUE, data(args[0], args[1]))  # attention scores
+            flow.add(g.SOFTMAX, data(args[0], args[1]))  # the attention probabilities of q and k
             return flow.add(g.PASS, data(args[2]))
         if len(args) == 2 and not kwargs and ops.function_kind(fn) is None:  # not `q @ k`: that passes v on
             arith = self._arithmetic(flow, fn, args, data, constants)
@@ -279,7 +281,7 @@ class _Converter:
         kind = ops.function_kind(fn)
         if kind == g.PASS:
             return flow.add(g.PASS, data(args, kwargs) if ops.mixes_inputs(fn) else data(args[:1]))
-        if kind in (g.NORM, g.IGNORE):
+        if kind in (g.NORM, g.IGNORE, g.SOFTMAX):
             return flow.add(kind, data(args[:1]))
         return flow.add(g.OPAQUE, data(args, kwargs))
 
@@ -295,8 +297,8 @@ class _Converter:
         kind = ops.method_kind(method)
         if kind == g.PASS:
             return flow.add(g.PASS, data(args) if method in ("matmul", "bmm") else data(args[:1]))
-        if kind == g.IGNORE:
-            return flow.add(g.IGNORE, data(args[:1]))
+        if kind in (g.IGNORE, g.SOFTMAX):
+            return flow.add(kind, data(args[:1]))
         return flow.add(g.OPAQUE, data(args, kwargs))
 
     def _arithmetic(

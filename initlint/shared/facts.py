@@ -166,6 +166,8 @@ class LayerFacts:
     # The forward divides the weight by its own scale (weight standardisation, spectral norm): the
     # init's scale has no effect, so no rule judges it
     scale_free: bool = False
+    # Layers whose outputs it is multiplied with into attention logits (q with k): judged by the softmax
+    logits_with: tuple[str, ...] = ()
 
     def get(self, key: str, default: object = None) -> object:
         return dict(self.extra).get(key, default)

@@ -30,6 +30,7 @@ SCALE = "scale"  # multiplies by a known constant
 MERGE = "merge"  # tensor + tensor: residual connections
 GATE = "gate"  # tensor * tensor: SE blocks, GLU
 OPAQUE = "opaque"  # anything else: the walk learns nothing past it
+SOFTMAX = "softmax"  # attention probabilities: ends a walk like OPAQUE; its logits' factors are judged
 IGNORE = "ignore"  # not data (x.size(0)): a walk that reaches it just ends
 
 
@@ -103,6 +104,7 @@ class Pairing:
     scale: float = 1.0
     successors: tuple[Link, ...] = ()
     calls: tuple[Activation | None, ...] = ()  # what each call of the layer fed, in order (see pair_layers)
+    logits_with: tuple[str, ...] = ()  # layers whose outputs it is multiplied with into a softmax's logits
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ def _downstream_ends(graph: FlowGraph, start: int) -> list[_End]:
             # is normalized first, and that is what matters for its init.
             ends.append(_End("normalized", None, norm, merged, scale))
             continue
-        if kind in (LAYER, OUTPUT_NODE, GATE, OPAQUE, SINK):
+        if kind in (LAYER, OUTPUT_NODE, GATE, OPAQUE, SOFTMAX, SINK):
             end_kind = {LAYER: "layer", OUTPUT_NODE: "output", GATE: "gate"}.get(kind, "opaque")
             ends.append(_End(end_kind, None, norm, merged, scale))
             continue
@@ -270,10 +272,86 @@ def pair_layers(graphs: Iterable[FlowGraph]) -> dict[str, Pairing]:
     every call; the next layers of every call are its successors.
     """
     found: dict[str, list[Pairing]] = {}
+    logits: dict[str, set[str]] = {}
     for graph in graphs:
         for name, nodes in graph.layer_nodes().items():
             found.setdefault(name, []).extend(_pair_node(graph, name, i) for i in nodes)
-    return {name: _agreed(name, calls) for name, calls in found.items()}
+        for query, key in attention_logits(graph):
+            logits.setdefault(query, set()).add(key)
+            logits.setdefault(key, set()).add(query)
+    return {
+        name: replace(_agreed(name, calls), logits_with=tuple(sorted(logits.get(name, ()))))
+        for name, calls in found.items()
+    }
+
+
+def attention_logits(graph: FlowGraph) -> list[tuple[str, str]]:
+    """(query layer, key layer) for each product of two layers' outputs a softmax reads: ``q @ k.T``
+    (through views, scalings, masks and rotary tables), or ``scaled_dot_product_attention(q, k, v)``.
+    A norm on the way (qk-norm) sets the scale itself: such a pair is not listed."""
+    pairs: list[tuple[str, str]] = []
+    for node in graph.nodes:
+        if node.kind != SOFTMAX:
+            continue
+        product = node.inputs if len(node.inputs) == 2 else _product_before(graph, node.inputs)
+        if product is None:
+            continue
+        queries, keys = (_layers_before(graph, i) for i in product)
+        pairs += [(q, k) for q in queries for k in keys]
+    return pairs
+
+
+def _product_before(graph: FlowGraph, inputs: list[int]) -> list[int] | None:
+    """The two operands of the product a softmax's input comes from (a pass with two data inputs)."""
+    stack, seen = list(inputs), set()
+    while stack:
+        i = stack.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        node = graph.nodes[i]
+        if node.kind == PASS and len(node.inputs) == 2:
+            return node.inputs
+        if node.kind in (PASS, SCALE, MERGE):  # `att + mask`: the mask is not a layer's; the logits go on
+            stack.extend(node.inputs)
+        elif node.kind == OPAQUE:  # `att / math.sqrt(q.size(-1))`: a factor made from shapes
+            data = [j for j in node.inputs if not _from_shapes(graph, j)]
+            stack.extend(data if len(data) == 1 else [])
+    return None
+
+
+def _from_shapes(graph: FlowGraph, start: int) -> bool:
+    """Whether a value is computed from tensors' shapes only (``x.size(-1)``), not from their data."""
+    stack, seen = [start], set()
+    while stack:
+        i = stack.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        node = graph.nodes[i]
+        if node.kind == IGNORE:
+            continue
+        if node.kind in (INPUT_NODE, SOURCE, LAYER) or not node.inputs:
+            return False
+        stack.extend(node.inputs)
+    return True
+
+
+def _layers_before(graph: FlowGraph, start: int) -> set[str]:
+    """The layers whose output reaches ``start`` through shape ops, scalings, merges and products."""
+    found: set[str] = set()
+    stack, seen = [start], set()
+    while stack:
+        i = stack.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        node = graph.nodes[i]
+        if node.kind == LAYER:
+            found.add(node.name)
+        elif node.kind in (PASS, SCALE, MERGE, GATE):  # `q * cos + rotate_half(q) * sin`
+            stack.extend(node.inputs)
+    return found
 
 
 def pair_all(graph: FlowGraph) -> dict[str, Pairing]:

@@ -72,4 +72,5 @@ def layer_facts(
         params=params,
         extra=extra,
         scale_free=scale_free,
+        logits_with=p.logits_with,
     )

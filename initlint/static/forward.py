@@ -168,6 +168,8 @@ class FlowBuilder(Interpreter):
             return self.add(graph.ACTIVATION, first, activation=module.activation)
         if role in (graph.NORM, graph.PASS):
             return self.add(role, first, name=name)
+        if role == graph.SOFTMAX:
+            return self.add(graph.SOFTMAX, first)
         if role == CONTAINER and module.type_name != "ModuleDict" and len(args.positional) == 1 and not args.keywords:
             return self.chain(module, args.positional[0], node)
         return self.opaque(args)
@@ -222,7 +224,7 @@ class FlowBuilder(Interpreter):
             high = args.keywords.get("max", args.positional[2] if len(args.positional) > 2 else None)
             return self._clamp(args.positional[:1], low, high, "torch.clamp(min=0)", args)
         if name == _F + "scaled_dot_product_attention" and len(args.positional) >= 3:
-            self.add(graph.OPAQUE, self.data(*args.positional[:2]))  # attention scores
+            self.add(graph.SOFTMAX, self.data(*args.positional[:2]))  # the attention probabilities of q and k
             return self.add(graph.PASS, self.data(args.positional[2]))
         if name in _ARITHMETIC_FUNCTIONS and len(args.positional) == 2 and not args.keywords:
             return self.arithmetic(_ARITHMETIC_FUNCTIONS[name], *args.positional)
@@ -232,7 +234,7 @@ class FlowBuilder(Interpreter):
         if name in _NORM_FUNCTIONS:
             return self.add(graph.NORM, self.data(*args.positional[:1]))
         if name in _SOFTMAX_FUNCTIONS:
-            return self.opaque(args)
+            return self.add(graph.SOFTMAX, self.data(*args.positional[:1]))
         return super().call_qual(func, args, node, frame)
 
     def _activation_call(self, name: str, args: Args) -> Any:
@@ -300,6 +302,8 @@ class FlowBuilder(Interpreter):
             return self.add(graph.PASS, inputs)
         if name in _IGNORE_METHODS:
             return UNKNOWN
+        if name in ("softmax", "log_softmax"):
+            return self.add(graph.SOFTMAX, [tensor.node])
         return self.opaque(tensor, args)
 
     # -- operators -----------------------------------------------------------------------

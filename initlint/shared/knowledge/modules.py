@@ -176,7 +176,7 @@ def _table() -> dict[str, ModuleClass]:
             parents = ["Hardtanh"] if name == "ReLU6" else []
             add(name, graph.ACTIVATION, parents, params=params(signature, _ACTIVATION_DEFAULTS))
     for name in ("Softmax", "LogSoftmax", "Softmin", "Softmax2d"):
-        add(name, graph.OPAQUE)
+        add(name, graph.SOFTMAX)
 
     for name in (
         "Identity",
