@@ -175,7 +175,12 @@ def test_a_missing_dependency_falls_back_to_source_with_the_same_messages_as_bef
     reason = "ModuleNotFoundError: No module named 'some_missing_dependency_xyz' (at m.py:3)"
     fallback = f"analysed from source: importing the file failed ({reason})"
     assert [(f.code, f.line, f.message) for f in report.findings if f.code != "IL101"] == [
-        ("IL908", 6, f"Block was not checked: {fallback}; constructor needs arguments: width"),
+        (
+            "IL908",
+            6,
+            f"Block was not checked: {fallback}; constructor needs arguments: width; "
+            'to check it, add { entry = "m:Block", kwargs = { width = ... } } to [tool.initlint] models',
+        ),
         ("IL909", 6, f"importing the file failed ({reason}); its models were analysed from source"),
     ]
     assert [(m.model, m.status, m.detail) for m in report.models] == [
