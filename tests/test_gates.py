@@ -95,3 +95,48 @@ def test_a_sigmoid_gate_is_judged_by_saturation_and_the_value_it_gates_by_its_sc
     assert gate["layers"] == ["gate"] and gate["line"] == line_of(path, "normal_(self.gate.weight")
     [value] = findings_for(document, "IL201", "SigmoidGLU")
     assert value["layers"] == ["value"] and value["activation"] == "torch.relu"
+
+
+HAND_RNN = """
+import torch
+import torch.nn as nn
+
+
+class TanhRNN(nn.Module):
+    \"\"\"A hand-written Elman RNN: the hidden-to-hidden weight is applied step after step.\"\"\"
+
+    def __init__(self):
+        super().__init__()
+        self.inp = nn.Linear(32, 64)
+        self.hh = nn.Linear(64, 64, bias=False)
+        self.out = nn.Linear(64, 10)
+        nn.init.xavier_uniform_(self.inp.weight, gain=nn.init.calculate_gain("tanh"))
+        nn.init.orthogonal_(self.hh.weight)  # recurrent
+
+    def forward(self, x):
+        h = torch.zeros(x.shape[0], 64)
+        for t in range(x.shape[1]):
+            h = torch.tanh(self.inp(x[:, t]) + self.hh(h))
+        return self.out(h)
+
+
+class TanhMLP(nn.Module):
+    \"\"\"The same init on a weight applied once is a gain mismatch.\"\"\"
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(64, 64)
+        self.out = nn.Linear(64, 10)
+        nn.init.orthogonal_(self.hidden.weight)  # once
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.hidden(x)))
+"""
+
+
+def test_orthogonal_recurrent_weights_are_the_standard_not_a_gain_mismatch(tmp_path):
+    path = write(tmp_path, "rnn.py", HAND_RNN)
+    _, document = run_json("--no-cache", "rnn.py", cwd=tmp_path)
+    assert findings_for(document, "IL101", "TanhRNN") == []
+    [finding] = findings_for(document, "IL101", "TanhMLP")
+    assert finding["layers"] == ["hidden"] and finding["line"] == line_of(path, "# once")

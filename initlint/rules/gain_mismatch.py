@@ -33,6 +33,8 @@ def check(view: ModelView) -> Iterator[Verdict]:
         targets = view.targets(layer)
         if not targets or view.accepts_gain(layer, w.gain, w.mode) or _std_fits(view, layer):
             continue
+        if layer.feeds_itself and w.family in RECURRENT_FAMILIES:
+            continue  # a hidden-to-hidden weight: orthogonal (or identity) keeps every singular value at 1
         act = targets[0]
         want = recommended_gain(act)
         expected = std_for_gain(step.function, want, layer.fan_in, layer.fan_out, w.mode)
@@ -58,6 +60,8 @@ def check(view: ModelView) -> Iterator[Verdict]:
         )
 
 
+# Inits whose point is the weight's singular values, the standard for a weight applied step after step.
+RECURRENT_FAMILIES = frozenset({"orthogonal", "identity"})
 # How far a final layer's std may be from the right one before its gain matters.
 FINAL_TOLERANCE = 1.5
 

@@ -168,6 +168,7 @@ class LayerFacts:
     scale_free: bool = False
     # Layers whose outputs it is multiplied with into attention logits (q with k): judged by the softmax
     logits_with: tuple[str, ...] = ()
+    feeds_itself: bool = False  # a hidden-to-hidden weight: its output comes back as its input, step after step
 
     def get(self, key: str, default: object = None) -> object:
         return dict(self.extra).get(key, default)

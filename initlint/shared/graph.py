@@ -105,6 +105,7 @@ class Pairing:
     successors: tuple[Link, ...] = ()
     calls: tuple[Activation | None, ...] = ()  # what each call of the layer fed, in order (see pair_layers)
     logits_with: tuple[str, ...] = ()  # layers whose outputs it is multiplied with into a softmax's logits
+    feeds_itself: bool = False  # a call's output reaches a later call's input: a recurrent weight, unrolled
 
 
 @dataclass(frozen=True)
@@ -273,16 +274,34 @@ def pair_layers(graphs: Iterable[FlowGraph]) -> dict[str, Pairing]:
     """
     found: dict[str, list[Pairing]] = {}
     logits: dict[str, set[str]] = {}
+    recurrent: set[str] = set()
     for graph in graphs:
         for name, nodes in graph.layer_nodes().items():
             found.setdefault(name, []).extend(_pair_node(graph, name, i) for i in nodes)
+            if len(nodes) > 1 and _reaches(graph, nodes[0], set(nodes[1:])):
+                recurrent.add(name)
         for query, key in attention_logits(graph):
             logits.setdefault(query, set()).add(key)
             logits.setdefault(key, set()).add(query)
     return {
-        name: replace(_agreed(name, calls), logits_with=tuple(sorted(logits.get(name, ()))))
+        name: replace(
+            _agreed(name, calls), logits_with=tuple(sorted(logits.get(name, ()))), feeds_itself=name in recurrent
+        )
         for name, calls in found.items()
     }
+
+
+def _reaches(graph: FlowGraph, start: int, targets: set[int]) -> bool:
+    """Whether data flows from node ``start`` to any of ``targets``."""
+    stack, seen = list(graph.users[start]), {start}
+    while stack:
+        i = stack.pop()
+        if i in targets:
+            return True
+        if i not in seen:
+            seen.add(i)
+            stack.extend(graph.users[i])
+    return False
 
 
 def attention_logits(graph: FlowGraph) -> list[tuple[str, str]]:

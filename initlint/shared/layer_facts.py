@@ -73,4 +73,5 @@ def layer_facts(
         extra=extra,
         scale_free=scale_free,
         logits_with=p.logits_with,
+        feeds_itself=p.feeds_itself,
     )
