@@ -262,6 +262,8 @@ def _layer_rows(view: ModelView) -> tuple[LayerRow, ...]:
                 init=layer.weight.display,
                 actual_std=layer.weight.std,
                 expected_std=view.expected_std(layer) if layer.kind in JUDGED_KINDS else None,
+                predicted_rms=view.predicted_rms(layer),
+                measured_rms=layer.measured_rms,
             )
         )
     return tuple(rows)

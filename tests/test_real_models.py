@@ -66,6 +66,8 @@ def test_traced_or_partial_with_layers_listed(shipped, model):
             "init",
             "actual_std",
             "expected_std",
+            "predicted_rms",
+            "measured_rms",
         }
 
 

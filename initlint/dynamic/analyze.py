@@ -14,7 +14,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -42,7 +42,7 @@ from ..shared.facts import (
 from ..shared.graph import FunctionalLayer, Pairing, pair_layers
 from ..shared.knowledge.modules import ATTENTION, CONV, CONV_TRANSPOSE, RECURRENT, layer_fans
 from ..shared.layer_facts import layer_facts as shared_layer_facts
-from . import ops, probes
+from . import measure, ops, probes
 from .recipes import build_with, config_recipe, required_arguments
 from .record import InitRecorder, span_of_frame, storage_key
 from .trace import Flow, trace_model
@@ -255,6 +255,7 @@ def _construct(factory: Callable[[], Any], user_files: list[str], path: str, dev
     try:
         with warnings.catch_warnings(), registrations, recorder, moving:
             warnings.simplefilter("ignore")
+            torch.manual_seed(0)  # the same weights on every run: values measured from them are reproducible
             model = factory()
     except BaseException as error:
         if device == "budget" and recorder.spilled:
@@ -517,7 +518,7 @@ def analyze_model(
     model = built.model
     flow = _trace(model)
     pairings, functional = _pairings(flow)
-    layers = _layers(model, built, pairings, functional)
+    layers = _measured(model, _layers(model, built, pairings, functional))
     # Classes inside it are building blocks judged here; so is its own class when something other
     # than the class's own check built it (a factory, a configured entry, a script's construction).
     components = frozenset(
@@ -542,6 +543,15 @@ def analyze_model(
         built_by=built_by,
         built_at=built_at,
     )
+
+
+def _measured(model: nn.Module, layers: list[LayerFacts]) -> list[LayerFacts]:
+    """The layers with the RMS one forward at init measured at their input and output (``measure``)."""
+    found = measure.layer_rms(model, [layer.name for layer in layers])
+    return [
+        replace(layer, input_rms=m.input_rms, measured_rms=m.output_rms) if (m := found.get(layer.name)) else layer
+        for layer in layers
+    ]
 
 
 def _trace(model: nn.Module) -> Flow:

@@ -573,11 +573,11 @@ def run_model(model: nn.Module, roles: dict[str, ops.ModuleRole]) -> Run | None:
     None when the model has no real values (built on meta), its forward
     requires no input, or no guessed inputs run.
     """
-    names = _required_inputs(model)
+    names = required_inputs(model)
     if any(p.is_meta for p in model.parameters()) or not names:
         return None
     leaves = {id(model.get_submodule(name)): name for name in roles}
-    for inputs in _example_calls(model, len(names)):
+    for inputs in example_calls(model, len(names)):
         try:
             fx_graph = _record_forward(model, leaves, dict(zip(names, inputs, strict=True)))
         except _TooLong:
@@ -592,7 +592,7 @@ class _TooLong(Exception):
     """The forward made more tensors than one run may record."""
 
 
-def _required_inputs(model: nn.Module) -> list[str]:
+def required_inputs(model: nn.Module) -> list[str]:
     """The names of the forward's parameters a call must pass."""
     try:
         params = inspect.signature(model.forward).parameters.values()
@@ -601,7 +601,7 @@ def _required_inputs(model: nn.Module) -> list[str]:
     return [p.name for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
-def _example_calls(model: nn.Module, count: int) -> Iterator[tuple[torch.Tensor, ...]]:
+def example_calls(model: nn.Module, count: int) -> Iterator[tuple[torch.Tensor, ...]]:
     """Arguments for a forward taking ``count`` inputs: the first as a weight layer takes it, the others guessed."""
     for first in _example_inputs(model):
         if count == 1:

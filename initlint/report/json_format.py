@@ -13,10 +13,12 @@ from .model import LayerRow, ModelEntry, Report
 VERSION = 1
 
 
-def _number(x: float | None) -> float | None:
+def _number(x: float | None, digits: int = 6) -> float | None:
+    """A float as the contract shows it: ``digits`` significant digits (4 for measurements, whose last
+    digits depend on the machine's arithmetic)."""
     if x is None or not math.isfinite(x):
         return None
-    return float(f"{x:.6g}")
+    return float(f"{x:.{digits}g}")
 
 
 def finding_record(f: Finding) -> dict[str, Any]:
@@ -54,6 +56,8 @@ def layer_record(row: LayerRow) -> dict[str, Any]:
         "init": row.init,
         "actual_std": _number(row.actual_std),
         "expected_std": _number(row.expected_std),
+        "predicted_rms": _number(row.predicted_rms, digits=4),
+        "measured_rms": _number(row.measured_rms, digits=4),
     }
 
 

@@ -19,6 +19,10 @@ class LayerRow:
     init: str
     actual_std: float | None
     expected_std: float | None
+    # The output RMS the layer's init predicts for the input RMS measured at init, and the one measured
+    # (full mode; None when the model was not run)
+    predicted_rms: float | None = None
+    measured_rms: float | None = None
 
 
 @dataclass(frozen=True)

@@ -422,7 +422,18 @@ class ModelView:
 
     def depth_note(self, layer: LayerFacts) -> str:
         chain = self.chain(layer)
-        return f"; {chain.consequence}" if self.is_deep_problem(chain) else ""
+        if not self.is_deep_problem(chain):
+            return ""
+        note = f"; {chain.consequence}"
+        if self.measurement_disagrees(chain):
+            note += f" (predicted; one forward at init measured {fmt(self.measured_factor(chain))}x)"
+        return note
+
+    def measurement_disagrees(self, chain: Chain) -> bool:
+        """The forward at init did not show the change the chain predicts (within ``deep-factor``)."""
+        measured = self.measured_factor(chain)
+        deep = self.settings[DEEP_FACTOR]
+        return measured is not None and 1 / deep <= measured <= deep
 
     # -- context of a layer ---------------------------------------------------------------
 
@@ -468,6 +479,24 @@ class ModelView:
         if not targets or layer.fan_in <= 0:
             return None
         return theory.expected_std(recommended_gain(targets[0]), layer.fan_in)
+
+    @staticmethod
+    def predicted_rms(layer: LayerFacts) -> float | None:
+        """The output RMS the init predicts for the measured input: sqrt(rms(x)^2 std(W)^2 fan_in + E[b^2]),
+        the weights' mean aside (None when the layer was not measured or a std is unknown)."""
+        w, b = layer.weight, layer.bias
+        if layer.input_rms is None or w.std is None or layer.fan_in <= 0 or layer.scale_free:
+            return None
+        bias_moment = 0.0 if b is None else (b.std or 0.0) ** 2 + (b.mean or 0.0) ** 2
+        return math.sqrt((layer.input_rms * w.std) ** 2 * layer.fan_in + bias_moment)
+
+    def measured_factor(self, chain: Chain) -> float | None:
+        """How the forward at init changed the signal's second moment over the chain, measured: the last
+        layer's output over the first one's input (None when not measured)."""
+        first, last = self.layers[chain.layers[0]], self.layers[chain.layers[-1]]
+        if not first.input_rms or last.measured_rms is None:
+            return None
+        return (last.measured_rms / first.input_rms) ** 2
 
     def std_band(self, layer: LayerFacts) -> tuple[float, float] | None:
         """The variance-preserving stds of the layer: for each activation it may be matched to, by
@@ -548,8 +577,10 @@ class ModelView:
         return self._assigned_groups.get((self.attribute_site(layer), layer.kind), [layer])
 
     def severity(self, base: str, layer: LayerFacts, act: Activation | None, absorbed: bool = False) -> str:
-        """The base severity, lowered where harmless, raised where the chain is extreme."""
-        if self.is_extreme(self.chain(layer)):
+        """The base severity, lowered where harmless, raised where the chain is extreme (unless the
+        forward measured at init shows no such change)."""
+        chain = self.chain(layer)
+        if self.is_extreme(chain) and not self.measurement_disagrees(chain):
             return ERROR
         if absorbed or self.is_smooth(act):
             return INFO

@@ -169,6 +169,10 @@ class LayerFacts:
     # Layers whose outputs it is multiplied with into attention logits (q with k): judged by the softmax
     logits_with: tuple[str, ...] = ()
     feeds_itself: bool = False  # a hidden-to-hidden weight: its output comes back as its input, step after step
+    # Measured in one forward at init on random inputs (full mode, models with real values): the RMS of
+    # the layer's input and of its output (before any activation) at its first call
+    input_rms: float | None = None
+    measured_rms: float | None = None
 
     def get(self, key: str, default: object = None) -> object:
         return dict(self.extra).get(key, default)
