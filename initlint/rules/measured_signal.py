@@ -14,8 +14,8 @@ def check(view: ModelView) -> Iterator[Verdict]:
         return
     extreme = view.settings[EXTREME_FACTOR]
     for layer in view.model.layers:
-        if layer.measured_rms is None:
-            continue
+        if layer.measured_rms is None or not layer.input_rms:
+            continue  # not measured, or nothing reached it (an RNN's zero initial state)
         factor = (layer.measured_rms / reference) ** 2
         if 1 / extreme <= factor <= extreme:
             continue
