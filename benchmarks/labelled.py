@@ -296,6 +296,42 @@ class Model(nn.Module):
         return self.fc2(F.relu(self.fc1(x)))
 """
 
+VIT_SMALL = '''
+class Block(nn.Module):
+    def __init__(self, dim=32):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
+        self.norm2 = nn.LayerNorm(dim)
+        self.fc1 = nn.Linear(dim, 4 * dim)
+        self.fc2 = nn.Linear(4 * dim, dim)
+
+    def forward(self, x):
+        h = self.norm1(x)
+        x = x + self.o(F.scaled_dot_product_attention(self.q(h), self.k(h), self.v(h)))
+        return x + self.fc2(F.gelu(self.fc1(self.norm2(x))))
+
+
+class Model(nn.Module):
+    """A small test config of a ViT: N(0, 0.02) everywhere, as timm and BERT do."""
+
+    def __init__(self, dim=32, depth=4):
+        super().__init__()
+        self.embed = nn.Linear(48, dim)
+        self.blocks = nn.Sequential(*[Block(dim) for _ in range(depth)])
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, 10)
+        self.apply(self._init)
+
+    def _init(self, m):
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=0.02)
+            nn.init.zeros_(m.bias)
+
+    def forward(self, x):
+        return self.head(self.norm(self.blocks(self.embed(x))).mean(1))
+'''
+
 RELU_KAIMING = 'nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")'
 FAN_OUT_RELU = 'nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")'
 
@@ -307,6 +343,7 @@ CASES: dict[str, tuple[tuple[str, ...] | str, str]] = {
         "ok",
         CNN_BN.format(conv_init='nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")'),
     ),
+    "vit-small-config": ("ok", VIT_SMALL),
     "gpt-block-gpt2-init": ("ok", GPT_BLOCK.format(init="nn.init.normal_(m.weight, 0.0, 0.02)")),
     "lstm-default": ("ok", LSTM.format(init="pass")),
     "highway-xavier-gates": ("ok", HIGHWAY.format(gate_init="nn.init.xavier_uniform_(g.weight)")),

@@ -429,6 +429,12 @@ class ModelView:
             note += f" (predicted; one forward at init measured {fmt(self.measured_factor(chain))}x)"
         return note
 
+    def in_residual_branch(self, layer: LayerFacts) -> bool:
+        """The layer's output, or its chain's, is added to a skip path: a small signal there is the
+        convention (GPT-2's scaled projections, layer scale, zero-init residuals), not a collapse."""
+        chain = self.chain(layer)
+        return layer.residual_end or chain is not None and self.layers[chain.layers[-1]].residual_end
+
     def measurement_disagrees(self, chain: Chain) -> bool:
         """The forward at init did not show the change the chain predicts (within ``deep-factor``)."""
         measured = self.measured_factor(chain)

@@ -19,7 +19,9 @@ def check(view: ModelView) -> Iterator[Verdict]:
         factor = (layer.measured_rms / reference) ** 2
         if 1 / extreme <= factor <= extreme:
             continue
-        if view.is_extreme(view.chain(layer)):
+        if view.in_residual_branch(layer) and factor < 1:
+            continue  # a small residual branch: the skip path carries the signal
+        if view.is_deep_problem(view.chain(layer)):
             return  # predicted: the init findings on that chain explain it
         change = "collapses" if factor < 1 else "explodes"
         message = (
