@@ -99,7 +99,13 @@ def _options(
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(readable=False))
 @click.option(
-    "--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format."
+    "--output-format",
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="Output format (--format is the same).",
 )
 @click.option(
     "-o",

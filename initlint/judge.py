@@ -273,6 +273,8 @@ def _layer_rows(view: ModelView) -> tuple[LayerRow, ...]:
 
 
 def _selected(finding: Finding, options: Options, paths: PathDisplay) -> bool:
+    if finding.code in catalogue.ALWAYS_REPORTED and finding.severity == ERROR_SEVERITY:
+        return True  # a file or model that could not be analysed hides everything: never selected away
     if not catalogue.matches(finding.code, options.select) or catalogue.matches(finding.code, options.ignore):
         return False
     if options.per_file_ignores:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from conftest import XAVIER_RELU, run_cli, run_json, run_process, write
@@ -255,3 +256,31 @@ def test_progress_only_on_a_terminal(tmp_path):
     assert b"[1/1]" not in process.stdout
     piped = run_process("check", "--no-cache", "m.py", cwd=tmp_path)
     assert piped.stderr == ""
+
+
+def test_analysis_errors_are_reported_whatever_is_selected(tmp_path):
+    """As ruff reports syntax errors under any --select: a model that could not be built hides everything."""
+    broken = "import torch.nn as nn\n\n\nclass A(nn.Module):\n    def __init__(self):\n        super().__init__()\n        raise RuntimeError('boom')\n"
+    (tmp_path / "broken.py").write_text(broken)
+    (tmp_path / "syntax.py").write_text("def f(:\n")
+    for selection in (["--select", "IL1"], ["--ignore", "IL9"]):
+        code, document = run_json("--no-cache", *selection, ".", cwd=tmp_path)
+        assert sorted(f["code"] for f in document["findings"]) == ["IL901", "IL903"] and code == 1
+    # Info-level analysis notes (IL906, IL908) still follow the selection.
+    (tmp_path / "needs.py").write_text(
+        "import torch.nn as nn\n\n\nclass B(nn.Module):\n    def __init__(self, width):\n        super().__init__()\n"
+    )
+    _, document = run_json("--no-cache", "--ignore", "IL908", "needs.py", cwd=tmp_path)
+    assert document["findings"] == []
+
+
+def test_output_format_is_ruffs_name_for_format(tmp_path):
+    (tmp_path / "syntax.py").write_text("def f(:\n")
+    code, out = run_cli("check", "--no-cache", "--output-format", "json", "syntax.py", cwd=tmp_path)
+    assert code == 1 and json.loads(out)["findings"][0]["code"] == "IL901"
+
+
+def test_the_package_ships_its_type_information():
+    import initlint
+
+    assert (Path(initlint.__file__).parent / "py.typed").is_file()

@@ -14,7 +14,7 @@ import importlib
 import pkgutil
 from collections.abc import Iterable
 
-from .analysis import ANALYSIS_RULES, MODEL_SKIPPED, PARTIAL_TRACE, PROBLEM_RULES, STATIC_FALLBACK
+from .analysis import ALWAYS_REPORTED, ANALYSIS_RULES, MODEL_SKIPPED, PARTIAL_TRACE, PROBLEM_RULES, STATIC_FALLBACK
 from .base import ModelView, Rule, Settings, Threshold, Verdict
 
 _NOT_RULES = frozenset({"base", "analysis"})
@@ -67,6 +67,7 @@ def known_selector(selector: str) -> bool:
 
 
 __all__ = [
+    "ALWAYS_REPORTED",
     "RULES",
     "MODEL_RULES",
     "BY_CODE",

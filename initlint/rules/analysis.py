@@ -100,6 +100,10 @@ STATIC_FALLBACK = _rule(
 ANALYSIS_RULES = (SOURCE_ERROR, IMPORT_ERROR, CONSTRUCTION_ERROR, TIMEOUT, CRASH, PARTIAL_TRACE,
                   INTERNAL_ERROR, MODEL_SKIPPED, STATIC_FALLBACK)  # fmt: skip
 
+# A file or model that could not be analysed hides every finding it would have had: these errors are
+# reported whatever --select and --ignore say (as ruff reports syntax errors), and fail the run.
+ALWAYS_REPORTED = frozenset(rule.code for rule in ANALYSIS_RULES if rule.severity == ERROR)
+
 # The rule that reports each kind of analysis problem: every kind has one.
 PROBLEM_RULES: dict[ProblemKind, Rule] = {
     ProblemKind.SYNTAX_ERROR: SOURCE_ERROR,
