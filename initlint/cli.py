@@ -22,6 +22,7 @@ from .fix.apply import FileChange, Unfixable, confine, prepare, write
 from .options import DEFAULT_JOBS, DEFAULT_TIMEOUT, Options
 from .report import FORMATS, renderer
 from .report.model import Report
+from .report.statistics import render_json as render_statistics_json
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it; never the "findings" code
@@ -145,6 +146,13 @@ def _options(
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
 @click.option("--statistics", is_flag=True, help="Show a count per rule instead of the findings.")
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the text output (auto: on a terminal, unless NO_COLOR is set or FORCE_COLOR is).",
+)
 @click.option("--fix", is_flag=True, help="Apply safe fixes, then report what remains.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply (or show) fixes marked unsafe.")
 @click.option("--diff", is_flag=True, help="Print the fixes as unified diffs; write nothing (exit 1 if any).")
@@ -186,6 +194,7 @@ def check(
     require_all_models: bool,
     exit_zero: bool,
     statistics: bool,
+    color: str,
     fix: bool,
     unsafe_fixes: bool,
     diff: bool,
@@ -243,13 +252,14 @@ def check(
             suppressed=(),
         )
     if statistics:
-        rendered = renderer("statistics")(report)
+        rendered = render_statistics_json(report) if output_format == "json" else renderer("statistics")(report)
     elif output_format == "text":
         fixed_count = sum(len(c.fixed) for c in fixed) if fix else None
         rendered = renderer("text")(report, unsafe_fixes=unsafe_fixes, fixed=fixed_count)
     else:
         rendered = renderer(output_format)(report)
     if output_file:
+        rendered = click.unstyle(rendered)  # a file never gets colour codes
         try:
             with open(output_file, "w", encoding="utf-8") as handle:
                 handle.write(rendered + ("\n" if rendered else ""))
@@ -257,12 +267,23 @@ def check(
             click.echo(f"initlint: error: cannot write {output_file}: {error.strerror}", err=True)
             sys.exit(EXIT_ERROR)
     elif rendered:
-        click.echo(rendered)
+        click.echo(rendered, color=_colour(color))
     if report.missing:
         sys.exit(EXIT_ERROR)
     threshold = severity_rank(fail_on or config.fail_on or "warning")
     failing = any(severity_rank(f.severity) >= threshold for f in report.findings)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+
+
+def _colour(choice: str) -> bool | None:
+    """``--color``: always or never; auto is a terminal's, unless NO_COLOR or FORCE_COLOR says otherwise."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return None  # click: colour on a terminal only
 
 
 def _check_writable(output_file: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -284,3 +285,25 @@ def test_the_package_ships_its_type_information():
     import initlint
 
     assert (Path(initlint.__file__).parent / "py.typed").is_file()
+
+
+def test_colour_follows_color_no_color_and_force_color_and_never_reaches_a_file(tmp_path):
+    write(tmp_path, "net.py", XAVIER_RELU)
+    escape = "\x1b["
+    assert escape in run_process("check", "--no-cache", "--color", "always", "net.py", cwd=tmp_path).stdout
+    assert escape not in run_process("check", "--no-cache", "net.py", cwd=tmp_path).stdout  # a pipe: auto is off
+    forced = dict(os.environ, FORCE_COLOR="1")
+    assert escape in run_process("check", "--no-cache", "net.py", cwd=tmp_path, env=forced).stdout
+    both = dict(os.environ, FORCE_COLOR="1", NO_COLOR="1")
+    assert escape not in run_process("check", "--no-cache", "net.py", cwd=tmp_path, env=both).stdout
+    run_process("check", "--no-cache", "--color", "always", "-o", "report.txt", "net.py", cwd=tmp_path)
+    text = (tmp_path / "report.txt").read_text()
+    assert "IL101" in text and escape not in text
+
+
+def test_statistics_honour_the_output_format(tmp_path):
+    write(tmp_path, "net.py", XAVIER_RELU)
+    code, out = run_cli("check", "--no-cache", "--statistics", "--output-format", "json", "net.py", cwd=tmp_path)
+    [row] = json.loads(out)
+    assert row == {"code": "IL101", "name": "gain-mismatch", "count": 1, "fixable": True, "severities": ["warning"]}
+    assert code == 1
