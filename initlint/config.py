@@ -64,12 +64,21 @@ _KEYS = {"select", "ignore", "extend-select", "per-file-ignores", "exclude", "fa
          "require-all-models", "thresholds"}  # fmt: skip
 
 
+# Configuration files that hold initlint's keys at their top level, preferred in this order over a
+# pyproject.toml in the same directory (as ruff prefers .ruff.toml and ruff.toml).
+STANDALONE = (".initlint.toml", "initlint.toml")
+
+
 def find_config(paths: Iterable[str]) -> str | None:
-    """The nearest pyproject.toml with a [tool.initlint] table, walking up from the paths."""
+    """The nearest .initlint.toml, initlint.toml or pyproject.toml with a [tool.initlint] table, walking
+    up from the paths."""
     starts = [os.path.abspath(p) for p in paths] or [os.getcwd()]
     for start in starts:
         directory = start if os.path.isdir(start) else os.path.dirname(start)
         while True:
+            for name in STANDALONE:
+                if os.path.isfile(os.path.join(directory, name)):
+                    return os.path.join(directory, name)
             candidate = os.path.join(directory, "pyproject.toml")
             if os.path.isfile(candidate) and _has_table(candidate):
                 return candidate
@@ -94,7 +103,12 @@ def _has_table(path: str) -> bool:
 
 
 def load_config(path: str | None) -> Config:
-    """Parse a pyproject.toml's [tool.initlint]; Config() when path is None."""
+    """Parse a configuration file; Config() when path is None.
+
+    A pyproject.toml (or any file with a ``[tool.initlint]`` table) is read from
+    that table and must have it; an initlint.toml, .initlint.toml or other file
+    given with ``--config`` holds the keys at its top level.
+    """
     if path is None:
         return Config()
     try:
@@ -104,14 +118,27 @@ def load_config(path: str | None) -> Config:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from error
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from error
-    table = document.get("tool", {}).get("initlint", {})
+    tool = document.get("tool", {})
+    nested = isinstance(tool, dict) and "initlint" in tool
+    if os.path.basename(path) in STANDALONE:
+        if nested:
+            raise ConfigError(
+                f"{path}: keys go at the top level of {os.path.basename(path)}, not under [tool.initlint]"
+            )
+        return parse_table(document, path, section="")
+    if not nested:
+        if os.path.basename(path) == "pyproject.toml":
+            raise ConfigError(f"{path}: no [tool.initlint] table")
+        return parse_table(document, path, section="")
+    table = tool["initlint"]
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.initlint] must be a table")
     return parse_table(table, path)
 
 
-def parse_table(table: dict[str, Any], path: str) -> Config:
-    where = f"{path}: [tool.initlint]"
+def parse_table(table: dict[str, Any], path: str, section: str = "[tool.initlint]") -> Config:
+    """The settings of a table of initlint's keys (``section`` names it in errors)."""
+    where = f"{path}: {section}" if section else path
     unknown = sorted(set(table) - _KEYS)
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_KEYS))})")

@@ -118,3 +118,32 @@ def test_invalid_toml(tmp_path):
         load_config(str(tmp_path / "pyproject.toml"))
     result = run_process("check", ".", cwd=tmp_path)
     assert result.returncode == 2 and "invalid TOML" in result.stderr
+
+
+def test_a_standalone_initlint_toml_is_found_and_preferred_to_pyproject(tmp_path):
+    write(tmp_path, "models/net.py", XAVIER_RELU)
+    write(tmp_path, "pyproject.toml", '[tool.initlint]\nignore = ["IL2"]\n')
+    write(tmp_path, "initlint.toml", 'ignore = ["IL101"]\n')  # top-level keys, preferred here
+    assert find_config([str(tmp_path / "models" / "net.py")]) == str(tmp_path / "initlint.toml")
+    _, document = run_json("--no-cache", "models", cwd=tmp_path)
+    assert findings_of(document) == []
+    write(tmp_path, ".initlint.toml", "select = []\n")  # the hidden name wins, as .ruff.toml does
+    assert find_config([str(tmp_path)]) == str(tmp_path / ".initlint.toml")
+
+
+def test_misplaced_and_unknown_keys_are_one_line_errors(tmp_path):
+    write(tmp_path, "net.py", XAVIER_RELU)
+    write(tmp_path, "initlint.toml", '[tool.initlint]\nignore = ["IL101"]\n')
+    code, output = run_cli("check", "--no-cache", "net.py", cwd=tmp_path)
+    assert code == 2 and "keys go at the top level of initlint.toml, not under [tool.initlint]" in output
+    (tmp_path / "initlint.toml").unlink()
+    write(tmp_path, "strict.toml", 'ignroe = ["IL101"]\n')  # --config with top-level keys: checked too
+    code, output = run_cli("check", "--no-cache", "--config", "strict.toml", "net.py", cwd=tmp_path)
+    assert code == 2 and "unknown key 'ignroe'" in output
+    write(tmp_path, "other/pyproject.toml", '[project]\nname = "x"\n')
+    code, output = run_cli("check", "--no-cache", "--config", "other/pyproject.toml", "net.py", cwd=tmp_path)
+    assert code == 2 and "no [tool.initlint] table" in output
+
+
+def findings_of(document: dict) -> list[str]:
+    return [f["code"] for f in document["findings"]]
