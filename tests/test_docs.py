@@ -51,3 +51,15 @@ def test_codes_are_grouped_by_meaning():
     for rule in rules.MODEL_RULES:
         assert rule.code[:3] in ("IL1", "IL2", "IL3"), rule.code
     assert all(r.code.startswith("IL9") for r in rules.RULES if r.check is None)
+
+
+def test_docs_rules_md_is_the_catalogue():
+    """docs/rules.md (SARIF's helpUri points into it) is generated: regenerate it with
+    `python -c "from initlint import rules; open('docs/rules.md', 'w').write(rules.rules_markdown())"`."""
+    written = (Path(__file__).resolve().parent.parent / "docs" / "rules.md").read_text()
+    assert written == rules.rules_markdown()
+    for rule in rules.RULES:  # every helpUri anchor exists as GitHub derives it from the heading
+        anchor = rules.rule_url(rule).rsplit("#", 1)[1]
+        assert f"\n## {rule.code} {rule.name}\n" in written and anchor == f"{rule.code} {rule.name}".lower().replace(
+            " ", "-"
+        )

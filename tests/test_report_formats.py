@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 import jsonschema
 import pytest
+from conftest import XAVIER_RELU, run_cli, write
 
 from initlint import __version__, check_paths
 from initlint.findings import Edit, Finding, Fix
@@ -357,3 +358,21 @@ def test_statistics_end_to_end(bad_models_report):
     assert {code: count for count, code, _, _ in rows} == Counter(f.code for f in bad_models_report.findings)
     assert [count for count, *_ in rows] == sorted((count for count, *_ in rows), reverse=True)
     assert {"IL101", "IL102", "IL201", "IL301"} <= {code for _, code, _, _ in rows}
+
+
+def test_ci_formats_name_files_from_the_repository_root_wherever_initlint_runs(tmp_path):
+    """A monorepo package checked from its own directory (as pre-commit or a CI working-directory does)."""
+    (tmp_path / ".git").mkdir()
+    package = tmp_path / "pkg"
+    write(package, "models/net.py", XAVIER_RELU)
+    _, out = run_cli("check", "--no-cache", "--output-format", "sarif", "models", cwd=package)
+    run = json.loads(out)["runs"][0]
+    [result] = run["results"]
+    location = result["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": "pkg/models/net.py", "uriBaseId": "%SRCROOT%"}
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == tmp_path.as_uri() + "/"
+    [descriptor] = [r for r in run["tool"]["driver"]["rules"] if r["id"] == "IL101"]
+    assert descriptor["helpUri"].endswith("/docs/rules.md#il101-gain-mismatch")
+    jsonschema.Draft4Validator(SCHEMA).validate(json.loads(out))
+    _, out = run_cli("check", "--no-cache", "--output-format", "github", "models", cwd=package)
+    assert out.startswith("::warning file=pkg/models/net.py,line=")

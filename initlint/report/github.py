@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..findings import ERROR, INFO, WARNING, Finding
+from .locations import from_root
 from .model import Report
 from .text import summary
 
@@ -25,7 +26,7 @@ def annotation(f: Finding) -> str:
     # GitHub reads col/endColumn only within one line; across lines they would mark wrong characters.
     one_line = f.line == f.end_line
     properties = {
-        "file": Path(f.path).as_posix(),
+        "file": from_root(f.path) or Path(f.path).as_posix(),  # GitHub resolves it from the repository's root
         "line": f.line,
         "col": f.column if one_line else None,
         "endLine": f.end_line,

@@ -13,11 +13,12 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..findings import ERROR, INFO, WARNING, Finding, Fix
-from ..rules import RULES, Rule
+from ..rules import REPOSITORY, RULES, Rule, rule_url
+from .locations import from_root, repository_root
 from .model import Report
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://pypi.org/project/initlint/"
+INFORMATION_URI = REPOSITORY
 SRCROOT = "%SRCROOT%"
 FINGERPRINT_KEY = "initlint/v1"
 LEVELS = {ERROR: "error", WARNING: "warning", INFO: "note"}
@@ -25,16 +26,12 @@ _RULE_INDEX = {rule.code: index for index, rule in enumerate(RULES)}
 
 
 def artifact_location(path: str) -> dict[str, str]:
-    """A relative POSIX URI under %SRCROOT% (what code scanning maps to the repo), else a file URI."""
-    if os.path.isabs(path):
-        try:
-            relative = os.path.relpath(path)
-        except ValueError:  # another drive on Windows
-            relative = os.pardir
-        if relative == os.pardir or relative.startswith(os.pardir + os.sep):
-            return {"uri": Path(path).as_uri()}
-        path = relative
-    return {"uri": quote(posixpath.normpath(Path(path).as_posix())), "uriBaseId": SRCROOT}
+    """A POSIX URI relative to the repository's root under %SRCROOT% (what code scanning maps to the
+    repository, from any working directory), else a file URI."""
+    relative = from_root(path)
+    if relative is None:
+        return {"uri": Path(os.path.abspath(path)).as_uri()}
+    return {"uri": quote(posixpath.normpath(relative)), "uriBaseId": SRCROOT}
 
 
 def _region(line: int, column: int, end_line: int, end_column: int) -> dict[str, int]:
@@ -57,6 +54,7 @@ def rule_descriptor(rule: Rule) -> dict[str, Any]:
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": rule.what.strip()},
         "help": {"text": doc, "markdown": doc},
+        "helpUri": rule_url(rule),
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
     }
 
@@ -131,6 +129,7 @@ def render(report: Report) -> str:
             "informationUri": INFORMATION_URI,
             "rules": [rule_descriptor(rule) for rule in RULES],
         }},
+        "originalUriBaseIds": {SRCROOT: {"uri": Path(repository_root(os.getcwd())).as_uri() + "/"}},
         "invocations": [{"executionSuccessful": True}],
         "columnKind": "unicodeCodePoints",  # our columns count code points (shared/positions.py), not UTF-16 units
         "results": [result(f, fp) for f, fp in zip(report.findings, _fingerprints(report.findings))],

@@ -53,6 +53,25 @@ def _thresholds() -> dict[str, Threshold]:
 THRESHOLDS: dict[str, Threshold] = _thresholds()
 
 
+# Where the rules' documentation lives (SARIF's helpUri, the docs' links).
+REPOSITORY = "https://github.com/initlint/initlint"
+RULES_DOC = "docs/rules.md"
+
+
+def rules_markdown() -> str:
+    """``docs/rules.md``: every rule's documentation, one section each (``tests/test_docs.py`` keeps it current)."""
+    parts = ["# initlint rules", "", "Generated from the rule catalogue (`initlint rule CODE` prints one).", ""]
+    for rule in RULES:
+        body = rule.doc().split("\n", 1)[1].replace("\n## ", "\n### ")
+        parts += [f"## {rule.code} {rule.name}", body.rstrip(), ""]
+    return "\n".join(parts)
+
+
+def rule_url(rule: Rule) -> str:
+    """The rule's section of docs/rules.md in the repository (GitHub's heading anchor)."""
+    return f"{REPOSITORY}/blob/main/{RULES_DOC}#{rule.code.lower()}-{rule.name}"
+
+
 def find(code_or_name: str) -> Rule | None:
     return BY_CODE.get(code_or_name.upper()) or BY_NAME.get(code_or_name.lower())
 
@@ -68,6 +87,9 @@ def known_selector(selector: str) -> bool:
 
 __all__ = [
     "ALWAYS_REPORTED",
+    "REPOSITORY",
+    "rule_url",
+    "rules_markdown",
     "RULES",
     "MODEL_RULES",
     "BY_CODE",
