@@ -54,3 +54,16 @@ def check_model(factory: Callable[[], Any], options: Options | None = None) -> l
     assert facts is not None  # without accept_other, what is not a module is an error, never None
     report = judge([FileFacts(path, (facts,))], options, PathDisplay.of([]))
     return list(report.findings)
+
+
+def check_source(text: str, path: str, options: Options | None = None) -> Report:
+    """Check a buffer that is not (yet) on disk, as if it were the file at ``path``: from its source
+    alone (static mode), as editors and ``initlint check - --stdin-filename PATH`` need it."""
+    from .analyse import analyse_source
+
+    options = options or Options()
+    absolute = os.path.abspath(path)
+    facts = analyse_source(absolute, text)
+    shown = PathDisplay({os.path.normcase(absolute): path}, os.getcwd(), options.root or os.getcwd())
+    report = judge([facts], options, shown)
+    return replace(report, digests={})  # nothing on disk was analysed: nothing may be fixed

@@ -12,7 +12,7 @@ import click
 
 from . import __version__
 from . import rules as catalogue
-from .api import check_paths
+from .api import check_paths, check_source
 from .cache import DEFAULT_DIR as DEFAULT_CACHE_DIR
 from .cache import NotACache
 from .cache import clean as clean_cache
@@ -172,6 +172,12 @@ def _options(
     help="Where models are built: meta needs no memory (inits are judged analytically); auto uses meta "
     "when building on the CPU would allocate more than 50M elements.",
 )
+@click.option(
+    "--stdin-filename",
+    metavar="PATH",
+    default=None,
+    help="With PATHS '-': the file the source read from stdin is (for messages, excludes and config).",
+)
 @click.option("--no-cache", is_flag=True, help="Analyse every file again, ignoring and not writing the cache.")
 @click.option(
     "--cache-dir",
@@ -204,6 +210,7 @@ def check(
     device: str,
     no_cache: bool,
     cache_dir: str | None,
+    stdin_filename: str | None,
 ) -> None:
     """Check the models defined under PATHS (default: the current directory).
 
@@ -214,7 +221,8 @@ def check(
     if output_file:
         _check_writable(output_file)
     try:
-        config = load_config(config_path or find_config(paths))
+        located = (stdin_filename,) if paths == ("-",) and stdin_filename else paths  # stdin: its file's config
+        config = load_config(config_path or find_config(located))
         options = _options(config, _codes(select), _codes(extend_select), _codes(ignore), exclude, timeout, jobs)
     except ConfigError as error:
         click.echo(f"initlint: error: {error}", err=True)
@@ -224,7 +232,13 @@ def check(
         options = replace(options, require_all_models=True)
     if not no_cache:
         options = replace(options, cache_dir=cache_dir or os.path.join(config.root, DEFAULT_CACHE_DIR))
-    report = _run(paths, options)
+    if paths == ("-",):  # an editor's buffer: read from stdin, analysed from source
+        if fix or diff:
+            click.echo("initlint: error: --fix and --diff need files, not stdin", err=True)
+            sys.exit(EXIT_ERROR)
+        report = check_source(sys.stdin.read(), stdin_filename or "stdin.py", options)
+    else:
+        report = _run(paths, options)
     for path in report.missing:
         click.echo(f"initlint: error: {path}: no such file or directory", err=True)
     for note in report.notes:

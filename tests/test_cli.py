@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -307,3 +309,22 @@ def test_statistics_honour_the_output_format(tmp_path):
     [row] = json.loads(out)
     assert row == {"code": "IL101", "name": "gain-mismatch", "count": 1, "fixable": True, "severities": ["warning"]}
     assert code == 1
+
+
+def test_stdin_is_checked_from_source_as_the_named_file(tmp_path):
+    """What editors send: the unsaved buffer on stdin, its file's name for messages and configuration."""
+    write(tmp_path, "pkg/pyproject.toml", '[tool.initlint]\nfail-on = "error"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "initlint", "check", "--no-cache", "-", "--stdin-filename", "pkg/models/net.py"],
+        input=XAVIER_RELU,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.stdout.startswith("pkg/models/net.py:") and "IL101" in result.stdout
+    assert result.returncode == 0  # the named file's pyproject.toml: fail-on = "error"
+    assert not (tmp_path / "pkg" / "models").exists()  # nothing is written
+    fixing = subprocess.run(
+        [sys.executable, "-m", "initlint", "check", "--fix", "-"], input=XAVIER_RELU, capture_output=True, text=True
+    )
+    assert fixing.returncode == 2 and "need files, not stdin" in fixing.stderr
