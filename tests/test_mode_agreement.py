@@ -20,9 +20,13 @@ def check_both(project, source: str) -> dict[str, dict]:
     return {mode: run_json("--no-cache", *flags, str(path))[1] for mode, flags in MODES.items()}
 
 
+MEASURED = ("predicted_rms", "measured_rms")  # full mode runs one forward; static mode runs nothing
+
+
 def layer_row(document: dict, layer: str) -> dict:
     (model,) = document["models"]
-    return next(row for row in model["layers"] if row["layer"] == layer)
+    row = next(row for row in model["layers"] if row["layer"] == layer)
+    return {key: value for key, value in row.items() if key not in MEASURED}
 
 
 def verdicts(document: dict, layer: str) -> list[tuple]:

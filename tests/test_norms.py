@@ -27,17 +27,21 @@ class ScaledConv2d(nn.Conv2d):
 
 
 class WSNet(nn.Module):
+    \"\"\"BiT's pattern: a weight-standardised conv, then a GroupNorm.\"\"\"
+
     def __init__(self):
         super().__init__()
         self.c1 = StdConv2d(3, 32, 3, padding=1)
+        self.n1 = nn.GroupNorm(8, 32)
         self.c2 = StdConv2d(32, 32, 3, padding=1)
+        self.n2 = nn.GroupNorm(8, 32)
         self.c3 = StdConv2d(32, 32, 3, padding=1)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.xavier_uniform_(m.weight)
 
     def forward(self, x):
-        return self.c3(F.relu(self.c2(F.relu(self.c1(x)))))
+        return self.c3(F.relu(self.n2(self.c2(F.relu(self.n1(self.c1(x)))))))
 
 
 class ScaledNet(nn.Module):

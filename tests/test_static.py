@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -233,6 +233,24 @@ def static_files():
     return [analyse_file(p) for p in COMPARED]
 
 
+# Full mode measures one forward at init and does not raise a predicted collapse it does not see to an
+# error (the message says so); static mode runs nothing and keeps the prediction's error.
+MEASURED = "(predicted; one forward at init measured"
+
+
+def _softened(report) -> set[tuple]:
+    """Where full mode's measurement softened a finding: its severity differs from static mode's by design."""
+    return {
+        (os.path.abspath(f.path), f.model, f.code, f.line, f.column) for f in report.findings if MEASURED in f.message
+    }
+
+
+def _unsoftened(hits: set[Hit], softened: set[tuple]) -> set[Hit]:
+    """Hits with the severity of a finding full mode softened made comparable ("measured")."""
+    return {replace(h, severity="measured") if (h.path, h.model, h.code, h.line, h.column) in softened else h
+            for h in hits}  # fmt: skip
+
+
 def _full_hits(report, static_files) -> tuple[set[Hit], set[Hit]]:
     """Full mode's hits per layer: all of them, and those static mode can decide."""
     known = {(os.path.abspath(f.path), m.name): {layer.name: layer for layer in m.layers}
@@ -242,7 +260,8 @@ def _full_hits(report, static_files) -> tuple[set[Hit], set[Hit]]:
         if f.code >= "IL900":
             continue
         for name in f.layers or (None,):
-            hit = Hit(os.path.abspath(f.path), f.model, f.code, name, f.line, f.column, f.severity)
+            severity = "measured" if MEASURED in f.message else f.severity
+            hit = Hit(os.path.abspath(f.path), f.model, f.code, name, f.line, f.column, severity)
             every.add(hit)
             facts = known.get((hit.path, hit.model), {}).get(name)
             if facts is not None and (facts.paired or hit.code in _UNPAIRED_RULES):
@@ -252,13 +271,13 @@ def _full_hits(report, static_files) -> tuple[set[Hit], set[Hit]]:
 
 def test_no_finding_that_full_mode_does_not_make(full_report, static_files):
     every, _ = _full_hits(full_report, static_files)
-    extra = judge(*static_files) - every
+    extra = _unsoftened(judge(*static_files), _softened(full_report)) - every
     assert not extra, sorted(extra, key=str)
 
 
 def test_every_decidable_full_mode_finding_is_found(full_report, static_files):
     _, decidable = _full_hits(full_report, static_files)
-    missing = decidable - judge(*static_files)
+    missing = decidable - _unsoftened(judge(*static_files), _softened(full_report))
     assert not missing, sorted(missing, key=str)
     assert len({h.code for h in decidable}) >= 5  # the comparison covers most rules, not a vacuous subset
 
@@ -271,7 +290,7 @@ def test_same_findings_as_full_mode_on_shipped_mistakes(full_report, static_file
     facts = static_files[COMPARED.index(path)]
     wanted = {h for h in every if h.path == str(path)
               and any(m.name == h.model and m.status == STATIC for m in facts.models)}  # fmt: skip
-    assert wanted and judge(facts) == wanted
+    assert wanted and _unsoftened(judge(facts), _softened(full_report)) == wanted
 
 
 @pytest.mark.parametrize("path", [HERE / "models" / "resnet.py", HERE / "models" / "selu_net.py",

@@ -38,8 +38,11 @@ def models(document: dict) -> dict[str, dict]:
     return {m["model"]: m for m in document["models"]}
 
 
+MEASURED = ("predicted_rms", "measured_rms")  # full mode runs one forward; static mode runs nothing
+
+
 def rows(model: dict) -> dict[str, dict]:
-    return {row["layer"]: row for row in model["layers"]}
+    return {row["layer"]: {k: v for k, v in row.items() if k not in MEASURED} for row in model["layers"]}
 
 
 def finding_places(document: dict) -> list[tuple]:

@@ -546,7 +546,17 @@ def analyze_model(
 
 
 def _measured(model: nn.Module, layers: list[LayerFacts]) -> list[LayerFacts]:
-    """The layers with the RMS one forward at init measured at their input and output (``measure``)."""
+    """The layers with the RMS one forward at init measured at their input and output (``measure``).
+
+    None is measured when a parameter was made with torch.empty and never written (IL303): a forward
+    through it measures whatever memory held, which changes from process to process and run to run.
+    """
+    if any(
+        init is not None and init.family == "uninitialized"
+        for layer in layers
+        for init in (layer.weight, layer.bias, *(param for _, param in layer.params))
+    ):
+        return layers
     found = measure.layer_rms(model, [layer.name for layer in layers])
     return [
         replace(layer, input_rms=m.input_rms, measured_rms=m.output_rms) if (m := found.get(layer.name)) else layer

@@ -504,6 +504,14 @@ class ModelView:
             return None
         return (last.measured_rms / first.input_rms) ** 2
 
+    def fan_out_moves_signal(self, layer: LayerFacts) -> bool:
+        """Whether kaiming's mode='fan_out' changes this layer's forward signal (IL203): no normalization
+        after it, not the last layer, and fan_in and fan_out differ by more than ``scale-tolerance``."""
+        if layer.final or layer.fan_in <= 0 or layer.fan_out <= 0 or self.norm_nearby(layer):
+            return False
+        tolerance = self.settings[SCALE_TOLERANCE]
+        return not 1 / tolerance <= math.sqrt(layer.fan_in / layer.fan_out) <= tolerance
+
     def std_band(self, layer: LayerFacts) -> tuple[float, float] | None:
         """The variance-preserving stds of the layer: for each activation it may be matched to, by
         fan_in (the forward signal), and by fan_out (the backward one) when a normalization follows and

@@ -37,7 +37,7 @@ def check(view: ModelView) -> Iterator[Verdict]:
         message = (
             f"keeps PyTorch's default init {step.call} "
             f"(std {fmt(w.std)} = 1/sqrt(3 fan_in)), before {judged_activation_label(layer)} the "
-            f"variance-preserving std is {fmt(expected)} ({fmt((w.std or 0) / expected)}x); {chain.consequence}"
+            f"variance-preserving std is {fmt(expected)} ({fmt((w.std or 0) / expected)}x){view.depth_note(layer)}"
         )
         new = view.new_init(layer, "normal", None)
         yield Verdict(

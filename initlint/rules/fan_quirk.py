@@ -56,7 +56,7 @@ def check(view: ModelView) -> Iterator[Verdict]:
             f"{w.display} computed its std from torch's fans (fan_in={torch_fans.fan_in}, "
             f"fan_out={torch_fans.fan_out}); this is a {_why(layer)}. With the true fans "
             f"(fan_in={layer.fan_in}, fan_out={layer.fan_out}) the same init gives std {fmt(intended)}, "
-            f"not {fmt(w.std)} ({fmt(ratio)}x)"
+            f"not {fmt(w.std)} ({fmt(ratio)}x){view.depth_note(layer)}"
         )
         if layer.kind == "attention":
             severity = INFO  # PyTorch's own MultiheadAttention default (pytorch#166378)

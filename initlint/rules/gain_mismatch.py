@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..fix.intent import FixIntent
+from ..fix.intent import UNSAFE, FixIntent
 from ..shared.facts import DEFAULT, USER, InitStep, LayerFacts
 from .base import (
     DEEP_FACTOR,
@@ -85,8 +85,10 @@ def _fix(view: ModelView, layer: LayerFacts, step: InitStep) -> FixIntent | None
     if step.origin != USER or not step.function.startswith(("init.xavier", "init.kaiming")):
         return None
     family = "uniform" if step.function.endswith("uniform_") else "normal"
-    new = view.new_init(layer, family, layer.weight.mode)
-    return view.rewrite(layer, step.site, new, SAFE)
+    if layer.weight.mode == "fan_out" and view.fan_out_moves_signal(layer):
+        # mode='fan_out' is wrong here as well (IL203): the fix drops it, which changes the scale beyond the gain
+        return view.rewrite(layer, step.site, view.new_init(layer, family, None), UNSAFE)
+    return view.rewrite(layer, step.site, view.new_init(layer, family, layer.weight.mode), SAFE)
 
 
 RULE = Rule(
