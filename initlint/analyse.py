@@ -1,9 +1,10 @@
 """Analyse: the planned files -> their facts (``shared.facts.FileFacts``), one per file.
 
-Static mode reads each file's source (``static.analyze_source``). Full mode
-takes what the cache still holds and builds the rest in worker processes
-(``dynamic.load``); a file whose import fails for a missing dependency is then
-analysed from its source instead (the static fallback, IL909).
+Static mode reads each file's source (``static.analyze_source``), in forked
+workers on up to ``-j`` cores when there is enough of it (``static.parallel``).
+Full mode takes what the cache still holds and builds the rest in worker
+processes (``dynamic.load``); a file whose import fails for a missing dependency
+is then analysed from its source instead (the static fallback, IL909).
 """
 
 from __future__ import annotations
@@ -22,11 +23,16 @@ from .shared.facts import AnalysisProblem, FileFacts, ProblemKind
 Progress = Callable[[int, int, str], None]  # (files done, files in all, the file just done)
 
 
-def analyse_sources(screened: Screened) -> list[FileFacts]:
-    """Static mode: every checked file from its source alone; nothing is imported or built."""
+def analyse_sources(screened: Screened, jobs: int = 1) -> list[FileFacts]:
+    """Static mode: every checked file from its source alone, on up to ``jobs`` cores; nothing is imported
+    or built."""
+    from .static.parallel import analyse_all  # imports the analysis: not needed by a full or warm run
+
+    readable = list(screened.readable.items())
+    analysed = analyse_all([(path, screening.text) for path, screening in readable], analyse_source, jobs)
     results = dict(screened.settled)
-    for path, screening in screened.readable.items():
-        results[path] = replace(analyse_source(path, screening.text), digest=screening.digest)
+    for (path, screening), facts in zip(readable, analysed):
+        results[path] = replace(facts, digest=screening.digest)
     return _in_order(results, screened.sources)
 
 

@@ -28,7 +28,7 @@ def check_paths(paths: Sequence[str], options: Options | None = None, progress: 
     cache = Cache(options.cache_dir) if options.cache_dir else None
     screened = screen_paths(paths, options, cache)
     if options.static:
-        analysed = analyse_sources(screened)
+        analysed = analyse_sources(screened, options.jobs)
     else:
         analysed = analyse_builds(plan_builds(screened, options, cache), options, cache, progress)
     report = judge([*analysed, *screened.unlisted], options, PathDisplay.of(screened.sources, options.root), cache)

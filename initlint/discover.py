@@ -178,8 +178,40 @@ def _could_be_module(base: ast.expr) -> bool:
     return name not in _NOT_MODULE_BASES and name.rpartition(".")[2] not in _NOT_MODULE_BASES
 
 
-def screen(path: str, data: bytes) -> Screening:
-    """Parse a file and list the classes that may be models."""
+class Unparsable(Exception):
+    """A file Python cannot parse (a syntax error, null bytes, absurd nesting): its problem, for IL901."""
+
+    def __init__(self, problem: AnalysisProblem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def parse_source(path: str, text: str) -> ast.Module:
+    """``ast.parse`` of a file's text; ``Unparsable`` with the file's problem when Python cannot parse it."""
+    try:
+        return ast.parse(text, filename=path)
+    except SyntaxError as error:
+        line = error.lineno or 1
+        column = error.offset or 1
+        span = Span(path, line, column, line, column)
+        raise Unparsable(AnalysisProblem(ProblemKind.SYNTAX_ERROR, f"syntax error: {error.msg}", span)) from None
+    except ValueError as error:  # null bytes
+        problem = AnalysisProblem(ProblemKind.SYNTAX_ERROR, f"syntax error: {error}", Span(path, 1, 1, 1, 1))
+        raise Unparsable(problem) from None
+    except (RecursionError, MemoryError):  # Python's own compiler gives up on it too
+        problem = AnalysisProblem(
+            ProblemKind.SYNTAX_ERROR,
+            "cannot parse: expressions nested too deeply for Python's parser",
+            Span(path, 1, 1, 1, 1),
+        )
+        raise Unparsable(problem) from None
+
+
+def read_source(path: str, data: bytes) -> Screening:
+    """A file's text and digest, or why its bytes cannot be decoded; not parsed.
+
+    What static mode needs: it parses and analyses each file itself, once (``static.analyze_source``).
+    """
     try:
         text = decode_source(data)
     except (UnicodeDecodeError, SyntaxError, LookupError) as error:
@@ -189,38 +221,28 @@ def screen(path: str, data: bytes) -> Screening:
                 ProblemKind.DECODE_ERROR, _decode_message(error, data), Span(path, line, 1, line, 1)
             )
         )
+    return Screening(text=text, digest=hashlib.sha256(data).hexdigest())
+
+
+def screen(path: str, data: bytes) -> Screening:
+    """Parse a file and list the classes that may be models."""
+    read = read_source(path, data)
+    if read.problem is not None:
+        return read
     try:
-        tree = ast.parse(text, filename=path)
-    except SyntaxError as error:
-        line = error.lineno or 1
-        column = error.offset or 1
-        message = f"syntax error: {error.msg}"
-        return Screening(
-            problem=AnalysisProblem(ProblemKind.SYNTAX_ERROR, message, Span(path, line, column, line, column)),
-            text=text,
-        )
-    except ValueError as error:  # null bytes
-        return Screening(
-            problem=AnalysisProblem(ProblemKind.SYNTAX_ERROR, f"syntax error: {error}", Span(path, 1, 1, 1, 1)),
-            text=text,
-        )
-    except (RecursionError, MemoryError):  # Python's own compiler gives up on it too
-        problem = AnalysisProblem(
-            ProblemKind.SYNTAX_ERROR,
-            "cannot parse: expressions nested too deeply for Python's parser",
-            Span(path, 1, 1, 1, 1),
-        )
-        return Screening(problem=problem, text=text)
+        tree = parse_source(path, read.text)
+    except Unparsable as unparsable:
+        return Screening(problem=unparsable.problem, text=read.text)
     try:
-        return _screen_tree(tree, text, data)
+        return _screen_tree(tree, read.text, read.digest)
     except RecursionError:
         problem = AnalysisProblem(
             ProblemKind.SYNTAX_ERROR, "cannot analyse: expressions nested too deeply", Span(path, 1, 1, 1, 1)
         )
-        return Screening(problem=problem, text=text)
+        return Screening(problem=problem, text=read.text)
 
 
-def _screen_tree(tree: ast.Module, text: str, data: bytes) -> Screening:
+def _screen_tree(tree: ast.Module, text: str, digest: str) -> Screening:
     candidates = tuple(
         (node.name, node.lineno)
         for node in tree.body
@@ -246,7 +268,7 @@ def _screen_tree(tree: ast.Module, text: str, data: bytes) -> Screening:
         imports=imports,
         libraries=tuple(sorted(_library_names(tree))),
         text=text,
-        digest=hashlib.sha256(data).hexdigest(),
+        digest=digest,
         builds=slice_module(tree, maybe_models).builds,
         works=does_work(tree),
     )

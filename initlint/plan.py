@@ -6,7 +6,8 @@ define classes that may be models? does it parse?), remembered in the cache by
 its bytes. For full mode, ``plan_builds`` then follows the local imports of the
 checked files (to recognise factory functions, and to key the cache on every
 file a result depends on) and adds the configured entries
-(``[tool.initlint] models``) to the file that defines them.
+(``[tool.initlint] models``) to the file that defines them. Static mode only
+reads the files here: it parses each one once, where it analyses it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 from .cache import Cache
 from .config import resolve_entry
-from .discover import Screening, SourceFile, collect_files, local_module, model_factories, screen
+from .discover import Screening, SourceFile, collect_files, local_module, model_factories, read_source, screen
 from .fix.apply import digest
 from .options import Options
 from .shared.facts import AnalysisProblem, FileFacts, ModelSpec, ProblemKind
@@ -63,7 +64,10 @@ class Plan:
 
 
 def screen_paths(paths: Sequence[str], options: Options, cache: Cache | None) -> Screened:
-    """The Python files under ``paths`` (minus ``options.exclude``), each read and screened."""
+    """The Python files under ``paths`` (minus ``options.exclude``), each read and screened.
+
+    Static mode only reads them (``discover.read_source``): it parses each file once, where it analyses it.
+    """
     selection = collect_files(paths, options.exclude)
     settled: dict[str, FileFacts] = {}
     readable: dict[str, Screening] = {}
@@ -75,7 +79,7 @@ def screen_paths(paths: Sequence[str], options: Options, cache: Cache | None) ->
             problem = AnalysisProblem(ProblemKind.DECODE_ERROR, f"cannot read file: {error.strerror}")
             settled[source.path] = FileFacts(source.path, problem=problem)
             continue
-        screening = _screen(source.path, data, cache)
+        screening = read_source(source.path, data) if options.static else _screen(source.path, data, cache)
         if screening.problem is not None:
             settled[source.path] = FileFacts(source.path, problem=screening.problem, digest=screening.digest)
         else:

@@ -11,10 +11,10 @@ or left unpaired, so no rule judges it.
 
 from __future__ import annotations
 
-import ast
 from dataclasses import replace
 
-from ..shared.facts import AnalysisProblem, FileFacts, ModelFacts, ProblemKind, Span
+from ..discover import Unparsable, parse_source
+from ..shared.facts import FileFacts, ModelFacts
 from ..shared.positions import Positions
 from .construct import is_module_class
 from .models import is_abstract, model_facts
@@ -25,18 +25,13 @@ from .source import read_module
 def analyze_source(path: str, text: str) -> FileFacts:
     """Static facts of every nn.Module class defined at the top level of ``text``."""
     try:
-        tree = ast.parse(text, filename=path)
-    except SyntaxError as error:
-        line, column = error.lineno or 1, error.offset or 1
-        problem = AnalysisProblem(
-            ProblemKind.SYNTAX_ERROR, f"syntax error: {error.msg}", Span(path, line, column, line, column)
-        )
-        return FileFacts(path, problem=problem)
-    except (ValueError, RecursionError, MemoryError) as error:  # null bytes, absurd nesting
-        message = f"syntax error: {error}" if isinstance(error, ValueError) else "cannot parse: nested too deeply"
-        return FileFacts(path, problem=AnalysisProblem(ProblemKind.SYNTAX_ERROR, message, Span(path, 1, 1, 1, 1)))
-    positions = Positions(path, text)
+        tree = parse_source(path, text)
+    except Unparsable as unparsable:
+        return FileFacts(path, problem=unparsable.problem)
     _, classes = read_module(tree, text)
+    if not any(is_module_class(cls) for cls in classes):
+        return FileFacts(path)  # no model class: nothing to build, here or by a script
+    positions = Positions(path, text)
     script = script_models(path, tree, text, classes, positions)
     notes = {r.model_class: r.note for r in script.raised}
     own = [

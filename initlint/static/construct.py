@@ -73,9 +73,13 @@ class Builder(Interpreter):
     def __init__(self, positions: Positions):
         super().__init__()
         self.positions = positions
+        self._spans: dict[ast.AST, Span] = {}  # a loop or a block built N times asks N times
 
     def span(self, node: ast.AST) -> Span:
-        return self.positions.span(node)
+        found = self._spans.get(node)
+        if found is None:
+            found = self._spans[node] = self.positions.span(node)
+        return found
 
     # -- the model and its submodules --------------------------------------------------
 
@@ -184,7 +188,7 @@ class Builder(Interpreter):
         return UNKNOWN
 
     def taint(self, values: list[Any], node: ast.AST) -> None:
-        step = InitStep(f"{_source(node)}", "unknown", USER, self.span(node), effect="unknown")
+        reached: list[ParamState] = []
         seen: set[int] = set()
         stack = list(values)
         while stack:
@@ -193,10 +197,9 @@ class Builder(Interpreter):
                 continue
             seen.add(id(value))
             if isinstance(value, ModuleObj):
-                for _, state in named_parameters(value):
-                    state.add(Write("unknown", step))
+                reached.extend(state for _, state in named_parameters(value))
             elif isinstance(value, TensorRef):
-                value.state.add(Write("unknown", step))
+                reached.append(value.state)
             elif isinstance(value, ListVal):
                 value.known = False
                 stack.extend(value.items)
@@ -210,6 +213,10 @@ class Builder(Interpreter):
             elif isinstance(value, Instance):
                 value.known = False
                 stack.extend(value.attrs.values())
+        if reached:
+            step = InitStep(_source(node), "unknown", USER, self.span(node), effect="unknown")
+            for state in reached:
+                state.add(Write("unknown", step))
 
     # -- module methods ----------------------------------------------------------------------
 
@@ -278,7 +285,7 @@ class Builder(Interpreter):
         if bound is None:
             raise GiveUp(f"cannot read the arguments of {function}", node)
         step = InitStep(
-            describe(function, bound, self._shown(node, params)),
+            describe(function, bound, lambda name: _argument_source(node, params, name)),
             f"init.{function}",
             USER,
             self.span(node),
@@ -288,19 +295,13 @@ class Builder(Interpreter):
         tensor.state.add(write if not self.maybe else Write("unknown", step))
         return tensor
 
-    def _shown(self, node: ast.Call, params: tuple[str, ...]) -> dict[str, str]:
-        """Source text of each argument, to show the ones that are not literals."""
-        shown = {name: _source(arg) for name, arg in zip(params, node.args[1:])}
-        shown.update({k.arg: _source(k.value) for k in node.keywords if k.arg})
-        return shown
-
     def tensor_method(self, tensor: TensorRef, name: str, args: Args, node: ast.AST) -> Any:
         """``tensor.<name>(*args)`` at ``node``: a call, or an augmented assignment (``w *= 2``)."""
         shape = tensor.state.shape
         if name in inits.WRITES:
-            shown = [_source(a) for a in node.args] if isinstance(node, ast.Call) else []
+            given = node.args if isinstance(node, ast.Call) else []
             step = InitStep(
-                method_call_text(name, args.positional, shown),
+                method_call_text(name, args.positional, lambda i: _source(given[i]) if i < len(given) else "?"),
                 f"Tensor.{name}",
                 USER,
                 self.span(node),
@@ -498,6 +499,17 @@ def _product(shape: tuple[int, ...]) -> int:
     for size in shape:
         total *= size
     return total
+
+
+def _argument_source(call: ast.Call, params: tuple[str, ...], name: str) -> str:
+    """The source text of the argument ``call`` gives for ``name`` (``params`` follow the tensor), "?" if none."""
+    for keyword in call.keywords:
+        if keyword.arg == name:
+            return _source(keyword.value)
+    for param, argument in zip(params, call.args[1:]):
+        if param == name:
+            return _source(argument)
+    return "?"
 
 
 def _source(node: ast.AST) -> str:

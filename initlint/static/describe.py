@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from ..shared.facts import LayerFacts
 from ..shared.graph import Pairing
@@ -11,7 +12,7 @@ from ..shared.layer_facts import layer_facts as shared_layer_facts
 from ..shared.writes import SiteKey
 from .inits import noted_sites, param_init
 from .layers import true_fans
-from .objects import ModuleObj, named_modules, named_parameters
+from .objects import ModuleObj
 from .values import ClassInfo
 
 
@@ -38,21 +39,25 @@ def _certain_modules(root: ModuleObj) -> set[int]:
     return certain
 
 
-def generic_sites(root: ModuleObj) -> set[SiteKey]:
-    """Call sites that initialised more than one parameter (a loop, ``apply``)."""
+def generic_sites(modules: Sequence[tuple[str, ModuleObj]]) -> set[SiteKey]:
+    """Call sites that initialised more than one parameter (a loop, ``apply``) of these modules."""
     params_by_site: dict[SiteKey, set[int]] = defaultdict(set)
-    for _, state in named_parameters(root):
-        for key in noted_sites(state):
-            params_by_site[key].add(id(state))
+    for _, module in modules:
+        for _, state in module.own_params():
+            for key in noted_sites(state):
+                params_by_site[key].add(id(state))
     return {key for key, params in params_by_site.items() if len(params) > 1}
 
 
-def layer_facts(root: ModuleObj, pairings: dict[str, Pairing]) -> tuple[LayerFacts, ...]:
-    """Facts of every weight layer whose existence and size the source decides."""
+def layer_facts(
+    root: ModuleObj, modules: Sequence[tuple[str, ModuleObj]], pairings: dict[str, Pairing]
+) -> tuple[LayerFacts, ...]:
+    """Facts of every weight layer whose existence and size the source decides; ``modules`` are
+    ``named_modules(root)``."""
     certain = _certain_modules(root)
-    generic = generic_sites(root)
+    generic = generic_sites(modules)
     found = []
-    for name, module in named_modules(root):
+    for name, module in modules:
         kind = layer_kind(module)
         weight_state = module.params.get("weight")
         if kind is None or id(module) not in certain or weight_state is None or weight_state.shape is None:

@@ -32,6 +32,7 @@ from .values import (
 )
 
 MAX_ITEMS = 10_000  # longest loop unrolled or list built
+_SUPER = Qual("builtins.super")
 
 
 class Expressions:
@@ -39,6 +40,8 @@ class Expressions:
 
     if TYPE_CHECKING:  # provided by the classes this mixes into: ``interp.Interpreter`` and ``members.Members``
         maybe: int
+
+        _handlers: dict[type, Any]
 
         def _handler(self, node: ast.AST, prefix: str) -> Any: ...
         def attribute(self, value: Any, name: str, node: ast.AST) -> Any: ...
@@ -49,7 +52,9 @@ class Expressions:
         def unknown_result(self, inputs: list[Any], node: ast.AST) -> Any: ...
 
     def eval(self, node: ast.expr, frame: Frame) -> Any:
-        handler = self._handler(node, "eval_")
+        handler = self._handlers.get(type(node))  # the hottest call: its handler is looked up here first
+        if handler is None:
+            handler = self._handler(node, "eval_")
         return handler(node, frame) if handler else UNKNOWN
 
     def eval_Constant(self, node: ast.Constant, frame: Frame) -> Any:
@@ -168,7 +173,7 @@ class Expressions:
     def eval_Call(self, node: ast.Call, frame: Frame) -> Any:
         func = self.eval(node.func, frame)
         args = self.arguments(node, frame)
-        if func == Qual("builtins.super"):
+        if func == _SUPER:
             if not args.positional and frame.owner is not None:
                 return SuperRef(frame.owner, frame.receiver)
             if len(args.positional) == 2 and isinstance(args.positional[0], ClassInfo):

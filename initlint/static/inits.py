@@ -8,6 +8,7 @@ literal makes the written distribution unknown, so no rule judges its scale.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,12 +38,14 @@ def fmt(value: Any) -> str:
     return repr(value)
 
 
-def describe(function: str, arguments: dict[str, Any], shown: dict[str, str] | None = None) -> str:
+def describe(function: str, arguments: dict[str, Any], written: Callable[[str], str] | None = None) -> str:
     """``kaiming_normal_(mode='fan_out', nonlinearity='relu')``, as full mode writes it;
-    an argument whose value is unknown appears as written (``shown``)."""
+    an argument whose value is unknown appears as written (``written(name)``, "?" if not given)."""
 
     def show(name: str, value: Any) -> str:
-        return (shown or {}).get(name, "?") if value is UNKNOWN else fmt(value)
+        if value is not UNKNOWN:
+            return fmt(value)
+        return written(name) if written is not None else "?"
 
     return call_text(function, arguments, INIT_SIGNATURES[function][1], show)
 
@@ -80,9 +83,10 @@ def init_write(function: str, arguments: dict[str, Any], shape: tuple[int, ...] 
     return writes.init_write(function, arguments, shape, step, effect)
 
 
-def method_call_text(name: str, positional: tuple[Any, ...], shown: list[str]) -> str:
-    """``.normal_(0, 0.01)``: positional arguments only, as ``record`` shows them (source text if not literal)."""
-    parts = [fmt(a) if a is not UNKNOWN else text for a, text in zip(positional, [*shown, *["?"] * len(positional)])]
+def method_call_text(name: str, positional: tuple[Any, ...], written: Callable[[int], str]) -> str:
+    """``.normal_(0, 0.01)``: positional arguments only, as ``record`` shows them (``written(index)``, the
+    source text, if not literal)."""
+    parts = [fmt(a) if a is not UNKNOWN else written(index) for index, a in enumerate(positional)]
     return f".{name}({', '.join(parts)})"
 
 

@@ -110,7 +110,9 @@ class Interpreter(Expressions, Members):
             self.steps += 1
             if self.steps > MAX_STEPS:
                 raise GiveUp("too much code to follow", stmt)
-            handler = self._handler(stmt, "exec_")
+            handler = self._handlers.get(type(stmt))
+            if handler is None:
+                handler = self._handler(stmt, "exec_")
             if not handler:
                 raise GiveUp(f"cannot follow a {type(stmt).__name__} statement", stmt)
             handler(stmt, frame)

@@ -7,6 +7,7 @@ A mixin of ``interp.Interpreter``: ``self.fc``, ``self.body[0]``, ``m.weight``,
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +66,7 @@ class Members:
             return UNKNOWN  # a base class from another file may define it
         return MethodOf(module, name)
 
-    def _class_member(self, mro: list[Any], name: str, receiver: Any) -> Any:
+    def _class_member(self, mro: Sequence[Any], name: str, receiver: Any) -> Any:
         for cls in mro:
             if not isinstance(cls, ClassInfo):
                 continue

@@ -122,7 +122,8 @@ def described(path: str, how: Construction, root: ModuleObj) -> ModelFacts:
 
 def _described(path: str, how: Construction, root: ModuleObj) -> ModelFacts:
     assert isinstance(root.cls, ClassInfo)
-    names = {id(module): qualified for qualified, module in named_modules(root)}
+    modules = named_modules(root)  # a forward never changes the module tree: one walk serves all below
+    names = {id(module): qualified for qualified, module in modules}
     detail, pairings = "", {}
     try:
         flow = FlowBuilder(names).trace(root, root.cls.node)
@@ -131,15 +132,15 @@ def _described(path: str, how: Construction, root: ModuleObj) -> ModelFacts:
         detail = f"forward not followed: {_reason(error)}"
     # Classes inside it are building blocks judged here; so is its own class when something other
     # than the class's own check built it (a script's construction), as full mode says.
+    here = os.path.normcase(os.path.abspath(path))
     components = frozenset(
-        (os.path.normcase(os.path.abspath(path)), module.cls.name)
-        for _, module in named_modules(root)
+        (here, module.cls.name)
+        for _, module in modules
         if (module is not root or how.built_by in BUILT_ELSEWHERE) and isinstance(module.cls, ClassInfo)
     )
     attributes = tuple((child_name, c.assigned) for child_name, c in unique_children(root) if c.assigned is not None)
-    return how.facts(
-        path, STATIC, detail, layers=layer_facts(root, pairings), component_classes=components, attributes=attributes
-    )
+    layers = layer_facts(root, modules, pairings)
+    return how.facts(path, STATIC, detail, layers=layers, component_classes=components, attributes=attributes)
 
 
 def _reason(error: BaseException) -> str:

@@ -22,7 +22,7 @@ class Qual:
     dotted: str  # as imported: torch.nn.modules.linear.Linear
 
     def attr(self, name: str) -> Qual:
-        return Qual(f"{self.dotted}.{name}")
+        return _attribute(self.dotted, name)
 
     @property
     def name(self) -> str:
@@ -41,6 +41,12 @@ class Qual:
         import USE_BN``): its truth and identity stay unknown.
         """
         return self.dotted.partition(".")[0] in _KNOWN_LIBRARIES and self.dotted != "typing.TYPE_CHECKING"
+
+
+@lru_cache(maxsize=4096)
+def _attribute(dotted: str, name: str) -> Qual:
+    """One ``Qual`` per name: the same few (``nn.Linear``, ``F.relu``) are looked up again and again."""
+    return Qual(f"{dotted}.{name}")
 
 
 _KNOWN_LIBRARIES = frozenset(
@@ -83,6 +89,7 @@ def import_bindings(node: ast.Import | ast.ImportFrom) -> dict[str, Qual]:
 _BUILTIN_NAMES = frozenset(dir(builtins))
 
 
+@lru_cache(maxsize=1024)
 def builtin(name: str) -> Qual | None:
     """A builtin's Qual (``builtins.len``) when ``name`` is not bound in the file."""
     return Qual(f"builtins.{name}") if name in _BUILTIN_NAMES else None

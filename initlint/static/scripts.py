@@ -75,6 +75,8 @@ def script_models(
     """Each construction of one of the file's module ``classes`` at its top level, built and initialised
     as the script does."""
     model_classes = {cls.name for cls in classes if is_module_class(cls)}
+    if not _named_outside_classes(tree, positions, model_classes):
+        return ScriptModels(())
     sliced = slice_module(tree, model_classes)
     code = script_code(tree, sliced)
     builds = [b for b in code.builds if b.build.model_class in model_classes]
@@ -95,6 +97,26 @@ def script_models(
         else:
             models.append((build.model_class, result))
     return ScriptModels(tuple(models), tuple(raised))
+
+
+def _named_outside_classes(tree: ast.Module, positions: Positions, names: set[str]) -> bool:
+    """Whether one of ``names`` appears in the text outside the top-level classes (a substring will do).
+
+    A build calls its model class by name at the top level (or in the ``main()``
+    the main guard calls): a file that names its model classes only inside class
+    bodies builds none, and is not sliced (the slice reads every statement).
+    """
+    start = 0
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.end_lineno is not None:
+            if _mentions(positions.text[start : positions.offset(node.lineno, 1)], names):
+                return True
+            start = positions.offset(node.end_lineno + 1, 1)
+    return _mentions(positions.text[start:], names)
+
+
+def _mentions(text: str, names: set[str]) -> bool:
+    return any(name in text for name in names)
 
 
 def _build(

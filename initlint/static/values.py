@@ -73,19 +73,22 @@ class ClassInfo:
     scope: Scope  # the module scope its methods run in
     methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
     attrs: dict[str, Any] = field(default_factory=dict)  # class-level constants (expansion = 4)
+    _mro: tuple[ClassInfo | Any, ...] | None = field(default=None, init=False, repr=False)
 
-    def mro(self) -> list[ClassInfo | Any]:
+    def mro(self) -> tuple[ClassInfo | Any, ...]:
         """The class and its bases in lookup order (left-to-right depth-first, first seen wins)."""
-        order: list[ClassInfo | Any] = []
-        stack: list[ClassInfo | Any] = [self]
-        while stack:
-            item = stack.pop(0)
-            if any(item is seen for seen in order):
-                continue
-            order.append(item)
-            if isinstance(item, ClassInfo):
-                stack[0:0] = item.bases
-        return order
+        if self._mro is None:  # bases never change once the class statement ran: computed once
+            order: list[ClassInfo | Any] = []
+            stack: list[ClassInfo | Any] = [self]
+            while stack:
+                item = stack.pop(0)
+                if any(item is seen for seen in order):
+                    continue
+                order.append(item)
+                if isinstance(item, ClassInfo):
+                    stack[0:0] = item.bases
+            self._mro = tuple(order)
+        return self._mro
 
 
 @dataclass(eq=False)
