@@ -122,15 +122,9 @@ def _static_fallback(failed: FileFacts, screening: Screening) -> FileFacts:
 def _run_workers(
     builds: Sequence[Build], sources: Sequence[SourceFile], options: Options, progress: Progress | None
 ) -> list[FileFacts]:
-    try:
-        from .dynamic.load import Task, analyse_files, preload
+    """Build the models in worker processes; torch is imported there (the supervisor), never here."""
+    from .dynamic.load import Task, analyse_files
 
-        preload()  # imports torch: only when there is a model to build
-    except ImportError as error:  # torch is missing or broken: every file says so, nothing crashes
-        problem = AnalysisProblem(
-            ProblemKind.MISSING_DEPENDENCY, f"cannot import torch ({error}): install torch, or use --static"
-        )
-        return [FileFacts(build.path, problem=problem) for build in builds]
     user_files = tuple(dict.fromkeys([*(s.path for s in sources), *(build.path for build in builds)]))
     work = [
         Task(
@@ -145,12 +139,18 @@ def _run_workers(
         )
         for build in builds
     ]
-    return analyse_files(work, options.jobs, progress, started=_import_libcst_meanwhile)
+    try:
+        return analyse_files(work, options.jobs, progress, started=_import_libcst_meanwhile)
+    except ImportError as error:  # torch is missing or broken: every file says so, nothing crashes
+        problem = AnalysisProblem(
+            ProblemKind.MISSING_DEPENDENCY, f"cannot import torch ({error}): install torch, or use --static"
+        )
+        return [FileFacts(build.path, problem=problem) for build in builds]
 
 
 def _import_libcst_meanwhile() -> None:
-    """Planning fixes needs libcst (0.2-0.3 s to import): import it while the workers run.
+    """Planning fixes needs libcst (0.2-0.3 s to import): import it while the supervisor imports torch.
 
-    Only once the workers are forked: a fork in the middle of an import would leave its locks held.
+    Only once the supervisor is forked: a fork in the middle of an import would leave its locks held.
     """
     threading.Thread(target=importlib.import_module, args=("libcst",), daemon=True).start()

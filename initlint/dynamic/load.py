@@ -1,24 +1,30 @@
-"""Run user code in worker processes, with a timeout per step, each file in a fresh process.
+"""Run user code in worker processes, with a timeout per step, each file in a process as it was forked.
 
 Three kinds of process:
 
-- the parent (initlint) starts one supervisor and waits for its results;
-- the supervisor runs no user code. It forks a fresh *runner* for each file
-  from its warm state (torch imported, the analysis exercised once), enforces
-  the timeouts, and when a file is done kills its runner with everything the
-  runner started;
+- the parent (initlint) starts one supervisor and collects each file's facts
+  as they come; it never imports torch;
+- the supervisor runs no user code. It imports torch and the analysis,
+  exercises them once, snapshots its state (``pristine``) and forks *runners*
+  from it; it enforces the timeouts, and kills a runner, with everything the
+  runner started, when it hangs, crashes or is no longer pristine;
 - a runner imports one file and builds its models, reporting as it goes (the
   models it found, which one it is building, each result, the project files
-  it loaded).
+  it loaded), then says whether it is still as it was forked.
 
-A fresh process per file is what keeps files apart: whatever a file patches
-in torch, imports or leaves running goes with its runner, and nothing is ever
-unloaded (torch's C++ registrations cannot be imported twice). When a runner
-exits, crashes or hangs, the model in progress becomes an error and a new
-runner analyses the file's remaining models, so one bad model never hides
-the others. The supervisor dies with the parent, killing every runner and
-what they started; runners die with the supervisor; a runner's memory is
-capped (``processes``).
+Each file runs in a process in the state the supervisor forked: a fresh
+runner, or one whose files so far changed nothing the next could observe
+(``pristine`` says what is compared, what is restored, and what is out of
+reach). Whatever else a file patches in torch, imports or leaves running goes
+with its runner, which is never reused; nothing is ever unloaded (torch's C++
+registrations cannot be imported twice). Forking a runner costs 30-60 ms (the
+fork, then the pages it copies on write), checking one 3-5 ms: reusing them
+is what makes a cold run of many files cost little more than importing and
+building them. When a runner exits, crashes or hangs, the model in progress
+becomes an error and another runner analyses the file's remaining models, so
+one bad model never hides the others. The supervisor dies with the parent,
+killing every runner and what they started; runners die with the supervisor;
+a runner's memory is capped (``processes``).
 """
 
 from __future__ import annotations
@@ -29,14 +35,18 @@ import multiprocessing.connection
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..fix.apply import digest
 from ..shared.facts import ERROR, AnalysisProblem, FileFacts, ModelFacts, ModelSpec, ProblemKind, Span
 from . import processes
+
+if TYPE_CHECKING:
+    from .pristine import Pristine  # imports torch: the parent never does
 
 
 @dataclass(frozen=True)
@@ -58,15 +68,6 @@ def _context() -> Any:
     return multiprocessing.get_context("fork" if sys.platform.startswith("linux") and "fork" in methods else "spawn")
 
 
-def preload() -> None:
-    """Import torch and the analysis once, in the parent, so forked workers start warm.
-
-    Raises ImportError when torch cannot be imported.
-    """
-    if _context().get_start_method() == "fork":
-        from . import analyze  # noqa: F401  (imported for its side effect: torch, loaded once)
-
-
 def _silence_output() -> None:
     """User code may print; our stdout must stay clean (one JSON object)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -77,7 +78,7 @@ def _silence_output() -> None:
     sys.stderr = sys.stdout
 
 
-# -- a runner: one file, in a fresh process --------------------------------------------------
+# -- a runner: one file after another, while they leave it pristine ---------------------------------
 
 
 class _Channel:
@@ -127,11 +128,12 @@ def _analyse_one(channel: _Channel, task: Task, skip: frozenset[str]) -> None:
     channel.send(("loaded", imports.new()))
 
 
-def _run_file(conn: Any, memory: int | None, supervisor: int, inherited: list[Any]) -> None:
-    """A runner's life: contain itself, wait for its file, analyse it, report, exit.
+def _run_files(conn: Any, memory: int | None, supervisor: int, inherited: list[Any], pristine: Pristine | None) -> None:
+    """A runner's life: contain itself, then analyse the files it is given, one at a time, for as long
+    as each leaves it pristine (``pristine.settle``); exit after the first that does not.
 
     Runners are forked ahead of need, so the containment below is done while
-    another runner works; the file arrives on the pipe.
+    another runner works; each file arrives on the pipe.
     """
     processes.separate_group()  # before user code can start anything: what it starts is killed with it
     processes.die_with_parent(signal.SIGKILL, supervisor)
@@ -139,19 +141,34 @@ def _run_file(conn: Any, memory: int | None, supervisor: int, inherited: list[An
         other.close()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the supervisor's handler is not ours
     processes.limit_memory(memory)
+    processes.steady_malloc()
     _silence_output()
     sys.dont_write_bytecode = True  # no __pycache__ in the user's tree, whatever imports what
-    try:
-        task, skip = conn.recv()
-    except (EOFError, OSError):  # not needed after all
-        os._exit(0)
+    if pristine is not None:
+        pristine.adopt(memory)
     channel = _Channel(conn)
-    try:
-        _analyse_one(channel, task, skip)
-    except BaseException as error:  # an initlint bug: say so, never hang the parent
-        channel.send(("problem", AnalysisProblem(ProblemKind.INTERNAL_ERROR, f"{type(error).__name__}: {error}")))
-    channel.send(("done", None))
-    os._exit(0)  # skip the user's atexit handlers
+    while True:
+        try:
+            task, skip = conn.recv()
+        except (EOFError, OSError):  # not needed (any more)
+            os._exit(0)
+        failed = False
+        try:
+            _analyse_one(channel, task, skip)
+        except BaseException as error:  # an initlint bug: say so, never hang the parent
+            message = f"{type(error).__name__}: {error}"
+            channel.send(("problem", AnalysisProblem(ProblemKind.INTERNAL_ERROR, message)))
+            failed = True
+        channel.send(("done", None))  # the file's facts are complete: nothing below can change them
+        if failed:
+            stale: str | None = "the analysis failed"
+        elif pristine is None:
+            stale = "a spawned runner has nothing to compare with"
+        else:
+            stale = pristine.settle()
+        channel.send(("settled", stale))
+        if stale is not None:
+            os._exit(0)  # skip the user's atexit handlers
 
 
 # -- the supervisor: runners, timeouts, cleanup -------------------------------------------------
@@ -230,37 +247,44 @@ class _Run:
 
 
 class _Runner:
-    """A runner process, forked before it is needed, and the run it then works on."""
+    """A runner process, forked before it is needed, and the run it works on (one file after another)."""
 
-    def __init__(self, ctx: Any, memory: int | None, inherited: list[Any]):
+    def __init__(self, ctx: Any, memory: int | None, inherited: list[Any], pristine: Pristine | None):
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(
-            target=_run_file,
+            target=_run_files,
             daemon=False,  # user code may start processes of its own
-            args=(child, memory, os.getpid(), [*inherited, self.conn]),
+            args=(child, memory, os.getpid(), [*inherited, self.conn], pristine),
         )
         self.process.start()
         child.close()
         processes.separate_group(self.process.pid)  # the runner does too: whichever comes first
         self.run: _Run | None = None
         self.deadline = 0.0
+        self.settled = False  # it said, after its file, whether it can take another
+        self.stale: str | None = None  # why not, if it cannot
 
     def give(self, run: _Run) -> None:
         self.run = run
+        self.settled = False
         run.current = None
         self.conn.send((run.task, run.skip()))
         self.deadline = time.monotonic() + run.task.timeout
 
     def receive(self) -> bool:
-        """Take every message sent so far; False when the runner is gone before saying it is done."""
+        """Take every message sent so far; False when the runner is gone before it settled."""
         assert self.run is not None
         try:
-            while not self.run.done and self.conn.poll():
-                self.run.take(*self.conn.recv())
+            while not self.settled and self.conn.poll():
+                kind, payload = self.conn.recv()
+                if kind == "settled":
+                    self.settled, self.stale = True, payload
+                else:
+                    self.run.take(kind, payload)
                 self.deadline = time.monotonic() + self.run.task.timeout
         except (EOFError, OSError):
             return False
-        return self.run.done or self.process.is_alive()
+        return self.settled or self.process.is_alive()
 
     def end(self) -> None:
         """Kill the runner and what it started in its process group; reaped later (``_Reaper``)."""
@@ -290,70 +314,86 @@ class _Reaper:
         return frozenset(p.pid for p in self.dying)
 
 
-def _supervise_runs(tasks: Sequence[Task], jobs: int, memory: int | None, parent: Any) -> list[FileFacts]:
-    """Analyse files in at most ``jobs`` runners at once; results in the order given.
+def _supervise_runs(
+    tasks: Sequence[Task], jobs: int, memory: int | None, parent: Any, pristine: Pristine | None
+) -> None:
+    """Analyse files in at most ``jobs`` runners at once, sending each file's facts to the parent when done.
 
-    One spare runner is forked ahead while others work, so a file never waits for a fork.
+    A runner left pristine by its file takes the next one; any other is killed
+    with what it started, and from then on a spare runner is kept forked ahead,
+    so that a file rarely waits for a fork.
     """
     ctx = _context()
     runs = [_Run(t) for t in tasks]
+    order = {id(run): index for index, run in enumerate(runs)}
     waiting = list(runs)
-    busy: list[_Runner] = []
-    spares: list[_Runner] = []
+    working: list[_Runner] = []  # on a file, or saying whether it is still pristine after one
+    idle: list[_Runner] = []  # forked ahead, or pristine after a file
     reaper = _Reaper()
     finished = 0
+    fork_ahead = False
 
     def fork() -> _Runner:
-        return _Runner(ctx, memory, [parent, *(r.conn for r in (*busy, *spares))])
+        return _Runner(ctx, memory, [parent, *(r.conn for r in (*working, *idle))], pristine)
 
-    while waiting or busy:
-        while waiting and len(busy) < jobs:
-            runner = spares.pop() if spares else fork()
+    def retire(runner: _Runner) -> None:
+        runner.end()
+        reaper.add(runner)
+        # What left the runner's process group, orphaned to us (adopt_orphans), goes too.
+        processes.kill_descendants(keep=frozenset(r.process.pid for r in (*working, *idle)) | reaper.pids())
+
+    def report(run: _Run) -> None:
+        """A file is done: its facts go to the parent now, unpickled there while others run."""
+        nonlocal finished
+        finished += 1
+        parent.send(("facts", (order[id(run)], run.result())))
+        parent.send(("progress", (finished, len(runs), run.task.path)))
+
+    while waiting or working:
+        while waiting and len(working) < jobs:
+            runner = idle.pop() if idle else fork()
             starting = waiting.pop(0)
             runner.give(starting)
-            busy.append(runner)
+            working.append(runner)
             parent.send(("progress", (finished, len(runs), starting.task.path)))
-        if waiting and not spares:
-            spares.append(fork())
-        timeout = max(0.0, min(r.deadline for r in busy) - time.monotonic())
-        if parent in multiprocessing.connection.wait([parent, *(r.conn for r in busy)], timeout=timeout):
+        if waiting and not idle and fork_ahead:
+            idle.append(fork())
+        timeout = max(0.0, min(r.deadline for r in working) - time.monotonic())
+        if parent in multiprocessing.connection.wait([parent, *(r.conn for r in working)], timeout=timeout):
             raise SystemExit  # the parent never writes: readable means it is gone
-        for runner in list(busy):
-            alive = runner.receive()
-            timed_out = time.monotonic() > runner.deadline
+        for runner in list(working):
             run = runner.run
             assert run is not None
-            if not run.done and alive and not timed_out:
+            was_done = run.done
+            alive = runner.receive()
+            if run.done and not was_done:
+                report(run)
+            if runner.settled and runner.stale is None:
+                working.remove(runner)
+                idle.append(runner)  # pristine: the next file runs here
                 continue
-            busy.remove(runner)
+            timed_out = time.monotonic() > runner.deadline
+            if not runner.settled and alive and not timed_out:
+                continue
+            working.remove(runner)
             exit_text = "" if alive or timed_out else runner.exit_text()
-            runner.end()
-            reaper.add(runner)
-            # What left the runner's process group, orphaned to us (adopt_orphans), goes too.
-            processes.kill_descendants(keep=frozenset(r.process.pid for r in (*busy, *spares)) | reaper.pids())
+            retire(runner)
+            fork_ahead = True
             if not run.done:
                 if timed_out:
                     run.lost(f"timed out after {run.task.timeout:g} s", ProblemKind.TIMEOUT)
                 else:
                     run.lost(f"the worker {exit_text}", ProblemKind.CRASH)
-            if run.done:
-                finished += 1
-                parent.send(("progress", (finished, len(runs), run.task.path)))
-            else:
-                waiting.insert(0, run)  # a new runner carries on with the models left
+                if run.done:
+                    report(run)
+                else:
+                    waiting.insert(0, run)  # a new runner carries on with the models left
         reaper.reap()
-    for spare in spares:
-        spare.end()
-    return [r.result() for r in runs]
+    # the runners left are killed once the parent has its facts
 
 
 def _warm_up() -> None:
-    """Exercise the analysis once, so that runners fork with torch's lazy setup done; then freeze the heap.
-
-    Frozen objects are left out of garbage collection: a runner's ``gc.collect()``
-    then neither scans nor copies (on write) the supervisor's heap. Measured on
-    a small file: 160 ms in a cold runner, 120 ms warmed up, 20 ms frozen too.
-    """
+    """Exercise the analysis once, so that runners fork with torch's lazy setup done."""
     import torch
     import torch.nn as nn
 
@@ -387,7 +427,6 @@ def _warm_up() -> None:
         pass
     for name in theory.ACTIVATIONS:  # each takes ~10 ms of quadrature; runners would each redo them
         theory.gains(name)
-    gc.freeze()
 
 
 def _stop(signum: int, frame: Any) -> None:
@@ -402,14 +441,29 @@ def _supervise(conn: Any, parent_end: Any, tasks: Sequence[Task], jobs: int, mem
     processes.adopt_orphans()
     _silence_output()
     try:
-        import torch
+        try:
+            import torch
 
+            from . import analyze, scriptrun  # noqa: F401  (torch and the analysis, loaded once for every runner)
+        except ImportError as error:
+            conn.send(("no torch", str(error)))
+            return
+        from .pristine import Pristine, readable
         from .userimport import forget_project_modules
 
         torch.set_num_threads(1)  # forked children of a threaded parent can deadlock in matmul
         forget_project_modules()  # a parent using the API may have imported some
+        gc.callbacks.clear()  # ...or have its collections timed (hypothesis): each would change a runner's state
         _warm_up()
-        conn.send(("results", _supervise_runs(tasks, jobs, memory, conn)))
+        # Runners are reused only when forked (a spawned one has no snapshot to compare with), and where
+        # the check can read dicts from memory.
+        pristine = Pristine() if readable and _context().get_start_method() == "fork" else None
+        # Frozen objects are left out of garbage collection: a runner's gc.collect() then neither scans
+        # nor copies (on write) the supervisor's heap. Measured on a small file: 160 ms in a cold
+        # runner, 120 ms warmed up, 20 ms frozen too.
+        gc.freeze()
+        _supervise_runs(tasks, jobs, memory, conn, pristine)
+        conn.send(("finished", None))
     except (SystemExit, KeyboardInterrupt):  # the parent is gone or going: it expects nothing more
         pass
     except BaseException as error:  # an initlint bug: the parent says so for every file
@@ -452,25 +506,38 @@ def analyse_files(
     theirs.close()
     if started is not None:
         started()
+    results: list[FileFacts | None] = [None] * len(tasks)
     try:
         while True:
             kind, payload = ours.recv()
-            if kind == "results":
-                results: list[FileFacts] = payload
-                return results
-            if kind == "failed":
+            if kind == "facts":
+                index, facts = payload
+                results[index] = facts
+            elif kind == "progress":
+                if progress:
+                    progress(*payload)
+            elif kind == "finished":
+                missing = AnalysisProblem(ProblemKind.INTERNAL_ERROR, "the worker supervisor sent no facts")
+                return [f or FileFacts(t.path, problem=missing) for f, t in zip(results, tasks, strict=True)]
+            elif kind == "failed":
                 return _failed(tasks, payload)
-            if progress:
-                progress(*payload)
+            elif kind == "no torch":
+                raise ImportError(payload)
     except (EOFError, OSError):
         supervisor.join(5)
         return _failed(tasks, f"the worker supervisor {_exit_description(supervisor.exitcode)}")
     finally:
         ours.close()  # EOF: a supervisor still at work stops, killing its runners
-        supervisor.join(10)
-        if supervisor.is_alive():
-            supervisor.kill()
-            supervisor.join()
+        threading.Thread(target=_reap, args=(supervisor,), daemon=True).start()
+
+
+def _reap(supervisor: Any) -> None:
+    """Wait for the supervisor to exit, killing it if it lingers. In a thread: killing its runners takes
+    tens of milliseconds the results need not wait for (at exit, multiprocessing waits for it)."""
+    supervisor.join(10)
+    if supervisor.is_alive():
+        supervisor.kill()
+        supervisor.join()
 
 
 def _failed(tasks: Sequence[Task], why: str) -> list[FileFacts]:

@@ -1,4 +1,4 @@
-"""Containing processes that run user code: die with the parent, cap memory, kill what they leave behind.
+"""Containing processes that run user code: die with the parent, cap memory, tune malloc, kill what they leave behind.
 
 prctl, /proc and the memory cap are Linux's; elsewhere those controls are
 no-ops, and workers are only as contained as process groups make them.
@@ -98,6 +98,32 @@ def kill_group(leader: int) -> None:
         os.killpg(leader, signal.SIGKILL)
     except (OSError, AttributeError):
         pass  # already empty
+
+
+# glibc's mallopt parameters
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_KEPT = 256 << 20  # freed memory kept mapped for the next file
+_FROM_HEAP = 64 << 20  # allocations up to this size come from the heap, reusing what was freed
+
+
+def steady_malloc() -> None:
+    """Set glibc's malloc up for a process that analyses one file after another: memory a file frees
+    stays mapped for the next (up to 256 MB), instead of going back to the kernel and being faulted
+    in again page by page (measured: a fifth of a runner's time on a corpus of CNNs and transformer
+    blocks). No-op without glibc.
+
+    Not M_PERTURB, which would make what ``torch.empty`` returns zeros in any runner: it writes every
+    block malloc hands out, and a LLaMA-70B-shaped build then took 20 s and 5 GB instead of 4.5 s.
+    """
+    if not _LINUX:
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, _FROM_HEAP)
+    mallopt(_M_TRIM_THRESHOLD, _KEPT)
 
 
 def memory_limit(workers: int) -> int | None:

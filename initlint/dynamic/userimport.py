@@ -107,6 +107,14 @@ def project_imports() -> ProjectImports:
     return _installed
 
 
+def forget_project_imports() -> None:
+    """Take this process's finder out of ``sys.meta_path``: the next file run here gets a record of its own."""
+    global _installed
+    if _installed is not None and _installed in sys.meta_path:
+        sys.meta_path.remove(_installed)
+    _installed = None
+
+
 def forget_project_modules() -> None:
     """Drop the project's modules this process has (a parent's, inherited through fork), so that
     files import afresh, from their bytes of now. torch and other libraries stay: they cannot be

@@ -1,0 +1,225 @@
+"""Runners are reused only while files leave them pristine: whatever a file changes, the next file runs elsewhere.
+
+Every file below writes down, when imported, the process it runs in, when, and
+what it sees of torch and the interpreter; then some change one thing. The
+oracle is the first file's record (a fresh runner, before any change) and the
+order in which files ran in each process, never initlint's own report of why a
+runner was not reused.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import XAVIER_RELU, run_process, write
+
+from initlint.dynamic.load import Task, analyse_files
+
+RECORDS = """
+import json
+import math
+import os
+import random
+import sys
+import threading
+import time
+import warnings
+
+import torch
+import torch.nn as nn
+
+
+def record():
+    seen = {
+        "dtype": str(torch.get_default_dtype()),
+        "grad": torch.is_grad_enabled(),
+        "threads": torch.get_num_threads(),
+        "deterministic": torch.are_deterministic_algorithms_enabled(),
+        "kaiming_uniform_": nn.init.kaiming_uniform_.__module__,
+        "reset_parameters": nn.Linear.reset_parameters.__module__,
+        "normal_": torch.Tensor.normal_ is torch._C.TensorBase.normal_,
+        "forward hooks": len(nn.modules.module._global_forward_hooks),
+        "gain": nn.init.calculate_gain("leaky_relu"),
+        "sqrt": math.sqrt(4.0),
+        "warnings filters": len(warnings.filters),
+        "environment": os.environ.get("INITLINT_TEST_MARK"),
+        "working directory": os.getcwd(),
+        "this": "this" in sys.modules,
+        "threads alive": threading.active_count(),
+        "random": torch.rand(1).item(),
+    }
+    with open(__file__ + ".json", "w") as handle:
+        json.dump({"pid": os.getpid(), "at": time.monotonic_ns(), "seen": seen}, handle)
+
+
+record()
+{change}
+
+
+class {name}(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+
+# One change each, made when the file is imported: each must keep the next file out of this process.
+CHANGES = {
+    "init_function": "nn.init.kaiming_uniform_ = lambda tensor, *args, **kwargs: tensor",
+    "class_method": "nn.Linear.reset_parameters = lambda self: None",
+    "tensor_method": "torch.Tensor.normal_ = lambda self, *args, **kwargs: self",
+    "default_dtype": "torch.set_default_dtype(torch.float64)",
+    "grad_mode": "torch.set_grad_enabled(False)",
+    "threads": "torch.set_num_threads(3)",
+    "determinism": "torch.use_deterministic_algorithms(True)",
+    "global_hook": "nn.modules.module.register_module_forward_hook(lambda *args: None)",
+    "warnings_filter": 'warnings.filterwarnings("error")',
+    "stdlib_function": "math.sqrt = lambda x: 1.0",
+    "function_defaults": "nn.init.calculate_gain.__defaults__ = (0.5,)",
+    "environment": 'os.environ["INITLINT_TEST_MARK"] = "set"',
+    "working_directory": 'os.chdir("/")',
+    "new_module": "import this",
+    "thread": "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()",
+    "process": 'os.system("true")',
+    "random_state": "torch.manual_seed(1234); random.seed(1234)",  # no reason to leave: generators are reset
+}
+CLEAN = "pass"
+
+
+def corpus(directory: Path) -> list[str]:
+    """A clean file first, then each change followed by a clean file: the order files are given in."""
+    order = ["a_clean.py"]
+    write(directory, "a_clean.py", RECORDS.replace("{change}", CLEAN).replace("{name}", "Clean"))
+    for number, (label, change) in enumerate(CHANGES.items()):
+        changed, after = f"m{number:02d}_{label}.py", f"m{number:02d}_{label}_next.py"
+        write(directory, changed, RECORDS.replace("{change}", change).replace("{name}", f"Changed{number}"))
+        write(directory, after, RECORDS.replace("{change}", CLEAN).replace("{name}", f"Next{number}"))
+        order += [changed, after]
+    return order
+
+
+def records(directory: Path, order: list[str]) -> dict[str, dict]:
+    return {name: json.loads((directory / f"{name}.json").read_text()) for name in order}
+
+
+def check(directory: Path, *args: str) -> dict:
+    result = run_process("check", "--format", "json", "--no-cache", *args, cwd=directory, timeout=600)
+    assert result.stderr == ""
+    return json.loads(result.stdout)
+
+
+def later_in_same_process(seen: dict[str, dict], name: str) -> list[str]:
+    """Files that ran in the process ``name`` ran in, after it."""
+    mine = seen[name]
+    return [other for other, r in seen.items() if r["pid"] == mine["pid"] and r["at"] > mine["at"]]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_file_that_changes_anything_is_the_last_its_runner_runs(tmp_path, jobs):
+    order = corpus(tmp_path)
+    document = check(tmp_path, "-j", jobs, *order)
+    assert {m["status"] for m in document["models"]} == {"traced"}
+    seen = records(tmp_path, order)
+    pristine = seen["a_clean.py"]["seen"]
+    for name in order:  # every file, changed or not, found torch and the process as the first did
+        assert seen[name]["seen"] == pristine, name
+    for label in CHANGES:
+        if label != "random_state":
+            [changed] = [name for name in order if name.endswith(f"_{label}.py")]
+            assert later_in_same_process(seen, changed) == [], changed
+    # ...and files that change nothing leave their runner to the next file.
+    assert len({r["pid"] for r in seen.values()}) < len(order)
+    if jobs == "1":
+        for name, following in zip(order, order[1:]):
+            if name == "a_clean.py" or name.endswith(("_next.py", "_random_state.py")):
+                assert seen[following]["pid"] == seen[name]["pid"], name
+
+
+HELPER_ONE = """
+import torch.nn as nn
+
+
+def head():
+    layer = nn.Linear(32, 10)
+    nn.init.xavier_normal_(layer.weight)
+    return layer
+"""
+
+HELPER_TWO = HELPER_ONE.replace("nn.init.xavier_normal_(layer.weight)", "nn.init.kaiming_normal_(layer.weight)")
+
+USES_HEAD = """
+import os
+import sys
+
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from helpers import head  # noqa: E402
+
+open(__file__ + ".pid", "w").write(str(os.getpid()))
+
+
+class {name}(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = head()
+        self.fc = nn.Linear(8, 32)
+
+    def forward(self, x):
+        return torch.relu(self.head(torch.relu(self.fc(x))))
+"""
+
+
+def test_each_file_imports_its_own_project_modules_in_a_reused_runner(tmp_path):
+    """Two folders each have a helpers.py; a runner reused for the second file must not hand it the first's."""
+    write(tmp_path, "one/helpers.py", HELPER_ONE)
+    write(tmp_path, "two/helpers.py", HELPER_TWO)
+    one = write(tmp_path, "one/model.py", USES_HEAD.format(name="One"))
+    two = write(tmp_path, "two/model.py", USES_HEAD.format(name="Two"))
+    files = (str(one), str(two))
+    first, second = analyse_files([Task(str(one), files, 60.0), Task(str(two), files, 60.0)], jobs=1)
+    assert [m.status for m in (*first.models, *second.models)] == ["traced", "traced"]
+    assert Path(f"{one}.pid").read_text() == Path(f"{two}.pid").read_text()  # one runner, reused
+    assert {path for path, _ in first.loaded} == {str(one), str(tmp_path / "one/helpers.py")}
+    assert {path for path, _ in second.loaded} == {str(two), str(tmp_path / "two/helpers.py")}
+    [one_head] = [layer for layer in first.models[0].layers if layer.name == "head"]
+    [two_head] = [layer for layer in second.models[0].layers if layer.name == "head"]
+    assert one_head.weight is not None and two_head.weight is not None
+    one_init, two_init = one_head.weight.last, two_head.weight.last
+    assert one_init is not None and one_init.function.endswith("xavier_normal_")
+    assert two_init is not None and two_init.function.endswith("kaiming_normal_")
+    assert one_init.site is not None and one_init.site.path == str(tmp_path / "one/helpers.py")
+    assert two_init.site is not None and two_init.site.path == str(tmp_path / "two/helpers.py")
+
+
+def test_reused_runners_give_the_findings_fresh_ones_give(tmp_path):
+    """The same files checked one per process (a directory each) and all together agree, file by file."""
+    names = []
+    for number in range(6):
+        source = XAVIER_RELU.replace("class Net", f"class Net{number}")
+        if number % 2:
+            source = source.replace("xavier_normal_", "kaiming_normal_")
+        write(tmp_path, f"all/m{number}.py", source)
+        write(tmp_path, f"alone{number}/m{number}.py", source)
+        names.append(f"m{number}.py")
+    together = check(tmp_path / "all", "-j", "1", *names)
+    for number, name in enumerate(names):
+        alone = check(tmp_path / f"alone{number}", name)
+        assert [f for f in together["findings"] if f["path"] == name] == alone["findings"]
+        assert [m for m in together["models"] if m["path"] == name] == alone["models"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="runners are reused where they are forked")
+def test_many_files_share_few_runners(tmp_path):
+    order = []
+    for number in range(8):
+        write(tmp_path, f"f{number}.py", RECORDS.replace("{change}", CLEAN).replace("{name}", f"Clean{number}"))
+        order.append(f"f{number}.py")
+    check(tmp_path, "-j", "2", *order)
+    assert len({r["pid"] for r in records(tmp_path, order).values()}) <= 2
