@@ -223,3 +223,40 @@ def test_many_files_share_few_runners(tmp_path):
         order.append(f"f{number}.py")
     check(tmp_path, "-j", "2", *order)
     assert len({r["pid"] for r in records(tmp_path, order).values()}) <= 2
+
+
+def test_a_hook_flag_left_in_the_parent_does_not_stop_reuse(tmp_path):
+    """torch keeps a global hook's with_kwargs flag after the hook is removed; a parent that traced a model
+    in-process (a test calling check_model) forks runners with it: not a change any file made."""
+    import torch.nn.modules.module as torch_module
+
+    handle = torch_module.register_module_forward_hook(lambda *args: None, with_kwargs=True)
+    handle.remove()
+    assert handle.id in torch_module._global_forward_hooks_with_kwargs  # torch's leftover
+    try:
+        test_each_file_imports_its_own_project_modules_in_a_reused_runner(tmp_path)
+    finally:
+        torch_module._global_forward_hooks_with_kwargs.pop(handle.id, None)
+
+
+def test_an_in_process_check_leaves_no_hook_flag():
+    """The concrete forward's hooks are removed with their flags (a model fx cannot trace takes that path)."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.modules.module as torch_module
+
+    import initlint
+
+    class Looping(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 8)
+
+        def forward(self, x):
+            for _ in range(int(x.abs().sum().item()) % 3 + 1):  # data-dependent: fx cannot trace it
+                x = torch.relu(self.fc(x))
+            return x
+
+    before = dict(torch_module._global_forward_hooks_with_kwargs)
+    initlint.check_model(Looping)
+    assert dict(torch_module._global_forward_hooks_with_kwargs) == before

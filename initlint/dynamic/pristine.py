@@ -454,6 +454,7 @@ class Pristine:
     """
 
     def __init__(self) -> None:
+        _drop_inert_hook_flags()  # left by a hook removed before the fork (an in-process check): no state
         # First what imports modules when first read (torch's default device, numpy.random), then the modules.
         self.switches = _switches()
         self.random = (torch.random.get_rng_state(), _numpy_random())

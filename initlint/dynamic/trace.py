@@ -675,6 +675,8 @@ def _record_forward(model: nn.Module, leaves: dict[int, str], inputs: dict[str, 
         model.train(training)
         for hook in hooks:
             hook.remove()
+        # torch keeps the with_kwargs flag out of the handle's reach: removed here, or it outlives the hook
+        torch.nn.modules.module._global_forward_hooks_with_kwargs.pop(hooks[1].id, None)
     recording.graph.output(recording.mapped(output))
     return recording.graph
 
