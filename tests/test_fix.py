@@ -165,12 +165,7 @@ def test_missing_init_is_inserted_after_the_assignment(tmp_path):
         assert_std(layer.weight, math.sqrt(2 / 128))
 
 
-def test_one_call_for_layers_that_need_different_inits_is_not_guessed(tmp_path):
-    write(
-        tmp_path,
-        "m.py",
-        HEAD
-        + """
+SHARED_INIT = """
 
 def init_weights(m):
     if isinstance(m, nn.Linear):
@@ -180,19 +175,86 @@ def init_weights(m):
 class Mixed(nn.Module):
     def __init__(self):
         super().__init__()
-        self.a = nn.Linear(64, 64)
-        self.b = nn.Linear(64, 64)
-        self.c = nn.Linear(64, 10)
+%s
         self.apply(init_weights)
 
     def forward(self, x):
-        return self.c(torch.tanh(self.b(torch.relu(self.a(x)))))
-""",
+        return %s
+"""
+
+
+def test_one_call_for_layers_that_need_different_inits_is_split_by_need(tmp_path):
+    """The call gets the init most layers need; the odd layer an override after `self.apply`; the
+    final projection, 1.41x off at most, keeps the call's init (immaterial, as IL101 judges it)."""
+    layers = (
+        "        self.a = nn.Linear(64, 64)\n        self.b = nn.Linear(64, 64)\n        self.c = nn.Linear(64, 10)"
+    )
+    path = write(tmp_path, "m.py", HEAD + SHARED_INIT % (layers, "self.c(torch.tanh(self.b(torch.relu(self.a(x)))))"))
+    _, document = run_json("m.py", cwd=tmp_path)
+    [finding] = findings_for(document, "IL101")
+    assert finding["fix"]["applicability"] == "unsafe"
+    assert finding["fix"]["message"] == (
+        "Replace with kaiming_uniform_(nonlinearity='relu'); kaiming_uniform_(nonlinearity='tanh') for b"
+    )
+    assert run_cli("check", "m.py", "--fix", cwd=tmp_path)[0] == 1  # unsafe: not applied by --fix alone
+    run_cli("check", "m.py", "--fix", "--unsafe-fixes", cwd=tmp_path)
+    fixed = path.read_text()
+    assert '        nn.init.kaiming_uniform_(m.weight, nonlinearity="relu")\n' in fixed
+    assert (
+        '        self.apply(init_weights)\n        nn.init.kaiming_uniform_(self.b.weight, nonlinearity="tanh")\n'
+        in fixed
+    )
+    assert run_json("m.py", cwd=tmp_path)[1]["findings"] == []
+    model = built(path, "Mixed")
+    assert_std(model.a.weight, math.sqrt(2 / 64))
+    assert_std(model.b.weight, 5 / 3 / 8)
+
+
+def test_layers_reached_only_by_index_get_no_guessed_override(tmp_path):
+    """An override needs a name valid for every constructor argument: `self.body[2]` is not one."""
+    layers = "        self.body = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.Tanh())"
+    write(
+        tmp_path, "m.py", HEAD + SHARED_INIT % (layers + "\n        self.c = nn.Linear(64, 10)", "self.c(self.body(x))")
     )
     _, document = run_json("m.py", cwd=tmp_path)
     found = findings_for(document, "IL101")
     assert found and all(f["fix"] is None for f in found)
-    assert "no automatic fix" in found[0]["message"] and "different init" in found[0]["message"]
+    assert "cannot be named for every constructor argument" in found[0]["message"]
+
+
+def test_gelu_gets_he_relu_and_silu_a_named_gain(tmp_path):
+    """GELU's gain (1.53) is within 10% of sqrt(2): He-ReLU; SiLU's (1.68) is not: the gain is written
+    as a named constant, and the std follows the layer's fan_in for every size."""
+    source = (
+        HEAD
+        + """
+
+class Net(nn.Module):
+    def __init__(self, width=64):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(width, width) for _ in range(5)])
+        self.out = nn.Linear(width, 4)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, std=0.02)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = torch.nn.functional.ACT(layer(x))
+        return self.out(x)
+"""
+    )
+    gelu = write(tmp_path, "gelu.py", source.replace("ACT", "gelu"))
+    silu = write(tmp_path, "silu.py", source.replace("ACT", "silu"))
+    run_cli("check", ".", "--fix", "--unsafe-fixes", cwd=tmp_path)
+    assert '                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")\n' in gelu.read_text()
+    fixed = silu.read_text()
+    assert "\nimport math\n" in fixed and "\nSILU_GAIN = 1.6765\n" in fixed
+    assert "                nn.init.normal_(m.weight, std=SILU_GAIN / math.sqrt(m.weight[0].numel()))\n" in fixed
+    assert run_json(".", cwd=tmp_path)[1]["findings"] == []
+    for width in (64, 200):
+        model = import_file(str(silu)).Net(width=width)
+        assert_std(model.layers[0].weight, 1.6765 / math.sqrt(width))
 
 
 def test_crlf_bom_comments_and_mode_are_kept(tmp_path):

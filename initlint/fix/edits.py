@@ -22,7 +22,16 @@ from ..findings import Edit
 from ..shared.facts import Span
 from ..shared.knowledge.values import INIT_ALIASES, init_function
 from ..shared.positions import Positions, first_line_break
-from .intent import InsertInit, NewInit, RewriteCall, Target
+from .intent import (
+    DeleteStatement,
+    ExplicitInit,
+    GainInit,
+    InsertInit,
+    NewInit,
+    RewriteCall,
+    SetMode,
+    Target,
+)
 
 
 class CannotFix(Exception):
@@ -37,6 +46,7 @@ class _Imports:
     by_name: dict[str, ast.ImportFrom]  # init function name -> the statement importing it
     init_from: ast.ImportFrom | None  # a `from torch.nn.init import ...` to extend
     last_import: ast.stmt | None  # top-level statement to add an import after
+    math: str | None  # the local name of the math module, if imported
 
 
 def _imports(tree: ast.Module) -> _Imports:
@@ -65,7 +75,8 @@ def _imports(tree: ast.Module) -> _Imports:
         prefix = next((f"{local}.init" for local, target in aliases.items() if target == "torch.nn"), None)
     if prefix is None and aliases.get("torch") == "torch":
         prefix = "torch.nn.init"
-    return _Imports(prefix, by_name, init_from, last)
+    math = next((local for local, target in aliases.items() if target == "math"), None)
+    return _Imports(prefix, by_name, init_from, last, math)
 
 
 def _dotted(node: cst.BaseExpression) -> str:
@@ -99,9 +110,16 @@ def _keyword(name: str, value: cst.BaseExpression) -> cst.Arg:
 # libcst nodes carried over as they were, so they print back byte for byte.
 
 
-def _wanted(new: NewInit, quote: str) -> dict[str, str]:
-    """The keyword arguments the new call must carry, as source, in the order they are added."""
+def _wanted(new: NewInit | SetMode | ExplicitInit | GainInit, quote: str, tensor: str, math: str) -> dict[str, str]:
+    """The keyword arguments the new call must carry, as source, in the order they are added
+    (``tensor``: how the call names its tensor; ``math``: how the file names the math module)."""
+    if isinstance(new, ExplicitInit):
+        return dict(new.arguments)
+    if isinstance(new, GainInit):
+        return {"std": f"{new.constant} / {math}.sqrt({tensor}[0].numel())"}
     wanted = {"mode": f"{quote}{new.mode}{quote}"} if new.mode else {}
+    if isinstance(new, SetMode):
+        return wanted
     wanted["nonlinearity"] = f"{quote}{new.nonlinearity}{quote}"
     if new.a is not None:
         wanted["a"] = f"{new.a:g}"
@@ -144,15 +162,17 @@ def _reworked(
     target: tuple[str, ...],
     wanted: dict[str, str],
     before_args: cst.BaseParenthesizableWhitespace,
+    unchanged: frozenset[str] = frozenset(),
 ) -> list[cst.Arg]:
-    """The arguments for a call of a function with parameters ``target``: the tensor and
-    ``generator`` kept, ``wanted`` values set where an argument names them and added after
-    the last argument where none does, every other argument removed. A positional argument
-    stays positional only while every one before it stays; later ones become keywords."""
+    """The arguments for a call of a function with parameters ``target``: the tensor,
+    ``generator`` and the ``unchanged`` ones kept, ``wanted`` values set where an argument
+    names them and added after the last argument where none does, every other argument
+    removed. A positional argument stays positional only while every one before it stays;
+    later ones become keywords."""
     kept: list[cst.Arg] = []
     removed: list[int] = []
     for index, (arg, name) in enumerate(zip(args, bound)):
-        if name != "tensor" and name != "generator" and name not in wanted:
+        if name not in ("tensor", "generator", *unchanged) and name not in wanted:
             removed.append(index)
             kept.append(arg)
             continue
@@ -270,6 +290,7 @@ class SourcePlanner:
         self.tree = ast.parse(text)
         self.imports = _imports(self.tree)
         self.newline = first_line_break(text)
+        self._deleted: set[int] = set()  # statements removed by planned deletions: a block keeps one
 
     # -- positions ---------------------------------------------------------------------
 
@@ -345,18 +366,142 @@ class SourcePlanner:
             raise CannotFix("libcst cannot parse the call") from error
         if not isinstance(call, cst.Call):
             raise CannotFix("the init is not a plain call")
+        new = intent.new
+        unchanged: frozenset[str] = frozenset()
         if intent.tensor_method:
-            func, args, bound, edits = self._from_tensor_method(call, intent.new.function)
+            if isinstance(new, SetMode):
+                raise CannotFix("a tensor method has no mode")
+            func, args, bound, edits = self._from_tensor_method(call, _function(new))
+            function = _function(new)
         else:
             if not call.args:
                 raise CannotFix("the init call has no tensor argument")
             args = list(call.args)
-            bound = _bound(args, _parameters(self._init_function(call.func)))
-            func, edits = self._renamed(call.func, intent.new.function)
-        wanted = _wanted(intent.new, _quote(call))
-        args = _reworked(args, bound, _parameters(intent.new.function), wanted, call.whitespace_before_args)
+            called = self._init_function(call.func)
+            bound = _bound(args, _parameters(called))
+            if isinstance(new, SetMode):  # the same function: its spelling and other arguments stay
+                func, edits, function = call.func, [], called
+                unchanged = frozenset(_parameters(called)) - {"mode"}
+            else:
+                func, edits = self._renamed(call.func, _function(new))
+                function = _function(new)
+        tensor = cst.Module([]).code_for_node(args[bound.index("tensor")].value) if "tensor" in bound else ""
+        if isinstance(new, GainInit):
+            if not tensor or not _pure(ast.parse(tensor, mode="eval").body):
+                raise CannotFix("the tensor is not a plain name or attribute: its fan_in cannot be written")
+            edits += self._gain_constant(new)
+        wanted = _wanted(new, _quote(call), tensor, self._math())
+        args = _reworked(args, bound, _parameters(function), wanted, call.whitespace_before_args, unchanged)
         new_call = call.with_changes(func=func, args=args)
-        return [self._edit(node, cst.Module([]).code_for_node(new_call)), *edits]
+        edits += self._overrides(node, intent) if intent.overrides else []
+        return list(dict.fromkeys([self._edit(node, cst.Module([]).code_for_node(new_call)), *edits]))
+
+    # -- a gain torch cannot name ------------------------------------------------------------
+
+    def _math(self) -> str:
+        return self.imports.math or "math"
+
+    def _gain_constant(self, new: GainInit) -> list[Edit]:
+        """``import math`` if needed and the gain's named constant after the imports, unless the file
+        defines it already (identical edits of several fixes are made once)."""
+        defined = any(
+            isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == new.constant for t in s.targets)
+            for s in self.tree.body
+        )
+        lines = [] if self.imports.math else ["import math"]
+        if not defined:
+            lines += [
+                "",
+                f"# {new.activation}'s gain, 1 / sqrt(E[{new.activation}(z)^2]) for z ~ N(0, 1): keeps the "
+                "signal's scale (torch.nn.init.calculate_gain has none)",
+                f"{new.constant} = {new.gain:g}",
+            ]
+        if not lines:
+            return []
+        anchor = self.imports.last_import
+        if anchor is None:
+            raise CannotFix("the file has no import to add the gain's constant after")
+        return [self._insert_after(anchor, lines, "")]
+
+    # -- overrides after the statement that runs a shared call --------------------------------------
+
+    def _overrides(self, call: ast.Call, intent: RewriteCall) -> list[Edit]:
+        """An init for each layer the shared call does not fit, in ``intent.model.__init__`` right after
+        the statement that runs the call (the loop holding it, ``self.apply(fn)``, ``helper(self)``)."""
+        init = next(
+            (f for f in self._class(intent.model).body if isinstance(f, ast.FunctionDef) and f.name == "__init__"),
+            None,
+        )
+        if init is None or not init.args.args:
+            raise CannotFix(f"{intent.model} has no __init__ to add the other layers' inits to")
+        anchor = self._running(init, call)
+        receiver = init.args.args[0].arg
+        lines: list[str] = []
+        edits: list[Edit] = []
+        for override in intent.overrides:
+            tensor = f"{receiver}.{override.layer}.weight"
+            callee, imported = self._init_callee(_function(override.new))
+            if isinstance(override.new, GainInit):
+                imported += self._gain_constant(override.new)
+            wanted = _wanted(override.new, '"', tensor, self._math())
+            lines.append(f"{callee}({tensor}, {', '.join(f'{k}={v}' for k, v in wanted.items())})")
+            edits += imported
+        line = self.positions.line(anchor.lineno)
+        return [self._insert_after(anchor, lines, line[: len(line) - len(line.lstrip())]), *edits]
+
+    def _running(self, init: ast.FunctionDef, call: ast.Call) -> ast.stmt:
+        """The statement of ``__init__``'s body that runs ``call``: the one holding it, or the one naming
+        the function that holds it (``self.apply(self._init_weights)``, ``init_mlp(self)``)."""
+        for statement in init.body:
+            if any(node is call for node in ast.walk(statement)):
+                return statement
+        holder = max(
+            (
+                f
+                for f in ast.walk(self.tree)
+                if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and f.lineno <= call.lineno <= _last_line(f)
+            ),
+            key=lambda f: f.lineno,
+            default=None,
+        )
+        if holder is not None:
+            for statement in reversed(init.body):
+                if any(
+                    isinstance(n, ast.Name)
+                    and n.id == holder.name
+                    or isinstance(n, ast.Attribute)
+                    and n.attr == holder.name
+                    for n in ast.walk(statement)
+                ):
+                    if not self._alone(statement):
+                        break
+                    return statement
+        raise CannotFix("cannot tell which statement of __init__ runs the init call")
+
+    def delete_statement(self, intent: DeleteStatement) -> list[Edit]:
+        """The statement that is the call at the site, gone with its lines; ``pass`` in its place
+        when nothing else of its block is left (its line's other statements stay, then)."""
+        call = self._call_at(intent.site)
+        block, statement = self._statement_of(call)
+        self._deleted.add(id(statement))
+        if all(id(other) in self._deleted for other in block):
+            return [self._edit(statement, "pass")]
+        if not self._alone(statement):
+            raise CannotFix(f"the call at line {statement.lineno} shares its line with another statement")
+        first, after = statement.lineno, _last_line(statement) + 1
+        return [Edit(self.path, first, 1, after, 1, "")]
+
+    def _statement_of(self, call: ast.Call) -> tuple[list[ast.stmt], ast.Expr]:
+        """The block holding the expression statement that is ``call``, and that statement."""
+        for node in ast.walk(self.tree):
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(node, field, None)
+                if not isinstance(block, list):
+                    continue
+                for statement in block:
+                    if isinstance(statement, ast.Expr) and statement.value is call:
+                        return block, statement
+        raise CannotFix(f"the call at line {call.lineno} is not a statement of its own (its result is used)")
 
     def _from_tensor_method(
         self, call: cst.Call, function: str
@@ -404,24 +549,60 @@ class SourcePlanner:
         for a layer held by an attribute, a loop over ``.modules()`` for layers in a container."""
         statement, function = self._assigning_statement(intent)
         holder = self._holder(statement, intent)
-        callee, import_edits = self._init_callee(intent.new.function)
-        arguments = ", ".join(f"{name}={value}" for name, value in _wanted(intent.new, '"').items())
+        callee, import_edits = self._init_callee(_function(intent.new))
+        if isinstance(intent.new, GainInit):
+            import_edits += self._gain_constant(intent.new)
+        module = _fresh_name(self.tree)
+
+        def arguments(tensor: str) -> str:
+            return ", ".join(
+                f"{name}={value}" for name, value in _wanted(intent.new, '"', tensor, self._math()).items()
+            )
+
         if all("." not in name for name in intent.layers):
-            lines = [f"{callee}({holder}.weight, {arguments})"]
+            lines = [f"{callee}({holder}.weight, {arguments(f'{holder}.weight')})"]
         elif all("." in name for name in intent.layers):
             classes = self._class_names(intent)
             spelled = classes[0] if len(classes) == 1 else f"({', '.join(classes)})"
             unit = self._indent_unit(function)
-            module = _fresh_name(self.tree)
             lines = [
                 f"for {module} in {holder}.modules():",
                 f"{unit}if isinstance({module}, {spelled}):",
-                f"{unit}{unit}{callee}({module}.weight, {arguments})",
+                f"{unit}{unit}{callee}({module}.weight, {arguments(f'{module}.weight')})",
             ]
         else:
             raise CannotFix(f"the statement at line {statement.lineno} assigns both layers and containers of layers")
+        edits = [
+            self._insert_after(place, lines, self._indent(place)) for place in (statement, *self._twins(statement))
+        ]
+        return [*edits, *import_edits]
+
+    def _indent(self, statement: ast.stmt) -> str:
         line = self.positions.line(statement.lineno)
-        return [self._insert_after(statement, lines, line[: len(line) - len(line.lstrip())]), *import_edits]
+        return line[: len(line) - len(line.lstrip())]
+
+    def _twins(self, statement: ast.stmt) -> list[ast.stmt]:
+        """The statements of the other branch of the ``if``/``else`` holding ``statement`` that assign the
+        same attribute with the same constructor (``self.body = nn.ModuleList(...)`` for another width):
+        the branch a constructor argument picks gets the same init."""
+        if not isinstance(statement, ast.Assign) or not isinstance(statement.value, ast.Call):
+            return []
+        for node in ast.walk(self.tree):
+            if not isinstance(node, ast.If):
+                continue
+            other = node.orelse if statement in node.body else node.body if statement in node.orelse else None
+            if other is None:
+                continue
+            return [
+                twin
+                for twin in other
+                if isinstance(twin, ast.Assign)
+                and isinstance(twin.value, ast.Call)
+                and ast.dump(twin.value.func) == ast.dump(statement.value.func)
+                and [ast.dump(t) for t in twin.targets] == [ast.dump(t) for t in statement.targets]
+                and self._alone(twin)
+            ]
+        return []
 
     def _assigning_statement(self, intent: InsertInit) -> tuple[ast.stmt, ast.FunctionDef | ast.AsyncFunctionDef]:
         """The statement at the intent's anchor, alone on its lines, having attached every
@@ -530,6 +711,11 @@ class SourcePlanner:
         inner = self.positions.line(function.body[0].lineno)
         outer, inner = outer[: len(outer) - len(outer.lstrip())], inner[: len(inner) - len(inner.lstrip())]
         return inner[len(outer) :] if inner.startswith(outer) and len(inner) > len(outer) else "    "
+
+
+def _function(new: NewInit | ExplicitInit | GainInit) -> str:
+    """The torch.nn.init function a new init calls."""
+    return "normal_" if isinstance(new, GainInit) else new.function
 
 
 def _same_file(one: str, other: str) -> bool:

@@ -31,13 +31,63 @@ class NewInit:
 
 
 @dataclass(frozen=True)
+class GainInit:
+    """``normal_(<tensor>, std=<CONSTANT> / math.sqrt(<tensor>[0].numel()))``: an activation's gain that
+    ``calculate_gain`` cannot name (GELU, SiLU, Mish), as a named module-level constant; ``<tensor>[0]``
+    holds one output's inputs, so the std follows the layer's fan_in whatever its size."""
+
+    constant: str  # SILU_GAIN
+    gain: float  # 1 / sqrt(E[f(z)^2]), z ~ N(0, 1)
+    activation: str  # as the comment names it: SiLU
+
+    def describe(self) -> str:
+        return f"normal_(std={self.constant} / sqrt(fan_in))"
+
+
+@dataclass(frozen=True)
+class SetMode:
+    """The same kaiming call, reading the other of torch's fans: the one that equals the fan it meant.
+
+    Every other argument stays as written."""
+
+    mode: str | None  # "fan_out"; None: kaiming's default, fan_in (the argument is dropped)
+
+    def describe(self) -> str:
+        return f"mode='{self.mode or 'fan_in'}'"
+
+
+@dataclass(frozen=True)
+class ExplicitInit:
+    """An init with its scale written out, for a weight whose fans torch computes wrongly:
+    ``normal_(w, std=...)`` or ``uniform_(w, a=..., b=...)``."""
+
+    function: str  # normal_ | uniform_
+    arguments: tuple[tuple[str, str], ...]  # (keyword, source expression), in the order written
+
+    def describe(self) -> str:
+        return f"{self.function}({', '.join(f'{name}={value}' for name, value in self.arguments)})"
+
+
+@dataclass(frozen=True)
+class Override:
+    """An init for one layer that a shared call serves badly: written in ``model.__init__`` right after
+    the statement that runs the shared call (the loop, ``self.apply(fn)``, ``helper(self)``)."""
+
+    layer: str  # qualified name, attributes only (``head``, ``decoder.out``): the same for every size
+    new: NewInit | GainInit
+
+
+@dataclass(frozen=True)
 class RewriteCall:
-    """Replace the init call at ``site`` (an nn.init call or a tensor method) with ``new``."""
+    """Replace the init call at ``site`` (an nn.init call or a tensor method) with ``new``; then, in
+    ``model``, the ``overrides`` for the layers the new call does not fit."""
 
     site: Span
-    new: NewInit
+    new: NewInit | SetMode | ExplicitInit | GainInit
     applicability: str
     tensor_method: bool = False  # `w.data.normal_(...)` rather than `nn.init.normal_(w, ...)`
+    model: str = ""  # the class whose __init__ gets the overrides
+    overrides: tuple[Override, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,7 +109,7 @@ class InsertInit:
     path: str  # the file defining the model
     model: str  # the class whose source gets the statements
     targets: tuple[Target, ...]
-    new: NewInit
+    new: NewInit | GainInit
     anchor: Span | None  # the statement that assigned the layers' top-level attribute
     applicability: str
 
@@ -69,10 +119,19 @@ class InsertInit:
 
 
 @dataclass(frozen=True)
+class DeleteStatement:
+    """Remove the statement that is the init call at ``site`` (whole lines; ``pass`` where the block
+    would be left empty): an init whose values a later one replaces."""
+
+    site: Span
+    applicability: str
+
+
+@dataclass(frozen=True)
 class NoFix:
     """Why no fix is offered, for the message (one call serving layers that need different inits)."""
 
     reason: str
 
 
-FixIntent = RewriteCall | InsertInit | NoFix
+FixIntent = RewriteCall | InsertInit | DeleteStatement | NoFix

@@ -8,6 +8,7 @@ mistake, and what happens to the signal along its unnormalized chain.
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -15,9 +16,21 @@ from functools import cached_property
 from typing import TypeGuard
 
 from ..findings import ERROR, INFO, WARNING
-from ..fix.intent import SAFE, FixIntent, NewInit, NoFix, RewriteCall
+from ..fix.intent import (
+    SAFE,
+    UNSAFE,
+    ExplicitInit,
+    FixIntent,
+    GainInit,
+    InsertInit,
+    NewInit,
+    NoFix,
+    Override,
+    RewriteCall,
+    SetMode,
+)
 from ..shared import theory
-from ..shared.facts import DEFAULT, IDENTITY, Activation, LayerFacts, ModelFacts, Span
+from ..shared.facts import DEFAULT, IDENTITY, USER, Activation, InitStep, LayerFacts, ModelFacts, Span
 
 
 @dataclass(frozen=True)
@@ -242,10 +255,11 @@ class Chain:
         if self.factor == 0:
             change = "vanishes (below 1e-308, the smallest float)"
         elif self.factor < 1:
-            change = f"shrinks to {fmt(self.factor)} of its input"
+            change = f"shrinks to {fmt(self.factor)} of the input's, its RMS to {fmt(math.sqrt(self.factor))}"
         else:
-            change = f"grows {fmt(self.factor)}x"
-        return f"over this unnormalized chain of {n} layers ({self.layers[0]} -> {self.layers[-1]}) the signal {change}"
+            change = f"grows {fmt(self.factor)}x, its RMS {fmt(math.sqrt(self.factor))}x"
+        chain = f"{n} layers ({self.layers[0]} -> {self.layers[-1]})"
+        return f"over this unnormalized chain of {chain} the signal's second moment {change}"
 
 
 JUDGED_KINDS = ("dense", "conv", "conv_transpose")
@@ -292,6 +306,7 @@ def _has_cycle(layers: dict[str, LayerFacts]) -> bool:
 class ModelView:
     model: ModelFacts
     settings: Settings = field(default_factory=Settings)
+    rejudge: bool = True  # fixes are re-judged (False: the view of a fix's outcome, judged once)
 
     def __post_init__(self) -> None:
         self.layers = {layer.name: layer for layer in self.model.layers}
@@ -534,39 +549,126 @@ class ModelView:
         tolerance = math.log(self.settings[GAIN_TOLERANCE])
         return any(gain > 0 and g > 0 and abs(math.log(gain / g)) <= tolerance for g in accepted)
 
-    def new_init(self, layer: LayerFacts, family: str, mode: str | None) -> NewInit | None:
-        """The kaiming call that gives the layer its recommended gain, keeping the init's family and mode."""
+    def new_init(self, layer: LayerFacts, family: str, mode: str | None) -> NewInit | GainInit | None:
+        """The init that gives the layer its recommended gain: the kaiming call (keeping the init's family
+        and mode), He-ReLU's for an activation torch cannot name whose gain is within ``gain-tolerance`` of
+        sqrt(2) (GELU, Mish), else ``normal_`` with the gain as a named constant (SiLU)."""
         targets = self.targets(layer)
-        named = nonlinearity_of(targets[0]) if targets else None
-        if named is None:
+        if not targets:
             return None
         function = "kaiming_uniform_" if family == "uniform" else "kaiming_normal_"
-        return NewInit(function, named[0], named[1], mode if mode == "fan_out" else None)
+        kept = mode if mode == "fan_out" else None
+        named = nonlinearity_of(targets[0])
+        if named is not None:
+            return NewInit(function, named[0], named[1], kept)
+        act = targets[0]
+        if act.family != theory.SMOOTH:
+            return None  # a custom activation: its gain is the user's to choose
+        gain = recommended_gain(act)
+        if abs(math.log(gain / theory.torch_gain("relu"))) <= math.log(self.settings[GAIN_TOLERANCE]):
+            return NewInit(function, "relu", None, kept)
+        return GainInit(f"{re.sub(r'[^0-9A-Za-z]+', '_', act.name).upper()}_GAIN", round(gain, 4), act.name)
 
     def rewrite(
-        self, layer: LayerFacts, site: Span | None, new: NewInit | None, applicability: str
+        self, layer: LayerFacts, site: Span | None, new: NewInit | GainInit | None, applicability: str
     ) -> FixIntent | None:
-        """Rewrite the call at ``site`` if the new init fits every layer that call initialises."""
+        """Rewrite the call at ``site`` for the layers it initialises.
+
+        The call gets the init most of its layers need; a layer that init does not fit gets an override
+        after the statement that runs the call (unsafe); where that is impossible (a layer reached only
+        by an index, which depends on the constructor's arguments), no fix. Whichever of its layers asks,
+        the answer is the same, so the findings of one call agree on one fix. Every fix is re-judged
+        (``rejudged``): one that would leave a finding on a layer it changes is not offered.
+        """
         if site is None or new is None:
             return None
         mixed = self.mixed_calls(layer)
         if mixed is not None:
             return mixed
-        gain = theory.torch_gain(new.nonlinearity, new.a)
-        sharing = self.initialised_at(site)
-        misfits = [
-            other.name
-            for other in sharing
-            if other.kind in JUDGED_KINDS and not self.accepts_gain(other, gain, new.mode)
-        ]
-        if misfits:
-            shown = ", ".join(misfits[:3]) + (", ..." if len(misfits) > 3 else "")
-            return NoFix(
-                f"this call also initialises {shown}, which need{'s' if len(misfits) == 1 else ''} a "
-                f"different init: split it by layer (or activation) before fixing"
-            )
+        sharing = [other for other in self.initialised_at(site) if other.kind in JUDGED_KINDS] or [layer]
+        mode = new.mode if isinstance(new, NewInit) else None
+        family = "uniform" if isinstance(new, NewInit) and new.function == "kaiming_uniform_" else "normal"
+        needs = [self.new_init(other, family, mode) for other in sharing]
         method = layer.weight.last is not None and layer.weight.last.function.startswith("Tensor.")
-        return RewriteCall(site, new, applicability, tensor_method=method)
+        named = [n for n in needs if n is not None]
+        # By how many layers need it, then in the layers' order: any layer's finding gets the same fix.
+        candidates = sorted(dict.fromkeys([*named, new]), key=lambda n: -named.count(n))
+        reason = ""
+        for candidate in candidates:
+            # A layer that needs this very init is no misfit: what is left (torch's fans) is IL202's to fix.
+            misfits = [(o, n) for o, n in zip(sharing, needs) if n != candidate and not self.fits(o, candidate)]
+            if not misfits:
+                return self.rejudged(RewriteCall(site, candidate, applicability, tensor_method=method))
+            reason = self._override_problem(misfits)
+            if not reason:
+                overrides = tuple(Override(o.name, n) for o, n in misfits if n is not None)
+                fix = RewriteCall(site, candidate, UNSAFE, method, self.model.name, overrides)
+                return self.rejudged(fix)
+        return NoFix(reason)
+
+    def _override_problem(self, misfits: list[tuple[LayerFacts, NewInit | GainInit | None]]) -> str:
+        """Why the layers the call's new init does not fit cannot get overrides ("" when they can)."""
+        shown = ", ".join(o.name for o, _ in misfits[:3]) + (", ..." if len(misfits) > 3 else "")
+        need = f"need{'s' if len(misfits) == 1 else ''}"
+        if self.model.kind != "class":
+            return f"this call also initialises {shown}, which {need} a different init: split it by layer"
+        for other, wanted in misfits:
+            if wanted is None or any(part.isdigit() for part in other.name.split(".")):
+                return (
+                    f"this call also initialises {shown}, which {need} a different init and cannot be "
+                    f"named for every constructor argument: split it by layer (or activation) before fixing"
+                )
+        return ""
+
+    def fits(self, layer: LayerFacts, new: NewInit | GainInit) -> bool:
+        """Whether the init is right for the layer by IL101's and IL201's judgment: its gain (or, for a
+        final projection, its std within ``FINAL_TOLERANCE``) and its std with the fans it reads."""
+        if not layer.paired or not self.targets(layer):
+            return True
+        if isinstance(new, GainInit):
+            return self._std_fits(layer, new.gain / math.sqrt(max(1, _torch_fan_in(layer))))
+        gain = theory.torch_gain(new.nonlinearity, new.a)
+        std = gain / math.sqrt(max(1, _torch_fan(layer, new.mode)))
+        if self.accepts_gain(layer, gain, new.mode):
+            return self._std_fits(layer, std) or layer.final
+        projection = layer.final and self.targets(layer)[0].name == "identity"
+        expected = self.expected_std(layer)
+        return projection and expected is not None and 1 / FINAL_TOLERANCE <= std / expected <= FINAL_TOLERANCE
+
+    def _std_fits(self, layer: LayerFacts, std: float) -> bool:
+        band = self.std_band(layer)
+        tolerance = self.settings[SCALE_TOLERANCE]
+        return band is None or band[0] / tolerance <= std * abs(layer.scale) <= band[1] * tolerance
+
+    def rejudged(self, fix: RewriteCall | InsertInit) -> FixIntent:
+        """The fix if the rules, run again on the facts it would produce (each layer's std from the fans
+        the new init reads), find nothing on the layers it changes; else why it is not offered."""
+        if not self.rejudge or isinstance(fix.new, (SetMode, ExplicitInit)):
+            return fix
+        changed: dict[str, NewInit | GainInit]
+        if isinstance(fix, InsertInit):
+            site, changed = fix.anchor, {t.name: fix.new for t in fix.targets}
+        else:
+            site, changed = fix.site, {o.name: fix.new for o in self.initialised_at(fix.site)}
+            changed.update({o.layer: o.new for o in fix.overrides})
+        layers = tuple(
+            _with_init(layer, changed[layer.name], site) if layer.name in changed else layer
+            for layer in self.model.layers
+        )
+        after = ModelView(replace(self.model, layers=_unmeasured(layers)), self.settings, rejudge=False)
+        from . import MODEL_RULES  # the catalogue imports this module
+
+        for rule in MODEL_RULES:
+            assert rule.check is not None
+            for verdict in rule.check(after):
+                if rule.code == "IL202" and isinstance(verdict.fix, RewriteCall):
+                    continue  # torch's fans: the next run's IL202 fix writes the true ones
+                if verdict.layer is not None and verdict.layer.name in changed:
+                    return NoFix(
+                        f"after {fix.new.describe()} {rule.code} would still report {verdict.layer.name}: "
+                        f"split the call by layer"
+                    )
+        return fix
 
     def initialised_at(self, site: Span) -> list[LayerFacts]:
         """The layers whose deciding init is the call at ``site`` (indexed once: a loop may init 10,000)."""
@@ -599,6 +701,42 @@ class ModelView:
         if absorbed or self.is_smooth(act):
             return INFO
         return base
+
+
+# How far a final projection's std may be from the right one before its gain matters (IL101).
+FINAL_TOLERANCE = 1.5
+
+
+def _torch_fan(layer: LayerFacts, mode: str | None) -> int:
+    """The fan torch's kaiming reads in ``mode`` (torch's, not the true one: see IL202)."""
+    fans = theory.torch_fans(layer.weight.shape)
+    return fans.fan_out if mode == "fan_out" else fans.fan_in
+
+
+def _torch_fan_in(layer: LayerFacts) -> int:
+    return theory.torch_fans(layer.weight.shape).fan_in
+
+
+def _with_init(layer: LayerFacts, new: NewInit | GainInit, site: Span | None) -> LayerFacts:
+    """The layer as the new init leaves it: its std from the fans that init reads."""
+    w = layer.weight
+    if isinstance(new, GainInit):
+        family, gain, mode = "normal", None, None
+        std = new.gain / math.sqrt(max(1, _torch_fan_in(layer)))
+        function = "init.normal_"
+    else:
+        family = "uniform" if new.function == "kaiming_uniform_" else "normal"
+        gain, mode = theory.torch_gain(new.nonlinearity, new.a), new.mode
+        std = gain / math.sqrt(max(1, _torch_fan(layer, new.mode)))
+        function = f"init.{new.function}"
+    step = InitStep(new.describe(), function, USER, site)
+    weight = replace(w, family=family, std=std, mean=0.0, steps=(step,), gain=gain, mode=mode, measured=False)
+    return replace(layer, weight=weight)
+
+
+def _unmeasured(layers: tuple[LayerFacts, ...]) -> tuple[LayerFacts, ...]:
+    """The layers without the forward measured at init: it measured the inits before the fix."""
+    return tuple(replace(layer, input_rms=None, measured_rms=None) for layer in layers)
 
 
 def judged_activation_label(layer: LayerFacts) -> str:

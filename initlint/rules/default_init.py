@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..fix.intent import UNSAFE, FixIntent, InsertInit, NewInit, NoFix, Target
+from ..fix.intent import UNSAFE, FixIntent, GainInit, InsertInit, NewInit, NoFix, Target
 from ..shared.facts import DEFAULT, LayerFacts
 from .base import (
     DEEP_FACTOR,
@@ -53,7 +53,7 @@ def check(view: ModelView) -> Iterator[Verdict]:
 
 
 def _fix(
-    view: ModelView, layer: LayerFacts, new: NewInit | None, fixes: dict[int, FixIntent | None]
+    view: ModelView, layer: LayerFacts, new: NewInit | GainInit | None, fixes: dict[int, FixIntent | None]
 ) -> FixIntent | None:
     """Explicit inits right after the statement that assigned the layer (a factory's model has
     no such statement), covering every layer of its kind that statement assigned: sizes that
@@ -66,34 +66,57 @@ def _fix(
     anchor = view.attribute_site(layer)
     together = view.assigned_together(layer) if anchor is not None else [layer]
     if id(together) not in fixes:
-        conflict = _conflict(view, together)
+        shared = _shared_init(view, together)
         targets = tuple(Target(layer.name, layer.layer_type, layer.site, layer.assigned) for layer in together)
         fixes[id(together)] = (
-            NoFix(conflict) if conflict else InsertInit(view.model.path, view.model.name, targets, new, anchor, UNSAFE)
+            view.rejudged(InsertInit(view.model.path, view.model.name, targets, shared, anchor, UNSAFE))
+            if not isinstance(shared, str)
+            else NoFix(shared)
         )
     return fixes[id(together)]
 
 
-def _conflict(view: ModelView, together: list[LayerFacts]) -> str | None:
-    """Why one inserted init cannot serve all these layers, or None. The same for each of them,
-    so their findings' fixes agree."""
+def _shared_init(view: ModelView, together: list[LayerFacts]) -> NewInit | GainInit | str:
+    """The init that fits every one of these layers (the one most of them need, first), or why none
+    does. The same for each of them, so their findings' fixes agree: a ReLU stack's logits layer
+    takes He-ReLU too (its input is ReLU'd: right under fan_in)."""
 
-    def need(layer: LayerFacts) -> str:
+    def need(layer: LayerFacts) -> NewInit | GainInit | None:
         if layer.weight.last is None or layer.weight.last.origin != DEFAULT:
-            return "its own explicit init"
-        wanted = view.new_init(layer, "normal", None)
-        return wanted.describe() if wanted is not None else "an init torch cannot name"
+            return None
+        return view.new_init(layer, "normal", None)
+
+    needs = [need(layer) for layer in together]
+    if all(n is not None for n in needs):
+        named = [n for n in needs if n is not None]
+        for candidate in sorted(dict.fromkeys(named), key=lambda n: -named.count(n)):
+            if all(view.fits(layer, candidate) for layer in together):
+                return candidate
+
+    def shown(wanted: NewInit | GainInit | None, layer: LayerFacts) -> str:
+        if wanted is not None:
+            return wanted.describe()
+        return (
+            "its own explicit init"
+            if layer.weight.last is not None and layer.weight.last.origin != DEFAULT
+            else ("an init torch cannot name")
+        )
 
     first = together[0]
-    wanted = need(first)
-    other = next((layer for layer in together[1:] if need(layer) != wanted), None)
-    if other is None:
-        return None
+    other = next((layer for layer, n in zip(together, needs) if n != needs[0]), together[-1])
     return (
         f"{first.name} and {other.name}, assigned by one statement, need different inits "
-        f"({need(first)} and {need(other)}): write their inits by hand"
+        f"({shown(needs[0], first)} and {shown(needs[together.index(other)], other)}): write their inits by hand"
     )
 
+
+# The fix of the example: one loop for the whole Sequential, its logits layer included (He-ReLU is
+# right for a layer whose input is ReLU'd, under fan_in).
+_LOOP = """\
+        for module in self.net.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+"""
 
 RULE = Rule(
     code="IL102",
@@ -118,14 +141,20 @@ predicted factor over the chain; severity is error beyond 1e4x.
 Unsafe (applied with `--unsafe-fixes`): the fix adds an explicit
 `kaiming_normal_(..., nonlinearity=...)` right after the statement that
 assigned the layers, in the same block (inside the `if` or loop that built
-them): one call for a layer held by an attribute, a loop over the
-container's `.modules()` with an `isinstance` check for layers built in a
-`Sequential`/`ModuleList`, `getattr(self, <name>)` inside a `setattr` loop.
-It is valid for every constructor argument (no indices or sizes of one
-instance are written). No fix is offered when the layers assigned together
-need different inits (a head at the end of the container), when layers join
-the container later (`.append`), or for models built by factory functions.
-It changes the model's starting point, so it is offered, not assumed.
+them, and after the same assignment in the `if`'s other branch): one call for
+a layer held by an attribute, a loop over the container's `.modules()` with an
+`isinstance` check for layers built in a `Sequential`/`ModuleList` (also by a
+comprehension), `getattr(self, <name>)` inside a `setattr` loop. It is valid
+for every constructor argument (no indices or sizes of one instance are
+written). The layers assigned together get the init most of them need when it
+fits all of them (a logits layer after a ReLU takes He-ReLU too); GELU and Mish
+get He-ReLU (their gain is within 10% of sqrt(2)), SiLU
+`normal_(w, std=SILU_GAIN / math.sqrt(w[0].numel()))` with the gain as a
+named constant. The fix is judged again on the facts it produces and offered
+only if no rule then reports those layers. No fix is offered when the layers
+assigned together need inits no one call fits, when layers join the container
+later (`.append`), or for models built by factory functions. It changes the
+model's starting point, so it is offered, not assumed.
 """,
     references=(
         "pytorch/pytorch#15314, #57109: the default init is not He init",
@@ -151,10 +180,10 @@ class DeepMLP(nn.Module):
         return self.net(x)
 """,
             expect=(
-                Expect("IL102", 8, ("net.0",)),
-                Expect("IL102", 9, ("net.2",)),
-                Expect("IL102", 10, ("net.4",)),
-                Expect("IL102", 11, ("net.6",)),
+                Expect("IL102", 8, ("net.0",), fix=_LOOP),
+                Expect("IL102", 9, ("net.2",), fix=_LOOP),
+                Expect("IL102", 10, ("net.4",), fix=_LOOP),
+                Expect("IL102", 11, ("net.6",), fix=_LOOP),
             ),
         ),
     ),

@@ -88,7 +88,8 @@ def _fix(view: ModelView, layer: LayerFacts, step: InitStep) -> FixIntent | None
     if layer.weight.mode == "fan_out" and view.fan_out_moves_signal(layer):
         # mode='fan_out' is wrong here as well (IL203): the fix drops it, which changes the scale beyond the gain
         return view.rewrite(layer, step.site, view.new_init(layer, family, None), UNSAFE)
-    return view.rewrite(layer, step.site, view.new_init(layer, family, layer.weight.mode), SAFE)
+    smooth = view.is_smooth(view.targets(layer)[0] if view.targets(layer) else None)  # a suggestion (GELU, SiLU)
+    return view.rewrite(layer, step.site, view.new_init(layer, family, layer.weight.mode), UNSAFE if smooth else SAFE)
 
 
 RULE = Rule(
@@ -120,10 +121,19 @@ Safe: the fix rewrites the `xavier_*`/`kaiming_*` call as `kaiming_normal_` or
 `kaiming_uniform_` (the same family) with the `nonlinearity=` (and `a=`) of the
 activation the layer feeds, keeping `mode='fan_out'`, the tensor argument and
 the spelling of the `nn.init` prefix: the code already states the intent
-(a variance-preserving init), only the gain is wrong. No fix is offered when the
-same call initialises layers that need different gains (an `apply` function
-with isinstance dispatch), for activations torch has no gain name for (GELU,
-SiLU: switching schemes there has been reported to hurt), or for `orthogonal_`.
+(a variance-preserving init), only the gain is wrong. When the call also
+initialises layers that need other inits (an `apply` function, a loop over
+`self.modules()`), it gets the init most of them need, and each layer it does not
+fit gets its own init in `__init__` right after the statement that runs the call
+(unsafe); a final projection within 1.5x of its std keeps the call's init. No fix
+when such a layer can only be reached by an index (it moves with the
+constructor's arguments) or for `orthogonal_`. Activations torch has no gain
+name for get He-ReLU where their gain is within 10% of sqrt(2) (GELU, Mish), else
+`normal_(w, std=<NAME>_GAIN / math.sqrt(w[0].numel()))` with the gain as a named
+constant (SiLU); unsafe, as switching schemes there has been reported to hurt.
+Every fix is judged again on the facts it produces and offered only if no rule
+then reports its layers (IL202's own fix of torch's fans excepted: the next run
+applies it).
 """,
     references=(
         "He et al., Delving Deep into Rectifiers, ICCV 2015",

@@ -125,8 +125,11 @@ Unsafe (applied with `--unsafe-fixes`): the fix replaces `nn.init.normal_(w, ...
 `nn.init.uniform_`, `trunc_normal_` or `w.data.normal_(...)`/`.uniform_(...)` with
 `kaiming_normal_`/`kaiming_uniform_(w, nonlinearity=...)` for the layer's
 activation. A hand-picked std may have been tuned on purpose, so the change is
-offered, not assumed. No fix for `torch.randn(...) * c` constructions or when the
-call initialises layers that need different inits.
+offered, not assumed. GELU and Mish get He-ReLU (their gain is within 10% of
+sqrt(2)), SiLU `normal_(w, std=SILU_GAIN / math.sqrt(w[0].numel()))` with the gain
+as a named constant. A call shared by layers that need different inits is split as
+IL101's is (the majority's init, overrides after the statement that runs the call).
+No fix for `torch.randn(...) * c` constructions.
 """,
     references=(
         "He et al., Delving Deep into Rectifiers, ICCV 2015",

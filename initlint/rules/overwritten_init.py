@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..fix.intent import UNSAFE, DeleteStatement, FixIntent, NoFix
 from ..shared.facts import DEFAULT, LIBRARY, USER, InitStep, Span
 from .base import INFO, WARNING, Example, Expect, ModelView, Rule, Verdict
 
@@ -40,7 +41,19 @@ def check(view: ModelView) -> Iterator[Verdict]:
                     span=earlier.site,
                     layer=layer,
                     parameter=parameter,
+                    fix=_fix(earlier),
                 )
+
+
+def _fix(dead: InitStep) -> FixIntent | None:
+    """Remove the dead call, when it is one call on one parameter (a site that wrote several may
+    also have written parameters no rule follows, such as a norm's). Unsafe: the call drew random
+    numbers, so every later random init draws different values, and it may do more than init."""
+    if dead.site is None:
+        return None
+    if dead.generic:
+        return NoFix("the call also initialises other parameters, which may not all be overwritten")
+    return DeleteStatement(dead.site, UNSAFE)
 
 
 def _reach(view: ModelView) -> dict[Span | None, set[str]]:
@@ -71,6 +84,16 @@ The init the code shows is not the init the model gets: a typical case is a
 careful `kaiming_normal_` in `__init__` followed by `self.apply(self._init_weights)`
 (or transformers' `post_init()`), which resets it to N(0, 0.02).
 """,
+    fix_safety="""
+Unsafe (applied with `--unsafe-fixes`): the fix deletes the statement of the
+overwritten call (its whole lines; surrounding lines and comments stay, and a
+block left empty gets `pass`). The model's final values have the same
+distribution, but the deleted call drew random numbers, so every later random
+init draws different ones, and a call may do more than initialise. Offered only
+for a call that initialises that one parameter (not a loop's or a helper's call,
+which may also set parameters no rule follows) and that is a statement of its
+own.
+""",
     references=("pytorch/examples#791: an init function that changed the wrong object",),
     invalid=(
         Example(
@@ -97,7 +120,7 @@ class Net(nn.Module):
 """,
             expect=(
                 Expect("IL201", 7, ("fc1",), fix='nn.init.kaiming_normal_(m.weight, nonlinearity="relu")'),
-                Expect("IL301", 15, ("fc1",)),
+                Expect("IL301", 15, ("fc1",), fix=""),
             ),
         ),
     ),
