@@ -15,22 +15,31 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from .cache import Cache
+from .config import Entry
 from .discover import Screening, SourceFile
 from .options import Options
-from .plan import Build, Plan, Screened
+from .plan import Build, Plan, Screened, configured_entries
 from .shared.facts import AnalysisProblem, FileFacts, ProblemKind
 
 Progress = Callable[[int, int, str], None]  # (files done, files in all, the file just done)
 
 
-def analyse_sources(screened: Screened, jobs: int = 1) -> list[FileFacts]:
-    """Static mode: every checked file from its source alone, on up to ``jobs`` cores; nothing is imported
-    or built."""
+def analyse_sources(screened: Screened, options: Options) -> list[FileFacts]:
+    """Static mode: every checked file from its source alone, on up to ``options.jobs`` cores; nothing is
+    imported or built. The configured entries of the checked files are built with their keyword arguments."""
     from .static.parallel import analyse_all  # imports the analysis: not needed by a full or warm run
 
+    settled: dict[str, FileFacts] = {}
+    entries: dict[str, list[Entry]] = {}
+    for path, entry in configured_entries(screened, options, settled):
+        entries.setdefault(path, []).append(entry)
+
+    def analyse(path: str, text: str) -> FileFacts:
+        return analyse_source(path, text, entries.get(path, ()))
+
     readable = list(screened.readable.items())
-    analysed = analyse_all([(path, screening.text) for path, screening in readable], analyse_source, jobs)
-    results = dict(screened.settled)
+    analysed = analyse_all([(path, screening.text) for path, screening in readable], analyse, options.jobs)
+    results = {**screened.settled, **settled}
     for (path, screening), facts in zip(readable, analysed):
         results[path] = replace(facts, digest=screening.digest)
     return _in_order(results, screened.sources)
@@ -61,12 +70,13 @@ def analyse_builds(plan: Plan, options: Options, cache: Cache | None, progress: 
     return _in_order(results, plan.screened.sources)
 
 
-def analyse_source(path: str, text: str) -> FileFacts:
-    """Static facts of one file; a failure of the analyser is that file's problem, not the run's."""
+def analyse_source(path: str, text: str, entries: Sequence[Entry] = ()) -> FileFacts:
+    """Static facts of one file (and of its configured ``entries``); a failure of the analyser is that
+    file's problem, not the run's."""
     from .static import analyze_source  # not needed by a full or warm run: imported when used
 
     try:
-        return analyze_source(path, text)
+        return analyze_source(path, text, entries)
     except RecursionError:
         return FileFacts(path, problem=AnalysisProblem(ProblemKind.SYNTAX_ERROR, "cannot analyse: nested too deeply"))
     except Exception as error:  # an initlint bug: the other files are still checked
@@ -84,7 +94,8 @@ def _cache_key(build: Build, options: Options, cache: Cache | None) -> str | Non
     """What the file's facts depend on: its bytes and its imports', the models asked, the device."""
     if cache is None or build.dependencies is None:
         return None
-    parts = [*build.dependencies, repr(build.classes), repr(list(build.specs)), repr(options.device)]
+    root = options.for_file(build.path).root  # where the project's own imports are found
+    parts = [*build.dependencies, repr(build.classes), repr(list(build.specs)), repr(options.device), root]
     return cache.key(build.path, parts)
 
 
@@ -130,11 +141,11 @@ def _run_workers(
         Task(
             build.path,
             user_files,
-            options.timeout,
+            options.for_file(build.path).timeout,
             build.classes,
             build.specs,
             options.device,
-            options.root,
+            options.for_file(build.path).root,
             build.script_classes,
         )
         for build in builds

@@ -16,22 +16,28 @@ from .analyse import Progress, analyse_builds, analyse_sources
 from .cache import Cache
 from .findings import Finding
 from .judge import PathDisplay, judge
-from .options import Options
+from .options import Options, configured
 from .plan import plan_builds, screen_paths
 from .report.model import Report
 from .shared.facts import FileFacts
 
 
 def check_paths(paths: Sequence[str], options: Options | None = None, progress: Progress | None = None) -> Report:
-    """Check every model under ``paths`` (and the configured entries): what ``initlint check PATHS`` computes."""
-    options = options or Options()
+    """Check every model under ``paths``: what ``initlint check PATHS`` computes.
+
+    Without ``options``, each file's configuration applies as on the command line (``[tool.initlint]``,
+    ``initlint.toml``; ``initlint.configured`` builds them with overrides); given ``options`` govern
+    every file as they are. No cache unless ``options.cache_dir`` is set. Raises ``ConfigError`` for a
+    broken configuration file.
+    """
+    options = options or configured(paths)
     cache = Cache(options.cache_dir) if options.cache_dir else None
     screened = screen_paths(paths, options, cache)
     if options.static:
-        analysed = analyse_sources(screened, options.jobs)
+        analysed = analyse_sources(screened, options)
     else:
         analysed = analyse_builds(plan_builds(screened, options, cache), options, cache, progress)
-    report = judge([*analysed, *screened.unlisted], options, PathDisplay.of(screened.sources, options.root), cache)
+    report = judge([*analysed, *screened.unlisted], options, PathDisplay.of(screened.sources), cache)
     return replace(report, missing=screened.missing, notes=screened.notes)
 
 
@@ -41,6 +47,12 @@ def check_model(factory: Callable[[], Any], options: Options | None = None) -> l
     Runs in this process: a model that hangs or crashes here does so in your
     test, as the model itself would. Returns the findings, most important first.
     """
+    if not isinstance(factory, type) and hasattr(factory, "named_modules"):
+        raise TypeError(
+            f"check_model needs the model's class or a zero-argument factory, not a built "
+            f"{type(factory).__name__}: initlint records the init calls as the model is constructed; pass "
+            f"{type(factory).__name__} or lambda: {type(factory).__name__}(...)"
+        )
     from .dynamic.analyze import analyze_model  # imports torch
 
     options = options or Options()
@@ -61,9 +73,9 @@ def check_source(text: str, path: str, options: Options | None = None) -> Report
     alone (static mode), as editors and ``initlint check - --stdin-filename PATH`` need it."""
     from .analyse import analyse_source
 
-    options = options or Options()
+    options = options or configured([path])
     absolute = os.path.abspath(path)
     facts = analyse_source(absolute, text)
-    shown = PathDisplay({os.path.normcase(absolute): path}, os.getcwd(), options.root or os.getcwd())
+    shown = PathDisplay({os.path.normcase(absolute): path}, os.getcwd())
     report = judge([facts], options, shown)
     return replace(report, digests={})  # nothing on disk was analysed: nothing may be fixed

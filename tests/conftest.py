@@ -42,6 +42,24 @@ class Net(nn.Module):
 """
 
 
+# A model whose constructor needs an argument (a `[tool.initlint] models` entry gives it), Xavier before ReLU.
+DEEP_WITH_ARGUMENTS = """
+import torch.nn as nn
+
+
+class Deep(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.fc1 = nn.Linear(width, width)
+        self.fc2 = nn.Linear(width, width)
+        nn.init.xavier_normal_(self.fc1.weight)
+        nn.init.xavier_normal_(self.fc2.weight)
+
+    def forward(self, x):
+        return self.fc2(nn.functional.relu(self.fc1(x)))
+"""
+
+
 def write(directory: Path, name: str, source: str) -> Path:
     path = directory / name
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,12 @@
 """The README and the rule catalogue say the same thing: the rule table and the thresholds come from the rules."""
 
 import re
+import shlex
 import sys
 from pathlib import Path
+
+import click
+import yaml
 
 from initlint import rules
 
@@ -63,3 +67,45 @@ def test_docs_rules_md_is_the_catalogue():
         assert f"\n## {rule.code} {rule.name}\n" in written and anchor == f"{rule.code} {rule.name}".lower().replace(
             " ", "-"
         )
+
+
+def test_ruff_parity_table_is_generated_from_the_cli():
+    """docs/ruff-parity.md lists every option of `initlint check`; a new option needs its row in initlint.parity."""
+    from initlint import parity
+    from initlint.cli import check
+
+    options = [p.opts[0] for p in check.params if isinstance(p, click.Option)]
+    assert [o for o in options if o not in parity.RUFF_EQUIVALENTS] == []
+    assert [o for o in parity.RUFF_EQUIVALENTS if o not in options] == []  # no row for an option that is gone
+    written = (Path(__file__).resolve().parent.parent / "docs" / "ruff-parity.md").read_text()
+    assert written == parity.parity_markdown(check), "regenerate docs/ruff-parity.md (see initlint/parity.py)"
+
+
+def test_the_github_actions_example_is_a_valid_workflow_that_runs_real_commands():
+    """docs/github-actions.yml, shown verbatim in the README: workflow syntax, and initlint commands the CLI accepts."""
+    from click.testing import CliRunner
+
+    from initlint.cli import main
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "github-actions.yml").read_text()
+    assert f"```yaml\n{text}```" in README
+    workflow = yaml.safe_load(text)
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert set(triggers) <= {"push", "pull_request", "workflow_dispatch"}
+    [job] = workflow["jobs"].values()
+    assert job["runs-on"] == "ubuntu-latest" and job["permissions"]["security-events"] == "write"
+    for step in job["steps"]:
+        assert set(step) <= {"name", "uses", "with", "run", "if", "env"} and ("uses" in step) != ("run" in step)
+        if "uses" in step:
+            assert re.fullmatch(r"[\w-]+/[\w/-]+@v\d+", step["uses"]), step["uses"]
+    uses = {step["uses"].split("@")[0]: step for step in job["steps"] if "uses" in step}
+    sarif_step = uses["github/codeql-action/upload-sarif"]
+    commands = [
+        line for step in job["steps"] for line in step.get("run", "").splitlines() if line.startswith("initlint")
+    ]
+    assert commands and any(f"-o {sarif_step['with']['sarif_file']}" in c for c in commands)
+    for command in commands:  # each parses: options exist, values are valid (--help stops before running)
+        result = CliRunner().invoke(main, [*shlex.split(command)[1:], "--help"])
+        assert result.exit_code == 0, (command, result.output)
+        context = main.commands["check"].make_context("check", shlex.split(command)[2:], resilient_parsing=False)
+        assert context.params["output_format"] in {"sarif", "github"}

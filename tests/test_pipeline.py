@@ -101,7 +101,7 @@ def test_static_analysis_keeps_the_order_files_were_found(tmp_path):
     for name in ("b.py", "a.py", "c.py"):
         write(tmp_path, name, XAVIER_RELU)
     screened = screen_paths([str(tmp_path / "c.py"), str(tmp_path)], Options(), None)
-    facts = analyse_sources(screened)
+    facts = analyse_sources(screened, Options())
     assert [os.path.basename(f.path) for f in facts] == [os.path.basename(s.path) for s in screened.sources]
     assert all(m.status == STATIC for f in facts for m in f.models)
 
@@ -113,11 +113,10 @@ def test_paths_are_shown_as_named_else_relative_to_the_working_directory(tmp_pat
     monkeypatch.chdir(tmp_path)
     from initlint.discover import SourceFile
 
-    paths = PathDisplay.of([SourceFile(str(tmp_path / "a.py"), "./a.py")], root=str(tmp_path / "conf"))
+    paths = PathDisplay.of([SourceFile(str(tmp_path / "a.py"), "./a.py")])
     assert paths.show(str(tmp_path / "a.py")) == "./a.py"
     assert paths.show(str(tmp_path / "sub" / "b.py")) == os.path.join("sub", "b.py")
     assert paths.show("/elsewhere/c.py") == "/elsewhere/c.py"
-    assert paths.relative_to_root(str(tmp_path / "conf" / "x" / "y.py")) == "x/y.py"
 
 
 def test_a_static_fallback_is_a_typed_fact_whatever_its_reason_says(tmp_path):

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, XAVIER_RELU, write
+from conftest import DEEP_WITH_ARGUMENTS, REPO, XAVIER_RELU, write
 
 BAD = XAVIER_RELU
 GOOD = BAD.replace(
@@ -95,3 +95,25 @@ def test_hooks_file_declares_both_hooks():
     text = (REPO / ".pre-commit-hooks.yaml").read_text()
     assert "id: initlint\n" in text and "language: system" in text
     assert "id: initlint-static" in text and "language: python" in text and "--static" in text
+
+
+@pytest.mark.parametrize("hook", ["initlint", "initlint-static"])
+def test_monorepo_excludes_and_configured_models_hold_under_pre_commit(tmp_path, hook, hook_env, hook_repo):
+    """pre-commit runs from the repository root with paths like pkg/legacy/old.py: pkg/pyproject.toml's
+    exclude still applies, and its configured model is checked only when its file is staged."""
+    project = tmp_path / "project"
+    write(
+        project,
+        "pkg/pyproject.toml",
+        '[tool.initlint]\nexclude = ["legacy/"]\nmodels = [{ entry = "models/deep.py:Deep", kwargs = { width = 16 } }]\n',
+    )
+    write(project, "pkg/legacy/old.py", BAD)
+    write(project, "pkg/models/cnn.py", GOOD)
+    write(project, "pkg/models/deep.py", DEEP_WITH_ARGUMENTS)
+    git("init", "-q", cwd=project)
+    git("add", "-A", cwd=project)
+    passed = try_repo(hook, ["pkg/legacy/old.py", "pkg/models/cnn.py"], project, hook_repo, hook_env)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    blocked = try_repo(hook, ["pkg/models/deep.py"], project, hook_repo, hook_env)
+    assert blocked.returncode == 1, blocked.stdout + blocked.stderr
+    assert "IL101" in blocked.stdout and "pkg/models/deep.py:" in blocked.stdout

@@ -11,19 +11,22 @@ or left unpaired, so no rule judges it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
+from ..config import Entry
 from ..discover import Unparsable, parse_source
 from ..shared.facts import FileFacts, ModelFacts
 from ..shared.positions import Positions
 from .construct import is_module_class
-from .models import is_abstract, model_facts
+from .models import configured_model_facts, is_abstract, model_facts
 from .scripts import script_models
 from .source import read_module
 
 
-def analyze_source(path: str, text: str) -> FileFacts:
-    """Static facts of every nn.Module class defined at the top level of ``text``."""
+def analyze_source(path: str, text: str, entries: Sequence[Entry] = ()) -> FileFacts:
+    """Static facts of every nn.Module class defined at the top level of ``text``, and of the configured
+    ``entries`` of this file (a class with keyword arguments, in place of the class's own check)."""
     try:
         tree = parse_source(path, text)
     except Unparsable as unparsable:
@@ -34,12 +37,19 @@ def analyze_source(path: str, text: str) -> FileFacts:
     positions = Positions(path, text)
     script = script_models(path, tree, text, classes, positions)
     notes = {r.model_class: r.note for r in script.raised}
+    by_name = {cls.name: cls for cls in classes if is_module_class(cls)}
+    configured = [
+        configured_model_facts(path, by_name[e.attribute], e.name, dict(e.kwargs), positions)
+        for e in entries
+        if e.attribute in by_name
+    ]
+    replaced = {*script.replaced, *(e.attribute for e in entries if e.attribute in by_name)}
     own = [
         _noted(model_facts(path, cls, positions, classes), notes.get(cls.name))
-        for cls in classes
-        if is_module_class(cls) and not is_abstract(cls) and cls.name not in script.replaced
+        for cls in by_name.values()
+        if not is_abstract(cls) and cls.name not in replaced
     ]
-    return FileFacts(path, (*own, *script.models))
+    return FileFacts(path, (*own, *configured, *script.models))
 
 
 def _noted(facts: ModelFacts, note: str | None) -> ModelFacts:

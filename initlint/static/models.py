@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ from .objects import ModuleObj, named_modules, unique_children
 from .pairing import pair_layers
 from .recipes import config_recipe
 from .runtime import GiveUp
-from .values import Args, ClassInfo, Instance
+from .values import Args, ClassInfo, DictVal, Instance, ListVal
 
 
 def required_arguments(cls: ClassInfo) -> list[str] | None:
@@ -94,6 +94,31 @@ def model_facts(path: str, cls: ClassInfo, positions: Positions, classes: Sequen
     except Exception as error:  # a bug here must cost one model, never the file; the detail says so
         return internal_error(path, how, error)
     return described(path, how, root)
+
+
+def configured_model_facts(
+    path: str, cls: ClassInfo, name: str, kwargs: Mapping[str, Any], positions: Positions
+) -> ModelFacts:
+    """Static facts of a model a ``[tool.initlint] models`` entry builds: the class with the entry's
+    keyword arguments (TOML values: numbers, strings, booleans, lists and tables)."""
+    how = Construction(name, cls.node.lineno, "config")
+    builder = Builder(positions)
+    try:
+        root = builder.build(cls, Args((), {key: _value(v) for key, v in kwargs.items()}))
+    except (GiveUp, RecursionError) as error:
+        return not_followed(path, how, error)
+    except Exception as error:  # a bug here must cost one model, never the file; the detail says so
+        return internal_error(path, how, error)
+    return described(path, how, root)
+
+
+def _value(toml: Any) -> Any:
+    """A TOML value as the interpreter holds it."""
+    if isinstance(toml, list):
+        return ListVal([_value(item) for item in toml])
+    if isinstance(toml, dict):
+        return DictVal({key: _value(item) for key, item in toml.items()})
+    return toml
 
 
 def _config(builder: Builder, config: ClassInfo, model: ClassInfo) -> Instance:
