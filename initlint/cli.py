@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import sys
+import time
 from dataclasses import replace
 
 import click
@@ -16,10 +17,11 @@ from .api import check_paths, check_source
 from .cache import DEFAULT_DIR as DEFAULT_CACHE_DIR
 from .cache import NotACache
 from .cache import clean as clean_cache
-from .config import Config, ConfigError, check_selectors, find_config, load_config
-from .findings import SEVERITIES, severity_rank
+from .config import ConfigError, find_config
+from .findings import SEVERITIES, Finding, severity_rank
+from .fix import summary as fix_summary
 from .fix.apply import FileChange, Unfixable, confine, prepare, write
-from .options import DEFAULT_JOBS, DEFAULT_TIMEOUT, Options
+from .options import DEFAULT_JOBS, DEFAULT_TIMEOUT, Options, Overrides, configured
 from .report import FORMATS, renderer
 from .report.model import Report
 from .report.statistics import render_json as render_statistics_json
@@ -70,31 +72,19 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(s.strip() for v in values for s in v.split(",") if s.strip())
 
 
-def _options(
-    config: Config,
-    select: tuple[str, ...],
-    extend_select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    exclude: tuple[str, ...],
-    timeout: float | None,
-    jobs: int,
-) -> Options:
-    """Command-line flags over the configuration file over the defaults."""
-    for values, flag in ((select, "--select"), (extend_select, "--extend-select"), (ignore, "--ignore")):
-        check_selectors(values, flag)
-    chosen = select or config.select or ("ALL",)
-    return Options(
-        exclude=(*config.exclude, *exclude),
-        select=(*chosen, *config.extend_select, *extend_select),
-        ignore=(*config.ignore, *ignore),
-        per_file_ignores=config.per_file_ignores,
-        timeout=timeout or config.timeout or DEFAULT_TIMEOUT,
-        jobs=jobs,
-        settings=config.settings,
-        entries=config.models,
-        require_all_models=config.require_all_models,
-        root=config.root,
-    )
+def _configured(paths: tuple[str, ...], overrides: Overrides, config_path: str | None) -> Options:
+    """Each file's configuration with the flags over it; a broken configuration is one line, exit 2."""
+    try:
+        return configured(paths, overrides, config_path)
+    except ConfigError as error:
+        click.echo(f"initlint: error: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def _fails(finding: Finding, options: Options) -> bool:
+    """Whether a finding fails the run: at or above the fail-on of its file's configuration."""
+    own = options.for_file(os.path.abspath(finding.path))
+    return severity_rank(finding.severity) >= severity_rank(own.fail_on)
 
 
 @main.command()
@@ -118,7 +108,8 @@ def _options(
     "--config",
     "config_path",
     type=click.Path(exists=True, dir_okay=False),
-    help="pyproject.toml to read [tool.initlint] from (default: the nearest one above PATHS).",
+    help="Configuration for every file: a pyproject.toml ([tool.initlint]) or an initlint.toml "
+    "(default: each file's nearest one).",
 )
 @click.option("--select", multiple=True, help="Rule codes or prefixes to enable (default: all).")
 @click.option("--extend-select", multiple=True, help="Rule codes or prefixes to enable on top of the selection.")
@@ -157,7 +148,16 @@ def _options(
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply (or show) fixes marked unsafe.")
 @click.option("--diff", is_flag=True, help="Print the fixes as unified diffs; write nothing (exit 1 if any).")
 @click.option("--show-fixes", is_flag=True, help="List the fixes applied (with --fix) or available.")
+@click.option("--fix-only", is_flag=True, help="Apply fixes and report only what was fixed (exit 0 but for errors).")
+@click.option(
+    "--exit-non-zero-on-fix", is_flag=True, help="With --fix: exit 1 when anything was fixed, even if nothing remains."
+)
 @click.option("--show-suppressed", is_flag=True, help="Also report findings silenced by suppression comments.")
+@click.option(
+    "--show-signal",
+    is_flag=True,
+    help="Text output: after the findings, a sparkline per model of the signal's RMS through its layers.",
+)
 @click.option(
     "--static",
     "static_mode",
@@ -177,6 +177,16 @@ def _options(
     metavar="PATH",
     default=None,
     help="With PATHS '-': the file the source read from stdin is (for messages, excludes and config).",
+)
+@click.option(
+    "--respect-gitignore/--no-respect-gitignore",
+    default=True,
+    show_default=True,
+    help="Skip what git ignores (.gitignore, .git/info/exclude) when walking directories.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Text output: the findings only, no summary or hints.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="On stderr: the configuration governing each checked file, and timings."
 )
 @click.option("--no-cache", is_flag=True, help="Analyse every file again, ignoring and not writing the cache.")
 @click.option(
@@ -205,12 +215,18 @@ def check(
     unsafe_fixes: bool,
     diff: bool,
     show_fixes: bool,
+    fix_only: bool,
+    exit_non_zero_on_fix: bool,
     show_suppressed: bool,
+    show_signal: bool,
     static_mode: bool,
     device: str,
     no_cache: bool,
     cache_dir: str | None,
     stdin_filename: str | None,
+    respect_gitignore: bool,
+    quiet: bool,
+    verbose: bool,
 ) -> None:
     """Check the models defined under PATHS (default: the current directory).
 
@@ -218,27 +234,30 @@ def check(
     worker processes); use --static for code you would not run.
     """
     paths = paths or (".",)
+    if exit_zero and exit_non_zero_on_fix:  # as ruff: they contradict each other
+        click.echo("initlint: error: --exit-zero cannot be used with --exit-non-zero-on-fix", err=True)
+        sys.exit(EXIT_ERROR)
+    fix = fix or fix_only
     if output_file:
         _check_writable(output_file)
-    try:
-        located = (stdin_filename,) if paths == ("-",) and stdin_filename else paths  # stdin: its file's config
-        config = load_config(config_path or find_config(located))
-        options = _options(config, _codes(select), _codes(extend_select), _codes(ignore), exclude, timeout, jobs)
-    except ConfigError as error:
-        click.echo(f"initlint: error: {error}", err=True)
-        sys.exit(EXIT_ERROR)
-    options = replace(options, device=device, static=static_mode)
-    if require_all_models:
-        options = replace(options, require_all_models=True)
+    located = (stdin_filename,) if paths == ("-",) and stdin_filename else paths  # stdin: its file's config
+    overrides = Overrides(
+        _codes(select), _codes(extend_select), _codes(ignore), exclude, timeout, fail_on, require_all_models
+    )
+    options = _configured(located, overrides, config_path)
+    options = replace(options, jobs=jobs, device=device, static=static_mode, respect_gitignore=respect_gitignore)
     if not no_cache:
-        options = replace(options, cache_dir=cache_dir or os.path.join(config.root, DEFAULT_CACHE_DIR))
+        options = replace(options, cache_dir=cache_dir or os.path.join(options.root, DEFAULT_CACHE_DIR))
     if paths == ("-",):  # an editor's buffer: read from stdin, analysed from source
         if fix or diff:
             click.echo("initlint: error: --fix and --diff need files, not stdin", err=True)
             sys.exit(EXIT_ERROR)
         report = check_source(sys.stdin.read(), stdin_filename or "stdin.py", options)
     else:
+        started = time.monotonic()
         report = _run(paths, options)
+        if verbose:
+            _tell_configurations(report, options, time.monotonic() - started)
     for path in report.missing:
         click.echo(f"initlint: error: {path}: no such file or directory", err=True)
     for note in report.notes:
@@ -248,45 +267,65 @@ def check(
         click.echo("".join(change.diff() for change in changes), nl=False)
         sys.exit(EXIT_FINDINGS if changes else (EXIT_ERROR if report.missing else EXIT_CLEAN))
     fixed: list[FileChange] = []
+    unsafe_left = 0
     if fix:
         fixed = _apply(_changes(report, unsafe_fixes, paths))
-        if fixed:
+        unsafe_left = fix_summary.unsafe_left(report.findings, unsafe_fixes)
+        if fixed and not fix_only:
             report = _run(paths, options)  # what remains, judged on the files as they are now
-    if show_fixes:
-        _show_fixes(fixed if fix else None, report, unsafe_fixes)
+    listed, count = _fixes_told(fixed if fix else None, report, unsafe_fixes, unsafe_left, show_fixes, fix_only)
+    if output_format != "text" and listed:  # machine-read formats stay parseable: the list goes to stderr
+        click.echo("\n".join(listed), err=True)
+    fixes_told = _laid_out(listed, count)
     if show_suppressed:
-        report = replace(
-            report,
-            findings=tuple(
-                sorted(
-                    [*report.findings, *(replace(f, message=f"{f.message} (suppressed)") for f in report.suppressed)],
-                    key=lambda f: f.sort_key,
-                )
-            ),
-            suppressed=(),
-        )
-    if statistics:
+        report = _with_suppressed(report)
+    if fix_only:
+        rendered = "\n".join(fixes_told) if output_format == "text" else ""
+    elif statistics:
         rendered = render_statistics_json(report) if output_format == "json" else renderer("statistics")(report)
     elif output_format == "text":
-        fixed_count = sum(len(c.fixed) for c in fixed) if fix else None
-        rendered = renderer("text")(report, unsafe_fixes=unsafe_fixes, fixed=fixed_count)
+        rendered = renderer("text")(report, unsafe_fixes=unsafe_fixes, show_signal=show_signal, quiet=quiet)
+        rendered = "\n".join([rendered, *fixes_told])
     else:
         rendered = renderer(output_format)(report)
-    if output_file:
-        rendered = click.unstyle(rendered)  # a file never gets colour codes
-        try:
-            with open(output_file, "w", encoding="utf-8") as handle:
-                handle.write(rendered + ("\n" if rendered else ""))
-        except OSError as error:
-            click.echo(f"initlint: error: cannot write {output_file}: {error.strerror}", err=True)
-            sys.exit(EXIT_ERROR)
-    elif rendered:
-        click.echo(rendered, color=_colour(color))
+    _emit(rendered, output_file, color)
     if report.missing:
         sys.exit(EXIT_ERROR)
-    threshold = severity_rank(fail_on or config.fail_on or "warning")
-    failing = any(severity_rank(f.severity) >= threshold for f in report.findings)
+    if exit_non_zero_on_fix and fixed:
+        sys.exit(EXIT_FINDINGS)
+    failing = not fix_only and any(_fails(f, options) for f in report.findings)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+
+
+def _with_suppressed(report: Report) -> Report:
+    """``--show-suppressed``: what suppression comments silenced, among the findings and marked so."""
+    silenced = [replace(f, message=f"{f.message} (suppressed)") for f in report.suppressed]
+    findings = tuple(sorted([*report.findings, *silenced], key=lambda f: f.sort_key))
+    return replace(report, findings=findings, suppressed=())
+
+
+def _emit(rendered: str, output_file: str | None, color: str) -> None:
+    """The report to stdout (coloured as ``--color`` says) or to ``-o FILE`` (never coloured)."""
+    if not output_file:
+        if rendered:
+            click.echo(rendered, color=_colour(color))
+        return
+    try:
+        with open(output_file, "w", encoding="utf-8") as handle:
+            handle.write(click.unstyle(rendered) + ("\n" if rendered else ""))
+    except OSError as error:
+        click.echo(f"initlint: error: cannot write {output_file}: {error.strerror}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def _tell_configurations(report: Report, options: Options, seconds: float) -> None:
+    """``-v``: which configuration governs each checked file (as ruff -v tells), and how long the check took."""
+    for path in sorted({os.path.abspath(m.path) for m in report.models} | set(report.digests)):
+        config = options.scopes.config_file(path) if options.scopes is not None else None
+        shown = os.path.relpath(config) if config else "none (defaults)"
+        click.echo(f"initlint: {os.path.relpath(path)}: configuration {shown}", err=True)
+    files = f"{report.files} file{'' if report.files == 1 else 's'}"
+    click.echo(f"initlint: checked {files} in {seconds:.2f} s", err=True)
 
 
 def _colour(choice: str) -> bool | None:
@@ -365,24 +404,31 @@ def _apply(changes: list[FileChange]) -> list[FileChange]:
     return written
 
 
-def _show_fixes(fixed: list[FileChange] | None, report: Report, unsafe: bool) -> None:
-    """Fixes applied (after --fix) or available, by file, on stderr so formats stay parseable."""
-    if fixed is not None:
-        lines = [
-            f"{c.shown}:{f.line}:{f.column}: {f.code} {f.fix.message}"
-            for c in fixed
-            for f in c.fixed
-            if f.fix is not None
-        ]
-        title = f"Fixed {len(lines)} finding{'' if len(lines) == 1 else 's'}:"
-    else:
-        lines = [
-            f"{f.path}:{f.line}:{f.column}: {f.code} {f.fix.message} ({f.fix.applicability})"
-            for f in report.findings
-            if f.fix is not None and (f.fix.applicability == "safe" or unsafe)
-        ]
-        title = f"{len(lines)} fix{'' if len(lines) == 1 else 'es'} available:"
-    click.echo("\n".join([title, *(f"  {line}" for line in lines)]), err=True)
+def _fixes_told(
+    fixed: list[FileChange] | None,
+    report: Report,
+    unsafe: bool,
+    unsafe_left: int,
+    show_fixes: bool,
+    fix_only: bool,
+) -> tuple[list[str], str | None]:
+    """What is said about fixes after the findings: the fixes applied (or, without --fix, available)
+    when --show-fixes asks, and the count line of a --fix run that fixed something."""
+    if fixed is None:
+        return (fix_summary.available(report.findings, unsafe) if show_fixes else []), None
+    listed = fix_summary.applied(fixed) if show_fixes else []
+    done = fix_summary.fixed_count(fixed)
+    if fix_only:
+        return listed, fix_summary.after_fix_only(done, unsafe_left)
+    return listed, fix_summary.after_fix(done, len(report.findings))
+
+
+def _laid_out(listed: list[str], count: str | None) -> list[str]:
+    """The lines after the report, as ruff lays them out: the list between blank lines, the count last."""
+    lines = ["", *listed] if listed else []
+    if count:
+        lines += ["", count] if listed else [count]
+    return lines
 
 
 @main.command()
@@ -416,3 +462,14 @@ def list_rules() -> None:
     """List every rule: code, name, severity, summary."""
     for r in catalogue.RULES:
         click.echo(f"{r.code}  {r.name:<22} {r.severity:<8} {r.summary}")
+
+
+@main.command()
+def server() -> None:
+    """Run the language server (LSP over stdio) for editors; needs the lsp extra (pygls)."""
+    try:
+        from .server import serve  # pygls: imported only here, never by `initlint check`
+    except ImportError as error:
+        click.echo(f"initlint: error: the language server needs pygls: pip install 'initlint[lsp]' ({error})", err=True)
+        sys.exit(EXIT_ERROR)
+    serve()

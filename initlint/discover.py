@@ -17,6 +17,7 @@ import tokenize
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from .notebook import NotebookError, is_notebook, parse_notebook
 from .shared.facts import AnalysisProblem, ProblemKind, Span
 from .shared.positions import line_at_byte
 from .shared.scripts import Build, does_work, imported_names, slice_module
@@ -24,7 +25,7 @@ from .shared.scripts import Build, does_work, imported_names, slice_module
 SKIPPED_DIRS = frozenset({
     ".git", ".hg", ".svn", "__pycache__", "build", "dist", ".venv", "venv", ".tox", ".nox",
     ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules", ".eggs", "site-packages",
-    ".initlint_cache",
+    ".initlint_cache", ".ipynb_checkpoints",
 })  # fmt: skip
 
 # Bases that make a class certainly not a model.
@@ -45,16 +46,31 @@ def _is_virtualenv(directory: str) -> bool:
     return os.path.isfile(os.path.join(directory, "pyvenv.cfg"))
 
 
-def _excluded(path: str, display: str, patterns: Iterable[str]) -> bool:
-    name = os.path.basename(path.rstrip(os.sep))
+def excluded_by(path: str, patterns: Iterable[str], root: str) -> bool:
+    """Whether a glob excludes ``path`` or a directory above it, however the path was spelled (``legacy/a.py``,
+    ``./legacy/a.py``, absolute, ``../legacy/a.py`` from a subdirectory): a bare name (``legacy``,
+    ``*_old.py``) matches any part of the path below ``root``; a glob with a directory part
+    (``legacy/``, ``src/*/gen``) matches the path relative to ``root``, the configuration's directory."""
+    absolute = os.path.abspath(path)
+    base = os.path.abspath(root or os.getcwd())
+    relative = os.path.relpath(absolute, base)
+    inside = relative != os.pardir and not relative.startswith(os.pardir + os.sep)
+    parts = relative.split(os.sep) if inside else [os.path.basename(absolute)]
     for pattern in patterns:
         pattern = pattern.rstrip("/")
-        if fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(display, pattern):
-            return True
-        if fnmatch.fnmatch(display, pattern.lstrip("./") + "/*") or fnmatch.fnmatch(
-            os.path.normpath(display), os.path.normpath(pattern)
-        ):
-            return True
+        if "/" not in pattern:
+            if any(fnmatch.fnmatch(part, pattern) for part in parts):
+                return True
+            continue
+        anchored = os.path.normpath(pattern if os.path.isabs(pattern) else os.path.join(base, pattern))
+        candidate = absolute
+        while True:
+            if fnmatch.fnmatch(candidate, anchored):
+                return True
+            parent = os.path.dirname(candidate)
+            if parent == candidate:
+                break
+            candidate = parent
     return False
 
 
@@ -73,16 +89,24 @@ class Selection:
     notes: list[str] = field(default_factory=list)  # what was skipped and why, one line each
 
 
-def collect_files(paths: Iterable[str], exclude: Iterable[str] = ()) -> Selection:
+def _nothing_excluded(path: str) -> bool:
+    return False
+
+
+def collect_files(
+    paths: Iterable[str],
+    excluded: Callable[[str], bool] = _nothing_excluded,
+    ignored: Callable[[str], bool] = _nothing_excluded,
+) -> Selection:
     """The Python files under the paths, and what could not be looked at.
 
     Directories are walked recursively, skipping VCS folders, caches,
     virtualenvs, build output, tooling files (``setup.py``, ``conftest.py``)
-    and anything matching an ``exclude`` glob (on the name or the path as
-    shown). A file named explicitly is always checked unless excluded. Only
+    and anything ``excluded`` says (``excluded_by`` the globs of the path's
+    configuration) or ``ignored`` (by git) says. A file named explicitly is
+    checked unless excluded, even if git ignores it. Only
     regular files are read: a FIFO or device named ``*.py`` would block.
     """
-    patterns = list(exclude)
     selection = Selection()
     seen: set[str] = set()
 
@@ -103,9 +127,9 @@ def collect_files(paths: Iterable[str], exclude: Iterable[str] = ()) -> Selectio
         if not os.path.exists(given):
             selection.missing.append(given)
         elif os.path.isdir(given):
-            for path, display in _walk(given, patterns, unreadable):
+            for path, display in _walk(given, lambda p: excluded(p) or ignored(p), unreadable):
                 add(path, display)
-        elif not _excluded(given, given, patterns):
+        elif not excluded(given):
             add(given, given)
     return selection
 
@@ -117,18 +141,19 @@ def _is_regular(path: str) -> bool:
         return True  # reading it will say what is wrong
 
 
-def _walk(root: str, patterns: list[str], onerror: Callable[[OSError], None]) -> Iterator[tuple[str, str]]:
+def _walk(root: str, excluded: Callable[[str], bool], onerror: Callable[[OSError], None]) -> Iterator[tuple[str, str]]:
     for directory, dirnames, filenames in os.walk(root, onerror=onerror):
         kept = []
         for d in sorted(dirnames):
             full = os.path.join(directory, d)
-            if d in SKIPPED_DIRS or d.endswith(".egg-info") or _is_virtualenv(full) or _excluded(full, full, patterns):
+            if d in SKIPPED_DIRS or d.endswith(".egg-info") or _is_virtualenv(full) or excluded(full):
                 continue
             kept.append(d)
         dirnames[:] = kept
         for name in sorted(filenames):
             full = os.path.normpath(os.path.join(directory, name))
-            if name.endswith(".py") and name not in TOOLING_FILES and not _excluded(full, full, patterns):
+            checked = name.endswith(".py") or is_notebook(name)
+            if checked and name not in TOOLING_FILES and not excluded(full):
                 yield full, full
 
 
@@ -207,8 +232,16 @@ def parse_source(path: str, text: str) -> ast.Module:
         raise Unparsable(problem) from None
 
 
+def analysed_text(path: str, data: bytes) -> str:
+    """The Python initlint analyses in a file: its text, or a notebook's source (``notebook``: its code
+    cells, with the lines of each). UnicodeDecodeError, SyntaxError, LookupError or NotebookError on failure."""
+    text = decode_source(data)
+    return parse_notebook(text).source if is_notebook(path) else text
+
+
 def read_source(path: str, data: bytes) -> Screening:
-    """A file's text and digest, or why its bytes cannot be decoded; not parsed.
+    """A file's text and digest, or why its bytes cannot be decoded; not parsed (a notebook's cells are:
+    each must parse alone, as Jupyter runs it).
 
     What static mode needs: it parses and analyses each file itself, once (``static.analyze_source``).
     """
@@ -221,7 +254,29 @@ def read_source(path: str, data: bytes) -> Screening:
                 ProblemKind.DECODE_ERROR, _decode_message(error, data), Span(path, line, 1, line, 1)
             )
         )
+    if is_notebook(path):
+        return _read_notebook(path, text, hashlib.sha256(data).hexdigest())
     return Screening(text=text, digest=hashlib.sha256(data).hexdigest())
+
+
+def _read_notebook(path: str, document: str, digest: str) -> Screening:
+    """A notebook's source, or why it cannot be read: not a notebook (IL901 on the file), or a code cell
+    Python cannot parse (IL901 at the cell's line, naming the cell)."""
+    try:
+        notebook = parse_notebook(document)
+    except NotebookError as error:
+        message = f"cannot read the notebook: {error}"
+        problem = AnalysisProblem(ProblemKind.DECODE_ERROR, message, Span(path, 1, 1, 1, 1))
+        return Screening(problem=problem, digest=digest)
+    broken = notebook.syntax_error()
+    if broken is not None:
+        cell, syntax = broken
+        line = cell.first_line + max(syntax.lineno or 1, 1) - 1
+        column = max(syntax.offset or 1, 1)
+        span = Span(path, line, column, line, column)
+        problem = AnalysisProblem(ProblemKind.SYNTAX_ERROR, f"syntax error in cell {cell.number}: {syntax.msg}", span)
+        return Screening(problem=problem, text=notebook.source, digest=digest)
+    return Screening(text=notebook.source, digest=digest)
 
 
 def screen(path: str, data: bytes) -> Screening:

@@ -26,6 +26,7 @@ class Edit:
     end_line: int
     end_column: int
     content: str
+    cell: int | None = None  # a notebook's cell (numbered as ``notebook`` says): the lines are the cell's
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ class Finding:
     reach: int = field(default=0, compare=False, repr=False)  # how many layers the init call at it initialises
     # (absolute path, line) where a suppression comment also silences it: the layer's construction
     anchors: tuple[tuple[str, int], ...] = field(default=(), compare=False, repr=False)
+    cell: int | None = None  # a notebook's cell (numbered as ``notebook`` says): the lines are the cell's
 
     @property
-    def sort_key(self) -> tuple[str, int, int, str, str, str]:
-        return (self.path, self.line, self.column, self.code, self.model or "", self.layer or "")
+    def sort_key(self) -> tuple[str, int, int, int, str, str, str]:
+        return (self.path, self.cell or 0, self.line, self.column, self.code, self.model or "", self.layer or "")

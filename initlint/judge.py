@@ -18,11 +18,12 @@ from dataclasses import dataclass, replace
 from . import rules as catalogue
 from .cache import Cache
 from .config import suggest_entry
-from .discover import SourceFile, decode_source
+from .discover import SourceFile, analysed_text
 from .findings import ERROR as ERROR_SEVERITY
 from .findings import INFO as INFO_SEVERITY
 from .findings import Finding, severity_rank
 from .fix.plan import merge_intents, plan_fixes
+from .notebook import Notebook, finding_in_cells, read_notebooks
 from .options import Options
 from .report.model import LayerRow, ModelEntry, Report
 from .rules import ModelView, Rule, Verdict
@@ -50,13 +51,11 @@ class PathDisplay:
 
     named: Mapping[str, str]  # os.path.normcase(absolute path) -> the path as the user named it
     cwd: str
-    root: str  # the configuration's directory: per-file-ignores globs are relative to it
 
     @classmethod
-    def of(cls, files: Iterable[SourceFile], root: str = "") -> PathDisplay:
+    def of(cls, files: Iterable[SourceFile]) -> PathDisplay:
         """For the files a check found (none for a model checked in-process), from the working directory."""
-        cwd = os.getcwd()
-        return cls({os.path.normcase(f.path): f.display for f in files}, cwd, root or cwd)
+        return cls({os.path.normcase(f.path): f.display for f in files}, os.getcwd())
 
     def show(self, path: str) -> str:
         known = self.named.get(os.path.normcase(path))
@@ -64,10 +63,6 @@ class PathDisplay:
             return known
         relative = os.path.relpath(path, self.cwd)
         return path if relative.startswith("..") else relative
-
-    def relative_to_root(self, path: str) -> str:
-        """For per-file-ignores globs, which are relative to the configuration."""
-        return os.path.relpath(path, self.root).replace(os.sep, "/")
 
 
 def judge(files: Sequence[FileFacts], options: Options, paths: PathDisplay, cache: Cache | None = None) -> Report:
@@ -81,6 +76,7 @@ def judge(files: Sequence[FileFacts], options: Options, paths: PathDisplay, cach
     findings: list[Finding] = []
     entries: list[ModelEntry] = []
     judged: dict[tuple[str, str], list[Finding]] = {}  # (path, model) -> its findings, for its variants
+    notebooks = read_notebooks(paths.show(f.path) for f in files)  # their lines are placed in cells
     for f in files:
         shown = paths.show(f.path)
         if f.problem is not None:
@@ -93,17 +89,15 @@ def judge(files: Sequence[FileFacts], options: Options, paths: PathDisplay, cach
             if own_check and (os.path.normcase(os.path.abspath(model.path)), model.name) in components:
                 entries.append(ModelEntry(shown, model.name, SKIPPED, BUILDING_BLOCK))
                 continue
-            deadline = time.monotonic() + options.timeout  # --timeout bounds judging a model too
+            governing = options.for_file(model.path)  # the configuration of the model's file
+            deadline = time.monotonic() + governing.timeout  # --timeout bounds judging a model too
             detail = _detail(f, model)
-            view = ModelView(model, options.settings)
-            suggestion = suggest_entry(model.path, model.name, model.needs, paths.root) if model.needs else None
-            entries.append(
-                ModelEntry(
-                    shown, model.name, model.status, detail, _layer_rows(view), _built_by(model, paths), suggestion
-                )
-            )
+            view = ModelView(model, governing.settings)
+            suggestion = suggest_entry(model.path, model.name, model.needs, governing.root) if model.needs else None
+            built_by = _built_by(model, paths, notebooks)
+            entries.append(ModelEntry(shown, model.name, model.status, detail, _layer_rows(view), built_by, suggestion))
             if model.status == SKIPPED:
-                findings.append(_skipped_finding(model, detail, suggestion, options, paths))
+                findings.append(_skipped_finding(model, detail, suggestion, governing, paths))
                 continue
             if model.status == VARIANT:  # the same findings as the model it builds the same as
                 own = [replace(g, model=model.name) for g in judged.get((f.path, model.variant_of), []) if g.layer]
@@ -111,25 +105,28 @@ def judge(files: Sequence[FileFacts], options: Options, paths: PathDisplay, cach
                 own = _model_findings(view, detail, paths, deadline)
             judged[f.path, model.name] = own
             findings.extend(own)
-    selected = [f for f in findings if _selected(f, options, paths)]
+    selected = [f for f in findings if _selected(f, options)]
     kept, silenced = _suppressions(selected)
     digests = {f.path: f.digest for f in files if f.digest}
-    planned = plan_fixes(_across_models(_grouped(kept)), digests, paths.show, cache)
+    planned = _in_cells(plan_fixes(_across_models(_grouped(kept)), digests, paths.show, cache), notebooks)
     return Report(
         tuple(sorted(planned, key=lambda f: f.sort_key)),
         tuple(entries),
         len(files),
         digests=digests,
-        suppressed=tuple(sorted(_grouped(silenced), key=lambda f: f.sort_key)),
+        suppressed=tuple(sorted(_in_cells(_grouped(silenced), notebooks), key=lambda f: f.sort_key)),
     )
 
 
-def _built_by(model: ModelFacts, paths: PathDisplay) -> str | None:
+def _built_by(model: ModelFacts, paths: PathDisplay, notebooks: Mapping[str, Notebook]) -> str | None:
     """``models[].built_by``: how the model was constructed (None when it was not: skipped, failed)."""
     if model.status in (ERROR, SKIPPED):
         return None
     if model.built_at is not None:
-        return f"{model.built_by} {paths.show(model.built_at.path)}:{model.built_at.line}"
+        shown = paths.show(model.built_at.path)
+        notebook = notebooks.get(shown)
+        line = notebook.place(model.built_at.line) if notebook is not None else str(model.built_at.line)
+        return f"{model.built_by} {shown}:{line}"
     return model.built_by
 
 
@@ -272,14 +269,16 @@ def _layer_rows(view: ModelView) -> tuple[LayerRow, ...]:
 # -- the run's findings: selection, suppression, grouping -----------------------------------------
 
 
-def _selected(finding: Finding, options: Options, paths: PathDisplay) -> bool:
+def _selected(finding: Finding, options: Options) -> bool:
+    """Whether the configuration governing the finding's file (and the command line) selects it."""
     if finding.code in catalogue.ALWAYS_REPORTED and finding.severity == ERROR_SEVERITY:
         return True  # a file or model that could not be analysed hides everything: never selected away
-    if not catalogue.matches(finding.code, options.select) or catalogue.matches(finding.code, options.ignore):
+    own = options.for_file(os.path.abspath(finding.path))
+    if not catalogue.matches(finding.code, own.select) or catalogue.matches(finding.code, own.ignore):
         return False
-    if options.per_file_ignores:
-        relative = paths.relative_to_root(os.path.abspath(finding.path))
-        for pattern, codes in options.per_file_ignores:
+    if own.per_file_ignores:
+        relative = os.path.relpath(os.path.abspath(finding.path), own.root or os.getcwd()).replace(os.sep, "/")
+        for pattern, codes in own.per_file_ignores:
             if fnmatch.fnmatch(relative, pattern) and catalogue.matches(finding.code, codes):
                 return False
     return True
@@ -293,8 +292,8 @@ def _suppressions(findings: list[Finding]) -> tuple[list[Finding], list[Finding]
         if path not in comments:
             try:
                 with open(path, "rb") as handle:
-                    comments[path] = parse_comments(decode_source(handle.read()))
-            except (OSError, UnicodeDecodeError, SyntaxError, LookupError):
+                    comments[path] = parse_comments(analysed_text(path, handle.read()))
+            except (OSError, ValueError, SyntaxError, LookupError):  # ValueError: decoding, not a notebook
                 comments[path] = FileComments()
         return comments[path]
 
@@ -307,6 +306,12 @@ def _suppressions(findings: list[Finding]) -> tuple[list[Finding], list[Finding]
         else:
             kept.append(f)
     return kept, silenced
+
+
+def _in_cells(findings: list[Finding], notebooks: Mapping[str, Notebook]) -> list[Finding]:
+    """Findings in notebooks placed in their cells (``notebook``): the last step, after everything that
+    works on a notebook's source (suppression comments, grouping, fix planning)."""
+    return [finding_in_cells(f, notebooks) for f in findings] if notebooks else findings
 
 
 def _across_models(findings: list[Finding]) -> list[Finding]:

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from .cache import Cache
-from .config import resolve_entry
+from .config import Entry, resolve_entry
 from .discover import Screening, SourceFile, collect_files, local_module, model_factories, read_source, screen
 from .fix.apply import digest
+from .gitignore import GitIgnored
+from .notebook import is_notebook
 from .options import Options
 from .shared.facts import AnalysisProblem, FileFacts, ModelSpec, ProblemKind
 from .shared.scripts import Build as ScriptBuild
@@ -64,11 +66,13 @@ class Plan:
 
 
 def screen_paths(paths: Sequence[str], options: Options, cache: Cache | None) -> Screened:
-    """The Python files under ``paths`` (minus ``options.exclude``), each read and screened.
+    """The Python files under ``paths`` (minus what their configurations exclude and git ignores), each
+    read and screened.
 
     Static mode only reads them (``discover.read_source``): it parses each file once, where it analyses it.
     """
-    selection = collect_files(paths, options.exclude)
+    ignored = GitIgnored() if options.respect_gitignore else _nothing_ignored
+    selection = collect_files(paths, options.excludes, ignored)
     settled: dict[str, FileFacts] = {}
     readable: dict[str, Screening] = {}
     for source in selection.files:
@@ -93,6 +97,10 @@ def screen_paths(paths: Sequence[str], options: Options, cache: Cache | None) ->
     )
 
 
+def _nothing_ignored(path: str) -> bool:
+    return False
+
+
 def plan_builds(screened: Screened, options: Options, cache: Cache | None) -> Plan:
     """What each checked file needs built: its classes, its factories and the configured entries in it."""
     imported = _local_imports(screened.readable, cache)
@@ -106,25 +114,13 @@ def plan_builds(screened: Screened, options: Options, cache: Cache | None) -> Pl
         ]
         constructions = [b for b in screening.builds if _builds_a_model(path, b, screening, imported)]
         specs += _call_sites(constructions)
-        if constructions or screening.works:
+        if constructions or screening.works or is_notebook(path):  # a notebook's cells run as a script
             scripts[path] = tuple(sorted({b.model_class for b in constructions}))
         if screening.candidates or specs:
             wanted[path] = (screening.candidates, specs)
         else:
             settled[path] = FileFacts(path, digest=screening.digest)
-    root = options.root or os.getcwd()
-    for entry in options.entries:
-        entry_path = resolve_entry(entry, root)
-        if entry_path is None:
-            problem = AnalysisProblem(
-                ProblemKind.IMPORT_ERROR,
-                f"cannot find module {entry.module!r} of models entry "
-                f"'{entry.module}:{entry.attribute}' under {options.root or '.'}",
-            )
-            settled.setdefault(
-                f"<entry {entry.module}>", FileFacts(os.path.join(options.root, entry.module), problem=problem)
-            )
-            continue
+    for entry_path, entry in configured_entries(screened, options, settled):
         _, specs = wanted.setdefault(entry_path, ((), []))
         specs[:] = [s for s in specs if s.attribute != entry.attribute]  # configured kwargs win
         specs.append(ModelSpec(entry.name, entry.attribute, entry.kwargs, built_by="config"))
@@ -140,6 +136,33 @@ def plan_builds(screened: Screened, options: Options, cache: Cache | None) -> Pl
         for path, (classes, specs) in wanted.items()
     )
     return Plan(screened, settled, builds)
+
+
+def configured_entries(
+    screened: Screened, options: Options, settled: dict[str, FileFacts]
+) -> Iterator[tuple[str, Entry]]:
+    """The ``models`` entries of the configurations governing the checked files, each with its file, for
+    the checked files only: a commit that touches one file is not blocked by a model in another. An entry
+    whose module cannot be found is a problem of the configuration, reported once (in ``settled``), for the
+    run's configuration and those governing checked files."""
+    # The run's own configuration (the first path's) and those governing the checked files
+    governing = [options, *(options.for_file(source.path) for source in screened.sources)]
+    configurations = {own.root: own for own in governing}
+    checked = {os.path.normcase(path) for path in screened.readable}
+    for root, own in configurations.items():
+        for entry in own.entries:
+            entry_path = resolve_entry(entry, root)
+            if entry_path is None:
+                problem = AnalysisProblem(
+                    ProblemKind.IMPORT_ERROR,
+                    f"cannot find module {entry.module!r} of models entry '{entry.module}:{entry.attribute}' "
+                    f"under {os.path.relpath(root)}",
+                )
+                settled.setdefault(
+                    f"<entry {entry.module}>", FileFacts(os.path.join(root, entry.module), problem=problem)
+                )
+            elif os.path.normcase(entry_path) in checked:
+                yield entry_path, entry
 
 
 def _builds_a_model(path: str, build: ScriptBuild, screening: Screening, imported: Mapping[str, Screening]) -> bool:

@@ -102,14 +102,15 @@ class _Channel:
 
 def _analyse_one(channel: _Channel, task: Task, skip: frozenset[str]) -> None:
     from .analyze import ImportFailed, analyze_file
-    from .scriptrun import no_arguments, script_program
+    from .scriptrun import no_arguments, script_program, show_notebook_source
     from .userimport import project_imports, project_roots
 
     with open(task.path, "rb") as handle:  # read once: the digest fixes are checked against is of what runs
         data = handle.read()
     imports = project_imports()
     script = task.script_classes is not None
-    imports.pin(task.path, data, script_program(data, task.script_classes or ()) if script else None)
+    imports.pin(task.path, data, script_program(task.path, data, task.script_classes or ()) if script else None)
+    show_notebook_source(task.path, data)
     sys.path[:0] = project_roots(task.path, task.root)
     channel.send(("digest", digest(data)))
     try:

@@ -12,19 +12,30 @@ from __future__ import annotations
 
 import argparse
 import ast
+import linecache
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ..discover import decode_source
+from ..discover import analysed_text
+from ..notebook import is_notebook
+from ..shared.positions import lines_with_breaks
 from ..shared.scripts import program, slice_module
 
 
-def script_program(data: bytes, classes: Sequence[str]) -> ast.Module:
-    """What to execute of a script: its slice building the models of ``classes``."""
-    tree = ast.parse(decode_source(data))
+def script_program(path: str, data: bytes, classes: Sequence[str]) -> ast.Module:
+    """What to execute of a script (or a notebook's cells): its slice building the models of ``classes``."""
+    tree = ast.parse(analysed_text(path, data))
     return program(tree, slice_module(tree, set(classes)))
+
+
+def show_notebook_source(path: str, data: bytes) -> None:
+    """Make ``linecache`` read a notebook as the source its code is compiled from, not as its JSON: the
+    columns of recorded inits and the lines of tracebacks come from it. No modification time: never reread."""
+    if is_notebook(path):
+        lines = [line.rstrip("\r\n") + "\n" for line in lines_with_breaks(analysed_text(path, data))]
+        linecache.cache[path] = (len(data), None, lines, path)
 
 
 def _defaults(

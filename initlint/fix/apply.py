@@ -20,10 +20,11 @@ import io
 import os
 import tempfile
 import tokenize
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..findings import Finding
+from ..notebook import NotebookError, editable, is_notebook, parse_notebook
 from ..shared.positions import SourceText, first_line_break, lines_with_breaks
 
 
@@ -93,38 +94,76 @@ def change_for(path: str, shown: str, analysed_digest: str | None, findings: Ite
         raise Unfixable(f"cannot read: {error.strerror}") from error
     if analysed_digest is None or digest(data) != analysed_digest:
         raise Unfixable("the file changed since it was analysed: run initlint again")
-    source = decode(data)
-    text = source.text
-    positions = SourceText(text)
-    newline = first_line_break(text)
+    text = decode(data).text
     change = FileChange(path, shown, target, text, text)
-    taken: list[tuple[int, int]] = []
-    planned: list[tuple[int, int, str]] = []
-    for finding in findings:
-        if finding.fix is None:  # nothing to apply (``prepare`` passes only findings with a fix)
-            continue
-        spans = []
-        for edit in finding.fix.edits:
-            start = positions.offset(edit.line, edit.column)
-            end = positions.offset(edit.end_line, edit.end_column)
-            spans.append((start, end, edit.content.replace("\r\n", "\n").replace("\n", newline)))
-        new = [s for s in spans if (s[0], s[1], s[2]) not in planned]
-        if any(_overlaps(s, taken) for s in new):
-            change.skipped.append((finding, "overlaps another fix in this file: run --fix again"))
-            continue
-        planned.extend(new)
-        taken.extend((s[0], s[1]) for s in new)
-        change.fixed.append(finding)
-    after = text
-    # Back to front, so offsets stay valid; insertions at one point keep their planned order.
-    for _, (start, end, content) in sorted(enumerate(planned), key=lambda p: (p[1][0], p[1][1], p[0]), reverse=True):
-        after = after[:start] + content + after[end:]
+    if is_notebook(path):
+        change.after = _fixed_notebook(change, findings)
+        return change
+    after = _edited(text, _planned(change, findings, {None: text}).get(None, []))
     try:
         ast.parse(after)
     except (SyntaxError, ValueError) as error:
         raise Unfixable(f"the fixed file would not parse ({error}); nothing was written") from error
     change.after = after
     return change
+
+
+_Span = tuple[int, int, str]  # (start, end, content): replace text[start:end] with content
+
+
+def _planned(
+    change: FileChange, findings: Iterable[Finding], texts: Mapping[int | None, str]
+) -> dict[int | None, list[_Span]]:
+    """The edits to make, by the text they apply to (a notebook's cell, else the file's text: None),
+    as offsets into it. A finding whose edits overlap one already taken waits for the next run."""
+    positions = {part: SourceText(text) for part, text in texts.items()}
+    taken: dict[int | None, list[tuple[int, int]]] = {}
+    planned: dict[int | None, list[_Span]] = {}
+    for finding in findings:
+        if finding.fix is None:  # nothing to apply (``prepare`` passes only findings with a fix)
+            continue
+        if any(edit.cell not in positions for edit in finding.fix.edits):
+            change.skipped.append((finding, "its edits are outside the notebook's code cells"))
+            continue
+        spans = []
+        for edit in finding.fix.edits:
+            where = positions[edit.cell]
+            start = where.offset(edit.line, edit.column)
+            end = where.offset(edit.end_line, edit.end_column)
+            newline = first_line_break(where.text)
+            spans.append((edit.cell, (start, end, edit.content.replace("\r\n", "\n").replace("\n", newline))))
+        new = [(part, span) for part, span in spans if span not in planned.get(part, [])]
+        if any(_overlaps(span, taken.get(part, [])) for part, span in new):
+            change.skipped.append((finding, "overlaps another fix in this file: run --fix again"))
+            continue
+        for part, span in new:
+            planned.setdefault(part, []).append(span)
+            taken.setdefault(part, []).append((span[0], span[1]))
+        change.fixed.append(finding)
+    return planned
+
+
+def _edited(text: str, spans: list[_Span]) -> str:
+    """Back to front, so offsets stay valid; insertions at one point keep their planned order."""
+    for _, (start, end, content) in sorted(enumerate(spans), key=lambda p: (p[1][0], p[1][1], p[0]), reverse=True):
+        text = text[:start] + content + text[end:]
+    return text
+
+
+def _fixed_notebook(change: FileChange, findings: Iterable[Finding]) -> str:
+    """The notebook's JSON text with its fixed cells spliced in, every other byte as it was. Its fixes'
+    edits are in cell lines: each applies to its cell's source."""
+    try:
+        notebook = parse_notebook(change.before)
+    except NotebookError as error:
+        raise Unfixable(f"cannot read the notebook: {error}") from error
+    cells: dict[int | None, str] = {cell.number: editable(cell) for cell in notebook.cells}
+    planned = _planned(change, findings, cells)
+    fixed = {number: _edited(cells[number], spans) for number, spans in planned.items() if number is not None}
+    try:
+        return notebook.with_cells(fixed)
+    except NotebookError as error:
+        raise Unfixable(f"{error}; nothing was written") from error
 
 
 def _overlaps(span: tuple[int, int, str], taken: list[tuple[int, int]]) -> bool:

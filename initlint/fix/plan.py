@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from ..discover import analysed_text
 from ..findings import Edit, Finding, Fix
-from .apply import decode, digest
-from .intent import FixIntent, InsertInit, NoFix, RewriteCall
+from .apply import digest
+from .intent import DeleteStatement, FixIntent, InsertInit, NoFix, RewriteCall, SetMode
 
 if TYPE_CHECKING:  # both import at run time only when needed: libcst is slow to import
     from ..cache import Cache
@@ -41,15 +42,22 @@ def merge_intents(intents: Sequence[FixIntent | None]) -> FixIntent | None:
     return NoFix("the layers initialised here need different inits: split the call by layer")
 
 
-def _target(intent: RewriteCall | InsertInit) -> str:
-    if isinstance(intent, RewriteCall):
-        return intent.site.path
-    return intent.path
+Planned = RewriteCall | InsertInit | DeleteStatement  # an intent with something to edit
 
 
-def _describe(intent: RewriteCall | InsertInit) -> str:
+def _target(intent: Planned) -> str:
+    if isinstance(intent, InsertInit):
+        return intent.path
+    return intent.site.path
+
+
+def _describe(intent: Planned) -> str:
+    if isinstance(intent, DeleteStatement):
+        return "Remove the overwritten call"
     if isinstance(intent, RewriteCall):
-        return f"Replace with {intent.new.describe()}"
+        verb = "Use" if isinstance(intent.new, SetMode) else "Replace with"
+        overrides = "".join(f"; {o.new.describe()} for {o.layer}" for o in intent.overrides)
+        return f"{verb} {intent.new.describe()}{overrides}"
     shown = ", ".join(intent.layers[:4]) + (", ..." if len(intent.layers) > 4 else "")
     return f"Add {intent.new.describe()} for {shown} in {intent.model}.__init__"
 
@@ -63,7 +71,7 @@ def plan_fixes(
     never needs libcst again.
     """
     findings = list(findings)
-    by_file: dict[str, list[tuple[int, RewriteCall | InsertInit]]] = {}
+    by_file: dict[str, list[tuple[int, Planned]]] = {}
     for index, finding in enumerate(findings):
         intent = finding.intent
         if isinstance(intent, NoFix):
@@ -100,26 +108,26 @@ def _planner(path: str, analysed: str | None) -> tuple[SourcePlanner | None, str
     from .edits import SourcePlanner
 
     try:
-        return SourcePlanner(path, decode(data).text), ""
+        return SourcePlanner(path, analysed_text(path, data)), ""  # a notebook: its cells' source
     except Exception as error:  # libcst cannot parse what Python could: say so, fix nothing
         return None, f"libcst cannot parse the file ({type(error).__name__})"
 
 
-def _plan(intent: RewriteCall | InsertInit, planner: SourcePlanner) -> tuple[Edit, ...] | str:
+def _plan(intent: Planned, planner: SourcePlanner) -> tuple[Edit, ...] | str:
     """The edits for an intent, or why there are none."""
     from .edits import CannotFix
 
     try:
         if isinstance(intent, RewriteCall):
             return tuple(planner.rewrite_call(intent))
+        if isinstance(intent, DeleteStatement):
+            return tuple(planner.delete_statement(intent))
         return tuple(planner.insert_init(intent))
     except CannotFix as error:
         return str(error)
 
 
-def _applied(
-    finding: Finding, intent: RewriteCall | InsertInit, outcome: tuple[Edit, ...] | str, show: Callable[[str], str]
-) -> Finding:
+def _applied(finding: Finding, intent: Planned, outcome: tuple[Edit, ...] | str, show: Callable[[str], str]) -> Finding:
     if isinstance(outcome, str):
         return replace(finding, message=f"{finding.message} (no automatic fix: {outcome})")
     shown = tuple(replace(e, path=show(e.path)) for e in outcome)

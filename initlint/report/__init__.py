@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 _MODULES = {
     "text": "text", "json": "json_format", "sarif": "sarif", "github": "github", "junit": "junit",
-    "statistics": "statistics",  # --statistics rather than a --format
+    "html": "html", "statistics": "statistics",  # --statistics rather than a --format
 }  # fmt: skip
-FORMATS = ("text", "json", "sarif", "github", "junit")
+FORMATS = ("text", "json", "sarif", "github", "junit", "html")
 
 
 def renderer(name: str) -> Callable[..., str]:

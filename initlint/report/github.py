@@ -25,13 +25,16 @@ def escape_property(value: str) -> str:
 def annotation(f: Finding) -> str:
     # GitHub reads col/endColumn only within one line; across lines they would mark wrong characters.
     one_line = f.line == f.end_line
+    # A notebook's lines are its cells', not its JSON file's, where GitHub would put them: the annotation is
+    # on the file, its title says where.
+    in_file = f.cell is None
     properties = {
         "file": from_root(f.path) or Path(f.path).as_posix(),  # GitHub resolves it from the repository's root
-        "line": f.line,
-        "col": f.column if one_line else None,
-        "endLine": f.end_line,
-        "endColumn": f.end_column if one_line else None,
-        "title": f"{f.code} {f.name}",
+        "line": f.line if in_file else None,
+        "col": f.column if one_line and in_file else None,
+        "endLine": f.end_line if in_file else None,
+        "endColumn": f.end_column if one_line and in_file else None,
+        "title": f"{f.code} {f.name}" + ("" if in_file else f" (cell {f.cell}, line {f.line})"),
     }
     joined = ",".join(f"{key}={escape_property(str(value))}" for key, value in properties.items() if value is not None)
     return f"::{COMMANDS[f.severity]} {joined}::{escape_data(f.message)}"

@@ -27,6 +27,7 @@ def finding_record(f: Finding) -> dict[str, Any]:
         "name": f.name,
         "severity": f.severity,
         "path": f.path,
+        "cell": f.cell,  # a notebook's cell (numbered from 1 among all its cells), else null; lines are the cell's
         "line": f.line,
         "column": f.column,
         "end_line": f.end_line,

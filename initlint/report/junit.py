@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 
 from ..findings import Finding
 from ..shared.facts import SKIPPED
+from .locations import place
 from .model import Report
 
 # Characters XML 1.0 cannot hold even escaped; an exception message from user code may carry them.
@@ -26,7 +27,7 @@ def _failure_case(f: Finding) -> ET.Element:
         "testcase", name=_clean(case_name(f)), classname=_clean(f.path), file=_clean(f.path), line=str(f.line)
     )
     failure = ET.SubElement(case, "failure", message=_clean(f.message), type=f.code)
-    failure.text = _clean(f"{f.path}:{f.line}:{f.column}: {f.code} [{f.severity}] {f.message}")
+    failure.text = _clean(f"{place(f)}: {f.code} [{f.severity}] {f.message}")
     return case
 
 

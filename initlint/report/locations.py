@@ -1,4 +1,5 @@
-"""Where CI formats say a file is: relative to the repository's root, wherever initlint ran from.
+"""Where reports say a finding is: ``path:line:column`` (``path:cell N:line:column`` in a notebook), and
+for CI formats, the file relative to the repository's root, wherever initlint ran from.
 
 Code scanning and GitHub annotations resolve paths against the repository's
 root, so a run from a subdirectory (pre-commit in a monorepo package, a CI job
@@ -12,6 +13,8 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
+
+from ..findings import Finding
 
 
 @cache
@@ -39,3 +42,9 @@ def from_root(shown: str) -> str | None:
     if relative == os.pardir or relative.startswith(os.pardir + os.sep):
         return None
     return Path(relative).as_posix()
+
+
+def place(f: Finding) -> str:
+    """``path:line:column``; in a notebook ``path:cell 3:5:9``, the line within the cell, as ruff writes it."""
+    cell = f"cell {f.cell}:" if f.cell is not None else ""
+    return f"{f.path}:{cell}{f.line}:{f.column}"

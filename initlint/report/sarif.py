@@ -69,7 +69,10 @@ def _fix(fix: Fix) -> dict[str, Any]:
     changes: dict[str, list[dict[str, Any]]] = {}
     for edit in fix.edits:
         region = _region(edit.line, edit.column, edit.end_line, edit.end_column)
-        changes.setdefault(edit.path, []).append({"deletedRegion": region, "insertedContent": {"text": edit.content}})
+        replacement: dict[str, Any] = {"deletedRegion": region, "insertedContent": {"text": edit.content}}
+        if edit.cell is not None:  # a notebook: the region's lines are the cell's
+            replacement["properties"] = {"cell": edit.cell}
+        changes.setdefault(edit.path, []).append(replacement)
     return {
         "description": {"text": fix.message},
         "artifactChanges": [
@@ -82,6 +85,7 @@ def _fix(fix: Fix) -> dict[str, Any]:
 
 def result(f: Finding, fingerprint_value: str) -> dict[str, Any]:
     properties = {
+        "cell": f.cell,  # a notebook: the region's lines are within this cell (numbered from 1 among all cells)
         "model": f.model,
         "layer": f.layer,
         "layers": list(f.layers) or None,

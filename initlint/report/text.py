@@ -7,9 +7,12 @@ from collections import Counter
 import click
 
 from ..findings import ERROR, INFO, WARNING, Finding
+from ..rules.base import fmt
 from ..shared.facts import ERROR as STATUS_ERROR
 from ..shared.facts import PARTIAL, SKIPPED, VARIANT
-from .model import Report
+from .locations import place
+from .model import ModelEntry, Report
+from .signal import REFERENCE, model_signal, sparkline
 
 _COLOURS = {ERROR: "red", WARNING: "yellow", INFO: "blue"}
 
@@ -19,7 +22,7 @@ def _fixable(f: Finding, unsafe_fixes: bool) -> bool:
 
 
 def _line(f: Finding, unsafe_fixes: bool) -> str:
-    location = click.style(f"{f.path}:{f.line}:{f.column}:", bold=True)
+    location = click.style(f"{place(f)}:", bold=True)
     code = click.style(f.code, fg=_COLOURS[f.severity], bold=True)
     fixable = " [*]" if _fixable(f, unsafe_fixes) else ""
     return f"{location} {code}{fixable} [{f.severity}] {f.message}"
@@ -57,9 +60,36 @@ def _unchecked(report: Report) -> list[str]:
     return lines
 
 
-def render(report: Report, unsafe_fixes: bool = False, fixed: int | None = None) -> str:
-    """Findings, then the summary; after --fix, how many were fixed (the findings shown remain)."""
+def _signal_line(report: Report, entry: ModelEntry) -> str:
+    """``--show-signal``: ``Deep: ▇▆▅▄▃▂▁▁ 4.5e-04 of the input RMS after 9 layers (reference 1; ...)``."""
+    shown = model_signal(report, entry)
+    predicted = tuple(v for v in shown.initialised.values if v is not None)
+    notes = [f"reference {fmt(REFERENCE)}"]
+    measured_end = shown.measured.values[-1]
+    if measured_end is not None:
+        notes.append(f"measured output RMS {fmt(measured_end)}")
+    return (
+        f"{entry.model}: {sparkline(predicted)} {fmt(shown.end)} of the input RMS after "
+        f"{_plural(len(shown.layers), 'layer')} ({'; '.join(notes)})"
+    )
+
+
+def signal_lines(report: Report) -> list[str]:
+    """A sparkline of the predicted signal through each model with layers."""
+    return [_signal_line(report, entry) for entry in report.models if entry.layers]
+
+
+def render(
+    report: Report, unsafe_fixes: bool = False, fixed: int | None = None, show_signal: bool = False,
+    quiet: bool = False,
+) -> str:  # fmt: skip
+    """Findings, then the summary; after --fix, how many were fixed (the findings shown remain);
+    with ``show_signal``, each model's signal after the findings; ``quiet``: the findings only."""
     lines = [_line(f, unsafe_fixes) for f in report.findings]
+    if quiet:
+        return "\n".join(lines)
+    if show_signal:
+        lines += signal_lines(report)
     if fixed:
         lines.append(f"Fixed {_plural(fixed, 'finding')}.")
     lines.append(summary(report))
