@@ -10,13 +10,13 @@ runner was not reused.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import XAVIER_RELU, run_process, write
-
-from initlint.dynamic.load import Task, analyse_files
 
 RECORDS = """
 import json
@@ -145,12 +145,12 @@ import torch.nn as nn
 
 
 def head():
-    layer = nn.Linear(32, 10)
-    nn.init.xavier_normal_(layer.weight)
+    layer = nn.Linear(32, 32)
+    nn.init.normal_(layer.weight, std=0.01)
     return layer
 """
 
-HELPER_TWO = HELPER_ONE.replace("nn.init.xavier_normal_(layer.weight)", "nn.init.kaiming_normal_(layer.weight)")
+HELPER_TWO = HELPER_ONE.replace("nn.init.normal_(layer.weight, std=0.01)", "nn.init.kaiming_normal_(layer.weight)")
 
 USES_HEAD = """
 import os
@@ -169,33 +169,55 @@ class {name}(nn.Module):
     def __init__(self):
         super().__init__()
         self.head = head()
-        self.fc = nn.Linear(8, 32)
+        self.fc = nn.Linear(32, 10)
 
     def forward(self, x):
-        return torch.relu(self.head(torch.relu(self.fc(x))))
+        return self.fc(torch.relu(self.head(x)))
 """
 
 
-def test_each_file_imports_its_own_project_modules_in_a_reused_runner(tmp_path):
-    """Two folders each have a helpers.py; a runner reused for the second file must not hand it the first's."""
+def two_projects(tmp_path: Path) -> list[str]:
+    """Two folders each have a helpers.py (one/ inits its head with N(0, 0.01) before a ReLU, two/ with He)."""
     write(tmp_path, "one/helpers.py", HELPER_ONE)
     write(tmp_path, "two/helpers.py", HELPER_TWO)
-    one = write(tmp_path, "one/model.py", USES_HEAD.format(name="One"))
-    two = write(tmp_path, "two/model.py", USES_HEAD.format(name="Two"))
-    files = (str(one), str(two))
-    first, second = analyse_files([Task(str(one), files, 60.0), Task(str(two), files, 60.0)], jobs=1)
-    assert [m.status for m in (*first.models, *second.models)] == ["traced", "traced"]
-    assert Path(f"{one}.pid").read_text() == Path(f"{two}.pid").read_text()  # one runner, reused
-    assert {path for path, _ in first.loaded} == {str(one), str(tmp_path / "one/helpers.py")}
-    assert {path for path, _ in second.loaded} == {str(two), str(tmp_path / "two/helpers.py")}
-    [one_head] = [layer for layer in first.models[0].layers if layer.name == "head"]
-    [two_head] = [layer for layer in second.models[0].layers if layer.name == "head"]
-    assert one_head.weight is not None and two_head.weight is not None
-    one_init, two_init = one_head.weight.last, two_head.weight.last
-    assert one_init is not None and one_init.function.endswith("xavier_normal_")
-    assert two_init is not None and two_init.function.endswith("kaiming_normal_")
-    assert one_init.site is not None and one_init.site.path == str(tmp_path / "one/helpers.py")
-    assert two_init.site is not None and two_init.site.path == str(tmp_path / "two/helpers.py")
+    write(tmp_path, "one/model.py", USES_HEAD.format(name="One"))
+    write(tmp_path, "two/model.py", USES_HEAD.format(name="Two"))
+    return ["one/model.py", "two/model.py"]
+
+
+def test_each_file_imports_its_own_project_modules_in_a_reused_runner(tmp_path):
+    """A runner reused for the second file must not hand it the first's helpers (a fresh initlint, as users
+    run it: a test process that imported and traced much before forks a different state)."""
+    document = check(tmp_path, "-j", "1", *two_projects(tmp_path))
+    assert [m["status"] for m in document["models"]] == ["traced", "traced"]
+    assert (tmp_path / "one/model.py.pid").read_text() == (tmp_path / "two/model.py.pid").read_text()  # reused
+    assert [(f["code"], f["path"], f["model"]) for f in document["findings"]] == [
+        ("IL201", os.path.join("one", "helpers.py"), "One")
+    ]
+
+
+LEAVES_A_HOOK_FLAG = """
+import json, sys
+import torch.nn.modules.module as torch_module
+from initlint.dynamic.load import Task, analyse_files
+
+handle = torch_module.register_module_forward_hook(lambda *args: None, with_kwargs=True)
+handle.remove()
+assert handle.id in torch_module._global_forward_hooks_with_kwargs  # torch's leftover
+files = tuple(sys.argv[1:])
+facts = analyse_files([Task(path, files, 60.0) for path in files], jobs=1)
+print(json.dumps([m.status for f in facts for m in f.models]))
+"""
+
+
+def test_a_hook_flag_left_in_the_parent_does_not_stop_reuse(tmp_path):
+    """torch keeps a global hook's with_kwargs flag after the hook is removed; a parent that traced a model
+    in-process (a test calling check_model) forks runners with it: not a change any file made."""
+    files = [str(tmp_path / name) for name in two_projects(tmp_path)]
+    done = subprocess.run([sys.executable, "-c", LEAVES_A_HOOK_FLAG, *files], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == ["traced", "traced"]
+    assert (tmp_path / "one/model.py.pid").read_text() == (tmp_path / "two/model.py.pid").read_text()
 
 
 def test_reused_runners_give_the_findings_fresh_ones_give(tmp_path):
@@ -223,20 +245,6 @@ def test_many_files_share_few_runners(tmp_path):
         order.append(f"f{number}.py")
     check(tmp_path, "-j", "2", *order)
     assert len({r["pid"] for r in records(tmp_path, order).values()}) <= 2
-
-
-def test_a_hook_flag_left_in_the_parent_does_not_stop_reuse(tmp_path):
-    """torch keeps a global hook's with_kwargs flag after the hook is removed; a parent that traced a model
-    in-process (a test calling check_model) forks runners with it: not a change any file made."""
-    import torch.nn.modules.module as torch_module
-
-    handle = torch_module.register_module_forward_hook(lambda *args: None, with_kwargs=True)
-    handle.remove()
-    assert handle.id in torch_module._global_forward_hooks_with_kwargs  # torch's leftover
-    try:
-        test_each_file_imports_its_own_project_modules_in_a_reused_runner(tmp_path)
-    finally:
-        torch_module._global_forward_hooks_with_kwargs.pop(handle.id, None)
 
 
 def test_an_in_process_check_leaves_no_hook_flag():
