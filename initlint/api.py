@@ -70,12 +70,14 @@ def check_model(factory: Callable[[], Any], options: Options | None = None) -> l
 
 def check_source(text: str, path: str, options: Options | None = None) -> Report:
     """Check a buffer that is not (yet) on disk, as if it were the file at ``path``: from its source
-    alone (static mode), as editors and ``initlint check - --stdin-filename PATH`` need it."""
+    alone (static mode), as editors and ``initlint check - --stdin-filename PATH`` need it. Fixes are
+    planned on the buffer (an editor applies them to it); the report's ``digests`` are empty, so nothing
+    on disk is ever fixed from it."""
     from .analyse import analyse_source
 
     options = options or configured([path])
     absolute = os.path.abspath(path)
     facts = analyse_source(absolute, text)
     shown = PathDisplay({os.path.normcase(absolute): path}, os.getcwd())
-    report = judge([facts], options, shown)
-    return replace(report, digests={})  # nothing on disk was analysed: nothing may be fixed
+    report = judge([facts], options, shown, buffers={absolute: text})
+    return replace(report, digests={})  # the fixes are for the buffer: nothing on disk may be fixed

@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 from dataclasses import replace
+from typing import NoReturn
 
 import click
 
@@ -20,7 +21,7 @@ from .cache import clean as clean_cache
 from .config import ConfigError, find_config
 from .findings import SEVERITIES, Finding, severity_rank
 from .fix import summary as fix_summary
-from .fix.apply import FileChange, Unfixable, confine, prepare, write
+from .fix.apply import FileChange, Unfixable, confine, fixed_text, prepare, write
 from .options import DEFAULT_JOBS, DEFAULT_TIMEOUT, Options, Overrides, configured
 from .report import FORMATS, renderer
 from .report.model import Report
@@ -249,10 +250,10 @@ def check(
     if not no_cache:
         options = replace(options, cache_dir=cache_dir or os.path.join(options.root, DEFAULT_CACHE_DIR))
     if paths == ("-",):  # an editor's buffer: read from stdin, analysed from source
+        buffer, name = sys.stdin.read(), stdin_filename or "stdin.py"
+        report = check_source(buffer, name, options)
         if fix or diff:
-            click.echo("initlint: error: --fix and --diff need files, not stdin", err=True)
-            sys.exit(EXIT_ERROR)
-        report = check_source(sys.stdin.read(), stdin_filename or "stdin.py", options)
+            _fix_stdin(buffer, name, report, options, unsafe_fixes, diff)
     else:
         started = time.monotonic()
         report = _run(paths, options)
@@ -295,6 +296,26 @@ def check(
         sys.exit(EXIT_FINDINGS)
     failing = not fix_only and any(_fails(f, options) for f in report.findings)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+
+
+def _fix_stdin(buffer: str, name: str, report: Report, options: Options, unsafe: bool, diff: bool) -> NoReturn:
+    """``--fix -`` / ``--diff -``, as ruff does: the fixed source (or its diff) on stdout, what remains
+    on stderr; never a file written."""
+    chosen = [f for f in report.findings if f.fix is not None and (f.fix.applicability == "safe" or unsafe)]
+    absolute = os.path.abspath(name)
+    try:
+        change = fixed_text(absolute, name, absolute, buffer, chosen)
+    except Unfixable as error:
+        click.echo(f"initlint: error: {name}: not fixed: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+    if diff:
+        click.echo(change.diff() if change.after != buffer else "", nl=False)
+        sys.exit(EXIT_FINDINGS if change.after != buffer else EXIT_CLEAN)
+    click.echo(change.after, nl=False)
+    remaining = check_source(change.after, name, options)
+    if remaining.findings:
+        click.echo(renderer("text")(remaining, unsafe_fixes=unsafe), err=True)
+    sys.exit(EXIT_FINDINGS if any(_fails(f, options) for f in remaining.findings) else EXIT_CLEAN)
 
 
 def _with_suppressed(report: Report) -> Report:

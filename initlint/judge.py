@@ -65,10 +65,17 @@ class PathDisplay:
         return path if relative.startswith("..") else relative
 
 
-def judge(files: Sequence[FileFacts], options: Options, paths: PathDisplay, cache: Cache | None = None) -> Report:
+def judge(
+    files: Sequence[FileFacts],
+    options: Options,
+    paths: PathDisplay,
+    cache: Cache | None = None,
+    buffers: Mapping[str, str] | None = None,
+) -> Report:
     """The findings and model entries of analysed files.
 
-    ``cache`` remembers planned fix edits by file content (libcst is then not needed again).
+    ``cache`` remembers planned fix edits by file content (libcst is then not needed again); ``buffers``
+    (absolute path -> text) are files analysed from a text not on disk, whose fixes are planned on it.
     """
     components = {
         key for f in files for m in f.models if m.status not in (ERROR, SKIPPED) for key in m.component_classes
@@ -108,7 +115,7 @@ def judge(files: Sequence[FileFacts], options: Options, paths: PathDisplay, cach
     selected = [f for f in findings if _selected(f, options)]
     kept, silenced = _suppressions(selected)
     digests = {f.path: f.digest for f in files if f.digest}
-    planned = _in_cells(plan_fixes(_across_models(_grouped(kept)), digests, paths.show, cache), notebooks)
+    planned = _in_cells(plan_fixes(_across_models(_grouped(kept)), digests, paths.show, cache, buffers), notebooks)
     return Report(
         tuple(sorted(planned, key=lambda f: f.sort_key)),
         tuple(entries),

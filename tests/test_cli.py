@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -324,7 +325,23 @@ def test_stdin_is_checked_from_source_as_the_named_file(tmp_path):
     assert result.stdout.startswith("pkg/models/net.py:") and "IL101" in result.stdout
     assert result.returncode == 0  # the named file's pyproject.toml: fail-on = "error"
     assert not (tmp_path / "pkg" / "models").exists()  # nothing is written
-    fixing = subprocess.run(
-        [sys.executable, "-m", "initlint", "check", "--fix", "-"], input=XAVIER_RELU, capture_output=True, text=True
+
+
+def test_stdin_fix_prints_the_fixed_source_and_diff_its_diff(tmp_path):
+    """As ruff: `--fix -` writes the fixed buffer to stdout (what remains on stderr), `--diff -` its diff;
+    no file is ever written."""
+    source = textwrap.dedent(XAVIER_RELU).lstrip("\n")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "initlint", "check", "--no-cache", *args, "-", "--stdin-filename", "net.py"]
+        return subprocess.run(command, input=source, capture_output=True, text=True, cwd=tmp_path)
+
+    fixed = run("--fix")
+    assert fixed.returncode == 0 and fixed.stderr == ""
+    assert fixed.stdout == source.replace(
+        "nn.init.xavier_normal_(self.fc1.weight)", 'nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")'
     )
-    assert fixing.returncode == 2 and "need files, not stdin" in fixing.stderr
+    diff = run("--diff")
+    assert diff.returncode == 1 and diff.stdout.startswith("--- a/net.py\n+++ b/net.py\n")
+    assert '+        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")' in diff.stdout
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even a cache

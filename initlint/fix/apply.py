@@ -94,7 +94,12 @@ def change_for(path: str, shown: str, analysed_digest: str | None, findings: Ite
         raise Unfixable(f"cannot read: {error.strerror}") from error
     if analysed_digest is None or digest(data) != analysed_digest:
         raise Unfixable("the file changed since it was analysed: run initlint again")
-    text = decode(data).text
+    return fixed_text(path, shown, target, decode(data).text, findings)
+
+
+def fixed_text(path: str, shown: str, target: str, text: str, findings: Iterable[Finding]) -> FileChange:
+    """``text`` (the file at ``path``, or an editor's buffer for it) with the findings' fixes applied.
+    Raises Unfixable when the result would not parse."""
     change = FileChange(path, shown, target, text, text)
     if is_notebook(path):
         change.after = _fixed_notebook(change, findings)

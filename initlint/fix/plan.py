@@ -7,7 +7,7 @@ imported only when some finding has something to fix.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -63,13 +63,19 @@ def _describe(intent: Planned) -> str:
 
 
 def plan_fixes(
-    findings: Iterable[Finding], digests: dict[str, str], show: Callable[[str], str], memo: Cache | None = None
+    findings: Iterable[Finding],
+    digests: dict[str, str],
+    show: Callable[[str], str],
+    memo: Cache | None = None,
+    buffers: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """The findings with ``fix`` set where an edit could be computed; reasons added where not.
 
     ``memo`` remembers edits by file content and intent, so an unchanged file
-    never needs libcst again.
+    never needs libcst again. A file in ``buffers`` (absolute path -> text: an
+    editor's buffer) is planned on that text, never read from disk.
     """
+    texts = {os.path.normcase(os.path.abspath(path)): text for path, text in (buffers or {}).items()}
     findings = list(findings)
     by_file: dict[str, list[tuple[int, Planned]]] = {}
     for index, finding in enumerate(findings):
@@ -87,7 +93,7 @@ def plan_fixes(
             outcome: tuple[Edit, ...] | str | None = memo.load(key, tuple[Edit, ...] | str) if memo and key else None
             if outcome is None:
                 if planner is None and not reason:
-                    planner, reason = _planner(path, digests.get(path))
+                    planner, reason = _planner(path, digests.get(path), texts.get(path))
                 outcome = _plan(intent, planner) if planner is not None else reason
                 if memo and key and planner is not None:
                     memo.store(key, outcome)
@@ -95,7 +101,15 @@ def plan_fixes(
     return findings
 
 
-def _planner(path: str, analysed: str | None) -> tuple[SourcePlanner | None, str]:
+def _planner(path: str, analysed: str | None, buffer: str | None = None) -> tuple[SourcePlanner | None, str]:
+    """What plans the file's edits: on the analysed bytes read again (and checked) or on ``buffer``."""
+    if buffer is not None:
+        from .edits import SourcePlanner
+
+        try:
+            return SourcePlanner(path, buffer), ""
+        except Exception as error:  # libcst cannot parse what Python could: say so, fix nothing
+            return None, f"libcst cannot parse the file ({type(error).__name__})"
     if analysed is None:
         return None, "the call is in a file initlint did not check"
     try:
