@@ -253,7 +253,7 @@ def check(
         buffer, name = sys.stdin.read(), stdin_filename or "stdin.py"
         report = check_source(buffer, name, options)
         if fix or diff:
-            _fix_stdin(buffer, name, report, options, unsafe_fixes, diff)
+            _fix_stdin(buffer, name, report, options, unsafe_fixes, diff, fix_only)
     else:
         started = time.monotonic()
         report = _run(paths, options)
@@ -298,9 +298,11 @@ def check(
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
 
 
-def _fix_stdin(buffer: str, name: str, report: Report, options: Options, unsafe: bool, diff: bool) -> NoReturn:
+def _fix_stdin(
+    buffer: str, name: str, report: Report, options: Options, unsafe: bool, diff: bool, fix_only: bool
+) -> NoReturn:
     """``--fix -`` / ``--diff -``, as ruff does: the fixed source (or its diff) on stdout, what remains
-    on stderr; never a file written."""
+    on stderr (not with ``--fix-only``, which exits 0); never a file written."""
     chosen = [f for f in report.findings if f.fix is not None and (f.fix.applicability == "safe" or unsafe)]
     absolute = os.path.abspath(name)
     try:
@@ -312,6 +314,8 @@ def _fix_stdin(buffer: str, name: str, report: Report, options: Options, unsafe:
         click.echo(change.diff() if change.after != buffer else "", nl=False)
         sys.exit(EXIT_FINDINGS if change.after != buffer else EXIT_CLEAN)
     click.echo(change.after, nl=False)
+    if fix_only:
+        sys.exit(EXIT_CLEAN)
     remaining = check_source(change.after, name, options)
     if remaining.findings:
         click.echo(renderer("text")(remaining, unsafe_fixes=unsafe), err=True)

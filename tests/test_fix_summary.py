@@ -159,9 +159,14 @@ def test_exit_zero_and_exit_non_zero_on_fix_contradict(tmp_path):
     assert "xavier_normal_" in path.read_text()  # nothing was analysed or fixed
 
 
-def test_fix_only_of_stdin_is_a_usage_error(tmp_path):
-    code, _, err = check(tmp_path, "-", "--fix-only", "--stdin-filename", "m.py")
-    assert code == 2 and "--fix and --diff need files" in err
+def test_fix_only_of_stdin_prints_the_fixed_source_and_exits_0(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        main, ["check", "--no-cache", "-", "--fix-only", "--stdin-filename", "m.py"], input=TWO_FIXES
+    )
+    assert result.exit_code == 0 and result.stderr == ""
+    assert result.stdout != TWO_FIXES and "kaiming_normal_" in result.stdout
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_fix_only_of_a_missing_path_is_an_error(tmp_path):
