@@ -79,19 +79,14 @@ def signal_lines(report: Report) -> list[str]:
     return [_signal_line(report, entry) for entry in report.models if entry.layers]
 
 
-def render(
-    report: Report, unsafe_fixes: bool = False, fixed: int | None = None, show_signal: bool = False,
-    quiet: bool = False,
-) -> str:  # fmt: skip
-    """Findings, then the summary; after --fix, how many were fixed (the findings shown remain);
-    with ``show_signal``, each model's signal after the findings; ``quiet``: the findings only."""
+def render(report: Report, unsafe_fixes: bool = False, show_signal: bool = False, quiet: bool = False) -> str:
+    """Findings, then the summary (after --fix the CLI adds what was fixed: ``fix.summary``); with
+    ``show_signal``, each model's signal after the findings; ``quiet``: the findings only."""
     lines = [_line(f, unsafe_fixes) for f in report.findings]
     if quiet:
         return "\n".join(lines)
     if show_signal:
         lines += signal_lines(report)
-    if fixed:
-        lines.append(f"Fixed {_plural(fixed, 'finding')}.")
     lines.append(summary(report))
     lines += _unchecked(report)
     fixable = sum(_fixable(f, unsafe_fixes) for f in report.findings)
