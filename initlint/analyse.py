@@ -13,6 +13,7 @@ import importlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from .cache import Cache
 from .config import Entry
@@ -21,27 +22,36 @@ from .options import Options
 from .plan import Build, Plan, Screened, configured_entries
 from .shared.facts import AnalysisProblem, FileFacts, ProblemKind
 
+if TYPE_CHECKING:  # judging imports the rules: only static mode and the report need them
+    from .judge import Judging, Prepared
+
 Progress = Callable[[int, int, str], None]  # (files done, files in all, the file just done)
 
 
-def analyse_sources(screened: Screened, options: Options) -> list[FileFacts]:
+def analyse_sources(screened: Screened, options: Options, judging: Judging | None = None) -> list[FileFacts]:
     """Static mode: every checked file from its source alone, on up to ``options.jobs`` cores; nothing is
-    imported or built. The configured entries of the checked files are built with their keyword arguments."""
-    from .static.parallel import analyse_all  # imports the analysis: not needed by a full or warm run
+    imported or built. The configured entries of the checked files are built with their keyword arguments.
+    With ``judging``, each file is also judged where it is analysed (``Judging.prepare``)."""
+    from .static.parallel import analyse_all, lost_facts  # imports the analysis: not needed by a full run
 
     settled: dict[str, FileFacts] = {}
     entries: dict[str, list[Entry]] = {}
     for path, entry in configured_entries(screened, options, settled):
         entries.setdefault(path, []).append(entry)
 
-    def analyse(path: str, text: str) -> FileFacts:
-        return analyse_source(path, text, entries.get(path, ()))
+    def analyse(path: str, text: str) -> tuple[FileFacts, Prepared | None]:
+        facts = replace(analyse_source(path, text, entries.get(path, ())), digest=screened.readable[path].digest)
+        return facts, judging.prepare(facts) if judging is not None else None
 
-    readable = list(screened.readable.items())
-    analysed = analyse_all([(path, screening.text) for path, screening in readable], analyse, options.jobs)
+    def lost(path: str) -> tuple[FileFacts, Prepared | None]:
+        return lost_facts(path), None
+
+    readable = [(path, screening.text) for path, screening in screened.readable.items()]
     results = {**screened.settled, **settled}
-    for (path, screening), facts in zip(readable, analysed):
-        results[path] = replace(facts, digest=screening.digest)
+    for facts, prepared in analyse_all(readable, analyse, options.jobs, lost):
+        results[facts.path] = facts
+        if judging is not None and prepared is not None:
+            judging.adopt(prepared)
     return _in_order(results, screened.sources)
 
 

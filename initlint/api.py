@@ -15,7 +15,7 @@ from typing import Any
 from .analyse import Progress, analyse_builds, analyse_sources
 from .cache import Cache
 from .findings import Finding
-from .judge import PathDisplay, judge
+from .judge import Judging, PathDisplay, judge
 from .options import Options, configured
 from .plan import plan_builds, screen_paths
 from .report.model import Report
@@ -33,11 +33,12 @@ def check_paths(paths: Sequence[str], options: Options | None = None, progress: 
     options = options or configured(paths)
     cache = Cache(options.cache_dir) if options.cache_dir else None
     screened = screen_paths(paths, options, cache)
-    if options.static:
-        analysed = analyse_sources(screened, options)
+    judging = Judging(options, PathDisplay.of(screened.sources), cache)
+    if options.static:  # each file judged where it is analysed
+        analysed = analyse_sources(screened, options, judging)
     else:
         analysed = analyse_builds(plan_builds(screened, options, cache), options, cache, progress)
-    report = judge([*analysed, *screened.unlisted], options, PathDisplay.of(screened.sources), cache)
+    report = judging.report([*analysed, *screened.unlisted])
     return replace(report, missing=screened.missing, notes=screened.notes)
 
 

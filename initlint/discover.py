@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import functools
 import hashlib
 import io
 import os
@@ -203,6 +204,11 @@ def _could_be_module(base: ast.expr) -> bool:
     return name not in _NOT_MODULE_BASES and name.rpartition(".")[2] not in _NOT_MODULE_BASES
 
 
+@functools.lru_cache(maxsize=4)
+def _parsed(path: str, text: str) -> ast.Module:
+    return ast.parse(text, filename=path)
+
+
 class Unparsable(Exception):
     """A file Python cannot parse (a syntax error, null bytes, absurd nesting): its problem, for IL901."""
 
@@ -212,9 +218,12 @@ class Unparsable(Exception):
 
 
 def parse_source(path: str, text: str) -> ast.Module:
-    """``ast.parse`` of a file's text; ``Unparsable`` with the file's problem when Python cannot parse it."""
+    """``ast.parse`` of a file's text; ``Unparsable`` with the file's problem when Python cannot parse it.
+
+    The tree is shared (never change it): the last few are kept, so planning a file's fixes right after
+    its analysis does not parse it again."""
     try:
-        return ast.parse(text, filename=path)
+        return _parsed(path, text)
     except SyntaxError as error:
         line = error.lineno or 1
         column = error.offset or 1

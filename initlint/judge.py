@@ -21,8 +21,8 @@ from .config import suggest_entry
 from .discover import SourceFile, analysed_text
 from .findings import ERROR as ERROR_SEVERITY
 from .findings import INFO as INFO_SEVERITY
-from .findings import Finding, severity_rank
-from .fix.plan import merge_intents, plan_fixes
+from .findings import Edit, Finding, severity_rank
+from .fix.plan import PlannedEdits, merge_intents, plan_fixes
 from .notebook import Notebook, finding_in_cells, read_notebooks
 from .options import Options
 from .report.model import LayerRow, ModelEntry, Report
@@ -77,52 +77,116 @@ def judge(
     ``cache`` remembers planned fix edits by file content (libcst is then not needed again); ``buffers``
     (absolute path -> text) are files analysed from a text not on disk, whose fixes are planned on it.
     """
-    components = {
-        key for f in files for m in f.models if m.status not in (ERROR, SKIPPED) for key in m.component_classes
-    }
-    findings: list[Finding] = []
-    entries: list[ModelEntry] = []
-    judged: dict[tuple[str, str], list[Finding]] = {}  # (path, model) -> its findings, for its variants
-    notebooks = read_notebooks(paths.show(f.path) for f in files)  # their lines are placed in cells
-    for f in files:
-        shown = paths.show(f.path)
-        if f.problem is not None:
-            findings.append(_problem_finding(f.problem, f.path, None, 1, paths))
-            entries.append(ModelEntry(shown, "", ERROR, f.problem.message))
-        if f.static_fallback is not None:
-            findings.append(_fallback_finding(f, paths))
+    return Judging(options, paths, cache).report(files, buffers)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What ``Judging.prepare`` computed for one file, to be adopted where the report is made."""
+
+    findings: dict[tuple[str, str], list[Finding]]  # (path, model) -> its rules' findings
+    edits: dict[tuple[str, str, str], tuple[Edit, ...] | str]  # ``PlannedEdits.outcomes``
+
+
+class Judging:
+    """Judging a run: ``report`` of every file's facts at the end and, when facts come file by file
+    (static mode's workers), ``prepare`` of each file where it was analysed, its result ``adopt``-ed here.
+
+    What ``prepare`` computes (each model's findings, its file's fix edits) is only remembered: ``report``
+    decides everything that depends on the other files (building blocks, variants, findings of one line in
+    several models) and takes from it what still applies.
+    """
+
+    def __init__(self, options: Options, paths: PathDisplay, cache: Cache | None = None) -> None:
+        self.options = options
+        self.paths = paths
+        self.cache = cache
+        self.planned = PlannedEdits(cache)
+        self._findings: dict[tuple[str, str], list[Finding]] = {}  # (path, model) -> its rules' findings
+
+    def prepare(self, f: FileFacts) -> Prepared:
+        """The findings of one file's models and the edits of its fixes, ahead of ``report``."""
+        inside = {key for m in f.models if m.status not in (ERROR, SKIPPED) for key in m.component_classes}
+        findings = {}
         for model in f.models:
-            own_check = model.built_by not in BUILT_ELSEWHERE or model.status == SKIPPED  # a class's own check
-            if own_check and (os.path.normcase(os.path.abspath(model.path)), model.name) in components:
-                entries.append(ModelEntry(shown, model.name, SKIPPED, BUILDING_BLOCK))
-                continue
-            governing = options.for_file(model.path)  # the configuration of the model's file
-            deadline = time.monotonic() + governing.timeout  # --timeout bounds judging a model too
-            detail = _detail(f, model)
-            view = ModelView(model, governing.settings)
-            suggestion = suggest_entry(model.path, model.name, model.needs, governing.root) if model.needs else None
-            built_by = _built_by(model, paths, notebooks)
-            entries.append(ModelEntry(shown, model.name, model.status, detail, _layer_rows(view), built_by, suggestion))
-            if model.status == SKIPPED:
-                findings.append(_skipped_finding(model, detail, suggestion, governing, paths))
-                continue
-            if model.status == VARIANT:  # the same findings as the model it builds the same as
-                own = [replace(g, model=model.name) for g in judged.get((f.path, model.variant_of), []) if g.layer]
-            else:
-                own = _model_findings(view, detail, paths, deadline)
-            judged[f.path, model.name] = own
-            findings.extend(own)
-    selected = [f for f in findings if _selected(f, options)]
-    kept, silenced = _suppressions(selected)
-    digests = {f.path: f.digest for f in files if f.digest}
-    planned = _in_cells(plan_fixes(_across_models(_grouped(kept)), digests, paths.show, cache, buffers), notebooks)
-    return Report(
-        tuple(sorted(planned, key=lambda f: f.sort_key)),
-        tuple(entries),
-        len(files),
-        digests=digests,
-        suppressed=tuple(sorted(_in_cells(_grouped(silenced), notebooks), key=lambda f: f.sort_key)),
-    )
+            if model.status in (SKIPPED, VARIANT) or (_own_check(model) and _key(model) in inside):
+                continue  # nothing to judge, or a building block of a model in this file: judged inside it
+            view = ModelView(model, self.options.for_file(model.path).settings)
+            findings[f.path, model.name] = self._model_findings(view, _detail(f, model))
+        kept, _ = _suppressions([g for found in findings.values() for g in found if _selected(g, self.options)])
+        planned = PlannedEdits(self.cache)
+        plan_fixes(_across_models(_grouped(kept)), {f.path: f.digest} if f.digest else {}, self.paths.show, planned)
+        return Prepared(findings, planned.outcomes())
+
+    def adopt(self, prepared: Prepared) -> None:
+        self._findings.update(prepared.findings)
+        self.planned.learn(prepared.edits)
+
+    def report(self, files: Sequence[FileFacts], buffers: Mapping[str, str] | None = None) -> Report:
+        """The findings and model entries of every analysed file."""
+        options, paths = self.options, self.paths
+        components = {
+            key for f in files for m in f.models if m.status not in (ERROR, SKIPPED) for key in m.component_classes
+        }
+        findings: list[Finding] = []
+        entries: list[ModelEntry] = []
+        judged: dict[tuple[str, str], list[Finding]] = {}  # (path, model) -> its findings, for its variants
+        notebooks = read_notebooks(paths.show(f.path) for f in files)  # their lines are placed in cells
+        for f in files:
+            shown = paths.show(f.path)
+            if f.problem is not None:
+                findings.append(_problem_finding(f.problem, f.path, None, 1, paths))
+                entries.append(ModelEntry(shown, "", ERROR, f.problem.message))
+            if f.static_fallback is not None:
+                findings.append(_fallback_finding(f, paths))
+            for model in f.models:
+                if _own_check(model) and _key(model) in components:
+                    entries.append(ModelEntry(shown, model.name, SKIPPED, BUILDING_BLOCK))
+                    continue
+                governing = options.for_file(model.path)  # the configuration of the model's file
+                detail = _detail(f, model)
+                view = ModelView(model, governing.settings)
+                needs = model.needs
+                suggestion = suggest_entry(model.path, model.name, needs, governing.root) if needs else None
+                built_by = _built_by(model, paths, notebooks)
+                row = ModelEntry(shown, model.name, model.status, detail, _layer_rows(view), built_by, suggestion)
+                entries.append(row)
+                if model.status == SKIPPED:
+                    findings.append(_skipped_finding(model, detail, suggestion, governing, paths))
+                    continue
+                if model.status == VARIANT:  # the same findings as the model it builds the same as
+                    own = [replace(g, model=model.name) for g in judged.get((f.path, model.variant_of), []) if g.layer]
+                else:
+                    prepared = self._findings.pop((f.path, model.name), None)
+                    own = prepared if prepared is not None else self._model_findings(view, detail)
+                judged[f.path, model.name] = own
+                findings.extend(own)
+        selected = [f for f in findings if _selected(f, options)]
+        kept, silenced = _suppressions(selected)
+        digests = {f.path: f.digest for f in files if f.digest}
+        merged = _across_models(_grouped(kept))
+        planned = _in_cells(plan_fixes(merged, digests, paths.show, self.planned, buffers), notebooks)
+        return Report(
+            tuple(sorted(planned, key=lambda f: f.sort_key)),
+            tuple(entries),
+            len(files),
+            digests=digests,
+            suppressed=tuple(sorted(_in_cells(_grouped(silenced), notebooks), key=lambda f: f.sort_key)),
+        )
+
+    def _model_findings(self, view: ModelView, detail: str) -> list[Finding]:
+        deadline = time.monotonic() + self.options.for_file(view.model.path).timeout  # --timeout bounds judging
+        return _model_findings(view, detail, self.paths, deadline)
+
+
+def _own_check(model: ModelFacts) -> bool:
+    """Whether the model is a class checked on its own (not one built by a script, factory or entry)."""
+    return model.built_by not in BUILT_ELSEWHERE or model.status == SKIPPED
+
+
+def _key(model: ModelFacts) -> tuple[str, str]:
+    """The model as ``component_classes`` names it."""
+    return os.path.normcase(os.path.abspath(model.path)), model.name
 
 
 def _built_by(model: ModelFacts, paths: PathDisplay, notebooks: Mapping[str, Notebook]) -> str | None:

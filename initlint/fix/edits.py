@@ -18,6 +18,7 @@ from typing import TypeGuard
 
 import libcst as cst
 
+from ..discover import parse_source
 from ..findings import Edit
 from ..shared.facts import Span
 from ..shared.knowledge.values import INIT_ALIASES, init_function
@@ -287,7 +288,7 @@ class SourcePlanner:
         self.path = path
         self.text = text
         self.positions = Positions(path, text)
-        self.tree = ast.parse(text)
+        self.tree = parse_source(path, text)  # the tree the analysis read, if it was this text
         self.imports = _imports(self.tree)
         self.newline = first_line_break(text)
         self._deleted: set[int] = set()  # statements removed by planned deletions: a block keeps one
@@ -299,10 +300,9 @@ class SourcePlanner:
         return span.line, span.column, span.end_line, span.end_column
 
     def _source(self, node: ast.AST) -> str:
-        segment = ast.get_source_segment(self.text, node)
-        if segment is None:
-            raise CannotFix("cannot read the call's source")
-        return segment
+        span = self.positions.span(node)
+        offset = self.positions.offset
+        return self.text[offset(span.line, span.column) : offset(span.end_line, span.end_column)]
 
     def _edit(self, node: ast.AST, content: str) -> Edit:
         line, column, end_line, end_column = self._span(node)
@@ -314,14 +314,17 @@ class SourcePlanner:
         return Edit(self.path, line, 1, line, 1, content)
 
     def _call_at(self, site: Span) -> ast.Call:
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Call) and self._span(node) == (
-                site.line,
-                site.column,
-                site.end_line,
-                site.end_column,
-            ):
+        """The call at ``site``, looked for only in the nodes whose lines hold it."""
+        wanted = (site.line, site.column, site.end_line, site.end_column)
+        nodes: list[ast.AST] = [self.tree]
+        while nodes:
+            node = nodes.pop()
+            if isinstance(node, ast.Call) and self._span(node) == wanted:
                 return node
+            for child in ast.iter_child_nodes(node):
+                start, end = getattr(child, "lineno", None), getattr(child, "end_lineno", None)
+                if start is None or end is None or start <= site.line and site.end_line <= end:
+                    nodes.append(child)
         raise CannotFix(f"no call at {site.line}:{site.column} (the file may have changed)")
 
     # -- the init function's spelling ---------------------------------------------------

@@ -62,19 +62,53 @@ def _describe(intent: Planned) -> str:
     return f"Add {intent.new.describe()} for {shown} in {intent.model}.__init__"
 
 
+class PlannedEdits:
+    """Edits already planned, by file content and intent: for this run (planned early, while other files
+    are still being analysed) and, with a ``cache``, for later runs (an unchanged file never needs libcst
+    again)."""
+
+    def __init__(self, cache: Cache | None = None) -> None:
+        self.cache = cache
+        self._known: dict[tuple[str, str, str], tuple[Edit, ...] | str] = {}
+
+    def recall(self, path: str, analysed: str, intent: str) -> tuple[Edit, ...] | str | None:
+        known = self._known.get((path, analysed, intent))
+        if known is None and self.cache is not None:
+            known = self.cache.load(self._key(path, analysed, intent), tuple[Edit, ...] | str)
+        return known
+
+    def remember(self, path: str, analysed: str, intent: str, outcome: tuple[Edit, ...] | str) -> None:
+        self._known[path, analysed, intent] = outcome
+        if self.cache is not None:
+            self.cache.store(self._key(path, analysed, intent), outcome)
+
+    def outcomes(self) -> dict[tuple[str, str, str], tuple[Edit, ...] | str]:
+        """What was planned in this run: (path, content digest, intent) -> the edits, or why there are none."""
+        return dict(self._known)
+
+    def learn(self, outcomes: Mapping[tuple[str, str, str], tuple[Edit, ...] | str]) -> None:
+        """Remember what was planned elsewhere (``outcomes`` of another process)."""
+        self._known.update(outcomes)
+
+    def _key(self, path: str, analysed: str, intent: str) -> str:
+        assert self.cache is not None
+        return self.cache.key(path, ["fix", analysed, intent])
+
+
 def plan_fixes(
     findings: Iterable[Finding],
     digests: dict[str, str],
     show: Callable[[str], str],
-    memo: Cache | None = None,
+    planned: PlannedEdits | None = None,
     buffers: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """The findings with ``fix`` set where an edit could be computed; reasons added where not.
 
-    ``memo`` remembers edits by file content and intent, so an unchanged file
-    never needs libcst again. A file in ``buffers`` (absolute path -> text: an
-    editor's buffer) is planned on that text, never read from disk.
+    ``planned`` remembers edits by file content and intent (and is asked
+    first). A file in ``buffers`` (absolute path -> text: an editor's buffer) is
+    planned on that text, never read from disk.
     """
+    planned = planned or PlannedEdits()
     texts = {os.path.normcase(os.path.abspath(path)): text for path, text in (buffers or {}).items()}
     findings = list(findings)
     by_file: dict[str, list[tuple[int, Planned]]] = {}
@@ -87,17 +121,17 @@ def plan_fixes(
     for path, located in by_file.items():
         planner: SourcePlanner | None = None
         reason = ""
+        analysed = digests.get(path) or ""
         for index, intent in located:
-            finding = findings[index]
-            key = memo.key(path, ["fix", digests.get(path) or "", repr(intent)]) if memo else None
-            outcome: tuple[Edit, ...] | str | None = memo.load(key, tuple[Edit, ...] | str) if memo and key else None
+            described = repr(intent)
+            outcome = None if path in texts else planned.recall(path, analysed, described)
             if outcome is None:
                 if planner is None and not reason:
                     planner, reason = _planner(path, digests.get(path), texts.get(path))
                 outcome = _plan(intent, planner) if planner is not None else reason
-                if memo and key and planner is not None:
-                    memo.store(key, outcome)
-            findings[index] = _applied(finding, intent, outcome, show)
+                if planner is not None and path not in texts:
+                    planned.remember(path, analysed, described, outcome)
+            findings[index] = _applied(findings[index], intent, outcome, show)
     return findings
 
 

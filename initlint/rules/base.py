@@ -314,6 +314,7 @@ class ModelView:
         self._attribute_sites = dict(self.model.attributes)
         self._assigned_groups: dict[tuple[Span | None, str], list[LayerFacts]] | None = None
         self._by_init_site: dict[Span, list[LayerFacts]] | None = None
+        self._rewrites: dict[tuple[Span, NewInit | GainInit, str, bool], FixIntent] = {}  # one per call
         self._chains = self._compute_chains()
 
     def judged(self) -> list[LayerFacts]:
@@ -585,11 +586,19 @@ class ModelView:
         mixed = self.mixed_calls(layer)
         if mixed is not None:
             return mixed
+        method = layer.weight.last is not None and layer.weight.last.function.startswith("Tensor.")
+        key = (site, new, applicability, method)
+        if key not in self._rewrites:  # the call's other layers ask the same: it is planned (and re-judged) once
+            self._rewrites[key] = self._rewrite(layer, site, new, applicability, method)
+        return self._rewrites[key]
+
+    def _rewrite(
+        self, layer: LayerFacts, site: Span, new: NewInit | GainInit, applicability: str, method: bool
+    ) -> FixIntent:
         sharing = [other for other in self.initialised_at(site) if other.kind in JUDGED_KINDS] or [layer]
         mode = new.mode if isinstance(new, NewInit) else None
         family = "uniform" if isinstance(new, NewInit) and new.function == "kaiming_uniform_" else "normal"
         needs = [self.new_init(other, family, mode) for other in sharing]
-        method = layer.weight.last is not None and layer.weight.last.function.startswith("Tensor.")
         named = [n for n in needs if n is not None]
         # By how many layers need it, then in the layers' order: any layer's finding gets the same fix.
         candidates = sorted(dict.fromkeys([*named, new]), key=lambda n: -named.count(n))

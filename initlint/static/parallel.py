@@ -18,14 +18,16 @@ import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ..shared.facts import AnalysisProblem, FileFacts, ProblemKind
 
 if TYPE_CHECKING:  # multiprocessing takes 15 ms to import: only a run with workers pays for it
     from multiprocessing.connection import Connection
 
-Analyse = Callable[[str, str], FileFacts]  # (absolute path, text) -> the file's facts
+Result = TypeVar("Result")
+Analyse = Callable[[str, str], Result]  # (absolute path, text) -> what is learnt from the file
+Lost = Callable[[str], Result]  # (absolute path) -> the result of a file whose worker died
 Sources = Sequence[tuple[str, str]]  # (absolute path, text) of each file
 
 # Source a worker should have to pay for its fork: about 2,000 lines, some 50 ms of analysis.
@@ -34,15 +36,16 @@ _BYTES_PER_WORKER = 64 * 1024
 _AHEAD = 2
 
 
-def analyse_all(sources: Sources, analyse: Analyse, jobs: int) -> list[FileFacts]:
-    """``analyse(path, text)`` of every source, in the order given, on up to ``jobs`` cores."""
+def analyse_all(sources: Sources, analyse: Analyse[Result], jobs: int, lost: Lost[Result]) -> list[Result]:
+    """``analyse(path, text)`` of every source, in the order given, on up to ``jobs`` cores; ``lost(path)``
+    stands for a file whose worker died analysing it."""
     workers = min(jobs, len(sources), sum(len(text) for _, text in sources) // _BYTES_PER_WORKER)
     if workers < 2 or not _can_fork():
         return [analyse(path, text) for path, text in sources]
-    results: dict[int, FileFacts] = {}
+    results: dict[int, Result] = {}
     waiting = deque(sorted(range(len(sources)), key=lambda i: len(sources[i][1]), reverse=True))
     try:
-        running = _Workers(sources, analyse, workers, waiting)
+        running = _Workers(sources, analyse, lost, workers, waiting)
     except OSError:  # no process can be forked (a process limit): all of them here
         return [analyse(path, text) for path, text in sources]
     with running:
@@ -59,13 +62,16 @@ def _can_fork() -> bool:
     return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
-class _Workers:
+class _Workers(Generic[Result]):
     """Forked workers, the files each holds, and their results as they come."""
 
-    def __init__(self, sources: Sources, analyse: Analyse, count: int, waiting: deque[int]) -> None:
+    def __init__(
+        self, sources: Sources, analyse: Analyse[Result], lost: Lost[Result], count: int, waiting: deque[int]
+    ) -> None:
         import multiprocessing
 
         self.sources = sources
+        self.lost = lost
         context = multiprocessing.get_context("fork")
         pipes = [context.Pipe() for _ in range(count)]
         self.ends = [mine for mine, _ in pipes]
@@ -88,21 +94,21 @@ class _Workers:
     def busy(self) -> bool:
         return bool(self.held)
 
-    def collect(self, results: dict[int, FileFacts], waiting: deque[int]) -> None:
-        """Wait for facts from the workers and take them, handing out more files."""
+    def collect(self, results: dict[int, Result], waiting: deque[int]) -> None:
+        """Wait for results from the workers and take them, handing out more files."""
         from multiprocessing.connection import wait
 
         ready = wait(list(self.held))
         for conn in [end for end in self.held if end in ready]:
             try:
-                index, facts = conn.recv()
+                index, result = conn.recv()
             except (EOFError, OSError):  # it died: the file it was analysing is lost, the others wait again
                 lost = self.held.pop(conn)
                 if lost:
-                    results[lost[0]] = _lost(self.sources[lost[0]][0])
+                    results[lost[0]] = self.lost(self.sources[lost[0]][0])
                     waiting.extendleft(reversed(list(lost)[1:]))
                 continue
-            results[index] = facts
+            results[index] = result
             self.held[conn].remove(index)
             self._give(conn, waiting)
 
@@ -130,7 +136,7 @@ class _Workers:
         for conn in self.ends:
             conn.close()
 
-    def __enter__(self) -> _Workers:
+    def __enter__(self) -> _Workers[Result]:
         return self
 
     def __exit__(
@@ -139,12 +145,13 @@ class _Workers:
         self.close()
 
 
-def _lost(path: str) -> FileFacts:
+def lost_facts(path: str) -> FileFacts:
+    """The facts of a file whose worker died analysing it: an internal error, as an analyser bug."""
     problem = AnalysisProblem(ProblemKind.INTERNAL_ERROR, "the static analysis process died analysing this file")
     return FileFacts(path, problem=problem)
 
 
-def _work(conn: Connection, parent_ends: Sequence[Connection], sources: Sources, analyse: Analyse) -> None:
+def _work(conn: Connection, parent_ends: Sequence[Connection], sources: Sources, analyse: Analyse[Result]) -> None:
     """A worker's life: analyse each file it is given and send its facts back, until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interrupt is the parent's to handle: it stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
