@@ -42,6 +42,7 @@ from ..shared.facts import (
 from ..shared.graph import FunctionalLayer, Pairing, pair_layers
 from ..shared.knowledge.modules import ATTENTION, CONV, CONV_TRANSPOSE, RECURRENT, layer_fans
 from ..shared.layer_facts import layer_facts as shared_layer_facts
+from ..shared.signal import signal_nodes
 from . import measure, ops, probes
 from .recipes import build_with, config_recipe, required_arguments
 from .record import InitRecorder, span_of_frame, storage_key
@@ -542,6 +543,7 @@ def analyze_model(
         kind=model_kind or ("class" if isinstance(factory, type) else "factory"),
         built_by=built_by,
         built_at=built_at,
+        signal=signal_nodes(flow.graphs),
     )
 
 

@@ -2,7 +2,8 @@
 
 ``ModelView`` answers the questions rules ask about a layer: which gain its
 activation needs, what std that implies, whether a normalization absorbs a
-mistake, and what happens to the signal along its unnormalized chain.
+mistake, what happens to the signal along its unnormalized chain, and whether
+the whole model's signal (``shared.signal``) moves with it.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ..fix.intent import (
     RewriteCall,
     SetMode,
 )
-from ..shared import theory
+from ..shared import signal, theory
 from ..shared.facts import DEFAULT, IDENTITY, USER, Activation, InitStep, LayerFacts, ModelFacts, Span
 
 
@@ -64,7 +65,8 @@ DEEP_FACTOR = Threshold(
 EXTREME_FACTOR = Threshold(
     "extreme-factor",
     1e4,
-    "Findings on the layers of an unnormalized chain that changes the signal by more than this factor are errors.",
+    "Findings on the layers of an unnormalized chain that changes the signal by more than this factor are errors, "
+    "when the whole model's signal moves as far.",
 )
 
 
@@ -443,7 +445,55 @@ class ModelView:
         note = f"; {chain.consequence}"
         if self.measurement_disagrees(chain):
             note += f" (predicted; one forward at init measured {fmt(self.measured_factor(chain))}x)"
+        elif self.is_extreme(chain) and self.carried_by_model(chain):
+            assert self.signal_deviation is not None  # carried_by_model says so
+            note += (
+                f" (within the chain; over the whole model, skip connections and norms keep the output's second "
+                f"moment at {fmt(self.signal_deviation.output)}x the variance-preserving reference)"
+            )
         return note
+
+    # -- the whole model's signal (``shared.signal``) ------------------------------------------
+
+    @cached_property
+    def signal_deviation(self) -> signal.Deviation | None:
+        """How the inits move the model's forward signal from the variance-preserving reference, node by
+        node through the whole dataflow (None when the dataflow is unknown)."""
+        nodes = self.model.signal
+        if not nodes:
+            return None
+        actual = signal.propagate(nodes, lambda name: self._layer_moment(name, reference=False))
+        reference = signal.propagate(nodes, lambda name: self._layer_moment(name, reference=True))
+        return signal.deviation(nodes, actual, reference)
+
+    def _layer_moment(self, name: str, reference: bool) -> float:
+        """fan_in * E[w^2] of a layer as initialised, or at its variance-preserving std for the reference;
+        a small final layer or residual-branch end is the convention, so the reference keeps it. A layer
+        whose scale is unknown or irrelevant (weight-standardised) preserves the signal."""
+        layer = self.layers.get(name)
+        if layer is None or layer.fan_in <= 0:
+            return 1.0
+        w = layer.weight
+        actual = None if w.std is None else layer.fan_in * (w.std**2 + (w.mean or 0.0) ** 2)
+        expected = self.expected_std(layer) if layer.kind in JUDGED_KINDS and layer.scale else None
+        preserving = None if expected is None else layer.fan_in * (expected / layer.scale) ** 2
+        if actual is None or layer.scale_free:
+            return preserving if preserving is not None else 1.0
+        if not reference or preserving is None:
+            return actual
+        if layer.final or layer.residual_end:
+            return min(actual, preserving)
+        return preserving
+
+    def carried_by_model(self, chain: Chain) -> bool:
+        """Whether the whole model's signal stays within ``extreme-factor`` of the reference where this
+        extreme chain predicts it does not: at the output for a collapse (a residual stream or a norm
+        carries the signal past a small branch), at every node for an explosion."""
+        found = self.signal_deviation
+        if found is None:
+            return False
+        extreme = self.settings[EXTREME_FACTOR]
+        return found.largest <= extreme if chain.factor > 1 else found.output >= 1 / extreme
 
     def in_residual_branch(self, layer: LayerFacts) -> bool:
         """The layer's output, or its chain's, is added to a skip path: a small signal there is the
@@ -705,7 +755,7 @@ class ModelView:
         """The base severity, lowered where harmless, raised where the chain is extreme (unless the
         forward measured at init shows no such change)."""
         chain = self.chain(layer)
-        if self.is_extreme(chain) and not self.measurement_disagrees(chain):
+        if self.is_extreme(chain) and not self.measurement_disagrees(chain) and not self.carried_by_model(chain):
             return ERROR
         if absorbed or self.is_smooth(act):
             return INFO

@@ -135,7 +135,8 @@ PyTorch's default is `kaiming_uniform_(a=sqrt(5))` = U(-1/sqrt(fan_in),
 compatibility, not chosen for any activation (pytorch#15314, #57109). Each
 ReLU layer then multiplies the signal's variance by 1/6: after 8 layers it is
 about 1e-6 of the input and the gradients vanish with it. The message gives the
-predicted factor over the chain; severity is error beyond 1e4x.
+predicted factor over the chain; severity is error beyond 1e4x when the whole
+model's signal moves as far (see IL201).
 """,
     fix_safety="""
 Unsafe (applied with `--unsafe-fixes`): the fix adds an explicit

@@ -114,7 +114,8 @@ wrong gain every layer multiplies the signal's variance by (g_used / g_needed)^2
 Xavier before ReLU halves it per layer, so a 10-layer stack keeps 1/1000 of its
 input. The severity is lowered to info when a normalization follows the layer
 (it removes the scale) or the activation has no stable gain (GELU, SiLU), and
-raised to error when the unnormalized chain changes the signal more than 1e4x.
+raised to error when the unnormalized chain changes the signal more than 1e4x and
+the whole model's signal moves as far (see IL201).
 """,
     fix_safety="""
 Safe: the fix rewrites the `xavier_*`/`kaiming_*` call as `kaiming_normal_` or

@@ -118,7 +118,12 @@ small or zero final layers and residual-branch outputs (GPT-2's
 0.02/sqrt(2n), Fixup, zero-init heads), and stds within 4x in normalized blocks
 (N(0, 0.02) in BERT, GPT-2, ViT, DCGAN), where a norm removes the scale. Next to
 a norm the finding is info; it becomes an error when the unnormalized chain
-changes the signal more than 1e4x.
+changes the signal more than 1e4x and the whole model's signal moves as far:
+the second moment is carried through every node of the dataflow (residual adds
+sum branch and skip, norms restore what is above their eps, tanh saturates at
+its scale, products multiply) for these inits and for variance-preserving ones,
+and a collapse must reach the model's output (an explosion any node). A small
+residual branch whose stream carries the signal stays a warning and says so.
 """,
     fix_safety="""
 Unsafe (applied with `--unsafe-fixes`): the fix replaces `nn.init.normal_(w, ...)`,

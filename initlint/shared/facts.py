@@ -179,6 +179,19 @@ class LayerFacts:
 
 
 @dataclass(frozen=True)
+class SignalNode:
+    """One node of a model's dataflow as the signal model reads it (``shared.signal``): its kind (the
+    ``shared.graph`` kinds), its inputs (indices of earlier nodes), the layer or activation it is, and
+    a constant factor for a scaling."""
+
+    kind: str
+    inputs: tuple[int, ...] = ()
+    layer: str = ""
+    activation: Activation | None = None
+    factor: float = 1.0
+
+
+@dataclass(frozen=True)
 class ModelFacts:
     """Everything learnt about one model."""
 
@@ -197,6 +210,7 @@ class ModelFacts:
     built_at: Span | None = None  # the statement that built it (call-site)
     needs: tuple[str, ...] = ()  # skipped: the constructor arguments it could not be given
     variant_of: str = ""  # variant: the model of its file it builds the same as (``dynamic.variants``)
+    signal: tuple[SignalNode, ...] = ()  # its forward's dataflow, every traced part (``shared.signal``)
 
 
 # How a model was built, when not by its class's own check (``Class()`` or ``Class(Config())``).

@@ -450,6 +450,29 @@ def variance_factor(fan_in: int, weight: Distribution, input_moment: float = 1.0
     return fan_in * weight.second_moment * input_moment
 
 
+def moment_through(name: str, params: tuple[tuple[str, float], ...], moment: float) -> float:
+    """E[f(x)^2] for x ~ N(0, ``moment``): what a named activation of ``ACTIVATIONS`` does to a signal
+    of that second moment, at that scale (tanh saturates a large one, is linear on a small one).
+    Positively homogeneous activations scale exactly; the others are integrated, at a scale rounded
+    to 1% (cached)."""
+    spec = ACTIVATIONS[name]
+    if spec.family in (IDENTITY, RECTIFIER) and name != "relu6":
+        return moment * gains(name, **dict(params)).second_moment
+    if not 0.0 < moment < math.inf:
+        return moment if moment == 0.0 else _moment_at(name, params, 2000)  # 1e20: as far out as counts
+    return _moment_at(name, params, round(50 * math.log10(moment)))
+
+
+@lru_cache(maxsize=4096)
+def _moment_at(name: str, params: tuple[tuple[str, float], ...], step: int) -> float:
+    """E[f(s z)^2] for z ~ N(0, 1), s^2 = 10^(step / 50)."""
+    spec = ACTIVATIONS[name]
+    kw = spec.params(dict(params))
+    scale = math.sqrt(10.0 ** (step / 50))
+    kinks = [k / scale for k in spec.kinks(**kw)]
+    return gaussian_expectation(lambda z: spec.fn(scale * z, **kw) ** 2, kinks)
+
+
 # PyTorch's default for Linear/Conv*: kaiming_uniform_(a=sqrt(5)) == U(+-1/sqrt(fan_in)).
 DEFAULT_INIT_ARGS = {"a": math.sqrt(5.0), "mode": "fan_in", "nonlinearity": "leaky_relu"}
 

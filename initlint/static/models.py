@@ -9,8 +9,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..shared.facts import BUILT_ELSEWHERE, SKIPPED, STATIC, ModelFacts, Span
+from ..shared.facts import BUILT_ELSEWHERE, SKIPPED, STATIC, ModelFacts, SignalNode, Span
 from ..shared.positions import Positions
+from ..shared.signal import signal_nodes
 from . import instances, layers
 from .construct import NO_ARGUMENTS, Builder, torch_base
 from .describe import layer_facts
@@ -150,9 +151,11 @@ def _described(path: str, how: Construction, root: ModuleObj) -> ModelFacts:
     modules = named_modules(root)  # a forward never changes the module tree: one walk serves all below
     names = {id(module): qualified for qualified, module in modules}
     detail, pairings = "", {}
+    dataflow: tuple[SignalNode, ...] = ()
     try:
         flow = FlowBuilder(names).trace(root, root.cls.node)
         pairings = pair_layers(flow) if flow is not None else {}
+        dataflow = signal_nodes((flow,)) if flow is not None else ()
     except (GiveUp, RecursionError) as error:
         detail = f"forward not followed: {_reason(error)}"
     # Classes inside it are building blocks judged here; so is its own class when something other
@@ -165,7 +168,9 @@ def _described(path: str, how: Construction, root: ModuleObj) -> ModelFacts:
     )
     attributes = tuple((child_name, c.assigned) for child_name, c in unique_children(root) if c.assigned is not None)
     layers = layer_facts(root, modules, pairings)
-    return how.facts(path, STATIC, detail, layers=layers, component_classes=components, attributes=attributes)
+    return how.facts(
+        path, STATIC, detail, layers=layers, component_classes=components, attributes=attributes, signal=dataflow
+    )
 
 
 def _reason(error: BaseException) -> str:
