@@ -149,10 +149,6 @@ def test_rotary_tables_and_qk_norms(checked):
 
 
 def test_multihead_attention_packed_in_proj(checked):
-    mode, path, document = checked
-    found = findings_for(document, "IL205", "TorchMHA")
-    if mode == "static":
-        assert found == []  # static mode does not describe nn.MultiheadAttention's parameters: silent
-        return
-    [finding] = found
+    _, path, document = checked
+    [finding] = findings_for(document, "IL205", "TorchMHA")  # both modes describe the packed projection
     assert finding["layers"] == ["attn"] and finding["line"] == line_of(path, "# mha")

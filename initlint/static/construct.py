@@ -52,6 +52,8 @@ _FACTORIES = {name: created(name, ()) for name, row in FACTORIES.items() if row.
 _ARITHMETIC = {ast.Mult: "*", ast.Div: "/", ast.Add: "+", ast.Sub: "-"}
 _IN_PLACE = {ast.Mult: "mul_", ast.Div: "div_", ast.Add: "add_", ast.Sub: "sub_"}
 NO_ARGUMENTS = Args((), {})
+# What torch layers' constructors call to initialise their parameters: a subclass overriding one inits its own way.
+_RESETS = frozenset({"reset_parameters", "_reset_parameters"})
 
 
 def is_module_class(cls: ClassInfo) -> bool:
@@ -117,9 +119,10 @@ class Builder(Interpreter):
         built = layers.construct(base, spec, args, self.span(node))  # torch's own code runs from this call
         if spec.role == CONTAINER:
             module.spec, module.children, module.open_tail = spec, built.children, built.open_tail
-        elif spec.role == graph.LAYER and "reset_parameters" not in self._file_methods(module):
+        elif spec.role == graph.LAYER and not self._file_methods(module) & _RESETS:
             module.spec, module.kind = spec, built.kind
             module.params.update(built.params)
+            module.children.update(built.children)  # MultiheadAttention's out_proj
         elif spec.role == graph.LAYER:
             raise GiveUp("overrides reset_parameters of a torch layer", node)
         else:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from ..shared.facts import LayerFacts
 from ..shared.graph import Pairing
-from ..shared.knowledge.modules import CONV, CONV_TRANSPOSE
+from ..shared.knowledge.modules import ATTENTION, CONV, CONV_TRANSPOSE
 from ..shared.layer_facts import layer_facts as shared_layer_facts
 from ..shared.writes import SiteKey
 from .inits import noted_sites, param_init
@@ -59,7 +59,7 @@ def layer_facts(
     found = []
     for name, module in modules:
         kind = layer_kind(module)
-        weight_state = module.params.get("weight")
+        weight_state = module.params.get(module.spec.weight if module.spec is not None else "weight")
         if kind is None or id(module) not in certain or weight_state is None or weight_state.shape is None:
             continue
         if len(weight_state.shape) < 2 or (kind != "custom" and not isinstance(module.attrs.get("groups", 1), int)):
@@ -79,6 +79,7 @@ def layer_facts(
                 groups=module.attrs.get("groups", 1) if kind in (CONV, CONV_TRANSPOSE) else 1,
                 # Full mode probes whether the weight is (out, in) or (in, out); from source only a square one is known.
                 layout_known=kind != "custom" or weight_state.shape[0] == weight_state.shape[1],
+                params=tuple((n, param_init(s, generic)) for n, s in module.own_params()) if kind == ATTENTION else (),
             )
         )
     return tuple(found)

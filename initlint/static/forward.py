@@ -4,9 +4,12 @@
 weight layer adds a LAYER node, ``F.relu``/``nn.ReLU``/``x.relu()`` an
 ACTIVATION, ``x + y`` a MERGE, ``x * 2.0`` a SCALE, ``x * y`` a GATE; dropout,
 pooling and reshapes pass the signal through. Submodules of the file's classes
-are inlined, Sequentials chained, ModuleList loops unrolled. Anything unknown
-becomes an OPAQUE node, and tensors entering a branch that cannot be decided
-pass through one, so no layer is paired from a path that may not run.
+are inlined, Sequentials chained, ModuleList loops unrolled, and loops the
+source cannot count (over time steps) run twice. An ``nn.MultiheadAttention``
+is two layers, its packed q/k/v projection then ``out_proj``, as in full mode.
+Anything unknown becomes an OPAQUE node, and tensors entering a branch that
+cannot be decided pass through one, so no layer is paired from a path that may
+not run.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 from ..shared import activations, graph, theory
 from ..shared.facts import Activation
 from ..shared.graph import FlowGraph
-from ..shared.knowledge.modules import CONTAINER
+from ..shared.knowledge.modules import ATTENTION, CONTAINER
 from .describe import layer_kind
 from .interp import Interpreter
 from .literals import is_constant, is_number
@@ -39,7 +42,7 @@ _F = "torch.nn.functional."
 _PASS_FUNCTIONS = frozenset({
     *(f"torch.{n}" for n in ("flatten", "reshape", "cat", "concat", "stack", "squeeze", "unsqueeze", "transpose",
                              "permute", "chunk", "split", "roll", "narrow", "matmul", "bmm", "einsum", "mean",
-                             "movedim", "swapaxes", "tile", "repeat_interleave")),
+                             "movedim", "swapaxes", "tile", "repeat_interleave", "unbind")),
     *(_F + n for n in ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
                        "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
                        "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
@@ -58,7 +61,7 @@ _PASS_METHODS = frozenset({
     "view", "reshape", "flatten", "unflatten", "permute", "transpose", "contiguous", "squeeze", "unsqueeze",
     "expand", "expand_as", "repeat", "chunk", "split", "narrow", "to", "float", "half", "double", "bfloat16",
     "type", "type_as", "mean", "t", "view_as", "reshape_as", "clone", "detach", "roll", "movedim", "swapaxes",
-    "masked_fill", "tile", "__getitem__", "matmul", "bmm",
+    "masked_fill", "tile", "__getitem__", "unbind", "matmul", "bmm",
 })  # fmt: skip
 _IGNORE_METHODS = frozenset({"size", "dim", "numel", "get_device", "is_contiguous"})
 # Tensor attributes that are not methods: fx reads them with getattr, which carries no signal.
@@ -67,6 +70,10 @@ _TENSOR_ATTRIBUTES = frozenset({"shape", "T", "mT", "H", "mH", "dtype", "device"
 _ARITHMETIC_METHODS = {"add": "add", "add_": "add", "__add__": "add", "sub": "sub", "sub_": "sub", "mul": "mul",
                        "mul_": "mul", "__mul__": "mul", "div": "div", "div_": "div"}  # fmt: skip
 _OPERATORS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div"}
+# A forward's loop the source cannot count (over time steps, an unknown number of refinements) runs, as
+# it does on full mode's example input; two passes are the fewest that show what one step hands the
+# next: a hidden-to-hidden layer's output reaching its own next call (``Pairing.feeds_itself``).
+UNROLLED_PASSES = 2
 
 
 # Python-level functionals that hand every argument to __torch_function__ as a keyword, defaults
@@ -153,7 +160,8 @@ class FlowBuilder(Interpreter):
         if module.uncertain or name is None:
             return self.opaque(args)
         if layer_kind(module) is not None or module.spec is not None and module.spec.role == graph.LAYER:
-            return self.add(graph.LAYER, self.data(args), name=name)
+            layer = self.add(graph.LAYER, self.data(args), name=name)
+            return self.attention_outputs(module, layer, args) if module.kind == ATTENTION else layer
         first = self.data(*args.positional[:1])
         if isinstance(module.cls, ClassInfo):
             if _is_norm_like(module):
@@ -173,6 +181,16 @@ class FlowBuilder(Interpreter):
         if role == CONTAINER and module.type_name != "ModuleDict" and len(args.positional) == 1 and not args.keywords:
             return self.chain(module, args.positional[0], node)
         return self.opaque(args)
+
+    def attention_outputs(self, module: ModuleObj, projections: Tensor, args: Args) -> tuple[Tensor, Tensor | None]:
+        """``nn.MultiheadAttention``'s ``(output, weights)``, as full mode's graph has the one module:
+        the packed projection feeds ``out_proj``, and all the call returns comes out of ``out_proj``
+        (the weights too, None for ``need_weights=False``)."""
+        out_proj = module.children.get("out_proj")
+        name = self.names.get(id(out_proj))
+        output = self.add(graph.LAYER, [projections.node], name=name) if name is not None else projections
+        need_weights = args.keywords.get("need_weights", args.positional[4] if len(args.positional) > 4 else True)
+        return output, None if need_weights is False else output
 
     def elementwise_call(self, module: ModuleObj, forward: Bound, args: Args, node: ast.AST) -> Any:
         """A parameter-free module of the file (``Swish``, ``Flatten``) on one tensor.
@@ -373,6 +391,23 @@ class FlowBuilder(Interpreter):
 
     def unknown_result(self, inputs: list[Any], node: ast.AST) -> Any:
         return self.opaque(*inputs)
+
+    # -- loops that cannot be counted ----------------------------------------------------------
+
+    def uncounted_for(self, stmt: ast.For | ast.AsyncFor, iterable: Any, frame: Frame) -> None:
+        """A loop over items we cannot list (time steps: ``range(x.size(1))``, ``x.unbind(1)``) runs
+        ``UNROLLED_PASSES`` times, for sure: see ``UNROLLED_PASSES``."""
+        self.run_for(stmt, [self.unknown_item(iterable, stmt) for _ in range(UNROLLED_PASSES)], frame)
+
+    def uncounted_while(self, stmt: ast.While, frame: Frame) -> None:
+        """A while loop whose test cannot be decided runs ``UNROLLED_PASSES`` more times, its test
+        evaluated between them for what it computes, then ends."""
+        for index in range(UNROLLED_PASSES):
+            if index:
+                self.eval(stmt.test, frame)
+            if not self.run_pass(stmt.body, frame):
+                return
+        self.run_body(stmt.orelse, frame)
 
     # -- branches that cannot be decided ----------------------------------------------------------
 

@@ -107,9 +107,13 @@ def default_bias_write(weight_shape: tuple[int, ...], bias_shape: tuple[int, ...
     """The bias default: uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) with torch's fan_in."""
     fan_in = theory.torch_fans(weight_shape).fan_in
     bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-    arguments = {"a": -bound, "b": bound}
-    step = InitStep(describe("uniform_", arguments), "init.uniform_", DEFAULT, site)
-    return init_write("uniform_", arguments, bias_shape, step)
+    return default_write("uniform_", {"a": -bound, "b": bound}, bias_shape, site)
+
+
+def default_write(function: str, arguments: dict[str, Any], shape: tuple[int, ...] | None, site: Span | None) -> Write:
+    """``nn.init.<function>`` as a torch constructor calls it (made at ``site``, the constructor's call)."""
+    step = InitStep(describe(function, arguments), f"init.{function}", DEFAULT, site)
+    return init_write(function, arguments, shape, step)
 
 
 # -- the final state --------------------------------------------------------------------

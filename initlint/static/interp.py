@@ -6,7 +6,8 @@ the objects of ``values`` and ``objects`` (expressions are evaluated by the
 (literal conditions, loops over known lists) runs as Python would run it. A
 branch that cannot be decided runs in *maybe* mode (``self.maybe > 0``), where
 subclasses record their effects as uncertain; the names it bound are joined
-afterwards (``join``). Whatever cannot be followed raises ``GiveUp``.
+afterwards (``join``). So does one pass of a loop that cannot be counted, unless
+a subclass runs it its own way (``uncounted_for``, ``uncounted_while``). Whatever cannot be followed raises ``GiveUp``.
 """
 
 from __future__ import annotations
@@ -144,24 +145,28 @@ class Interpreter(Expressions, Members):
         iterable = self.eval(stmt.iter, frame)
         items = self.iterate(iterable)
         if items is None or len(items) > MAX_ITEMS:
-            self.assign(stmt.target, self.unknown_item(iterable, stmt), frame)
-            self.undecided([stmt.body + stmt.orelse, []], frame, stmt, loop=True)
-            return
+            self.uncounted_for(stmt, iterable, frame)
+        else:
+            self.run_for(stmt, items, frame)
+
+    exec_AsyncFor = exec_For
+
+    def uncounted_for(self, stmt: ast.For | ast.AsyncFor, iterable: Any, frame: Frame) -> None:
+        """A loop over items we cannot list: its body may run or not; one pass of it runs in maybe mode."""
+        self.assign(stmt.target, self.unknown_item(iterable, stmt), frame)
+        self.undecided([stmt.body + stmt.orelse, []], frame, stmt, loop=True)
+
+    def run_for(self, stmt: ast.For | ast.AsyncFor, items: list[Any], frame: Frame) -> None:
+        """The loop over these items, as Python runs it."""
         frame.loops.append(self.maybe)
         try:
             for item in items:
                 self.assign(stmt.target, item, frame)
-                try:
-                    self.run_body(stmt.body, frame)
-                except BreakLoop:
+                if not self.run_pass(stmt.body, frame):
                     return
-                except ContinueLoop:
-                    continue
         finally:
             frame.loops.pop()
         self.run_body(stmt.orelse, frame)
-
-    exec_AsyncFor = exec_For
 
     def exec_While(self, stmt: ast.While, frame: Frame) -> None:
         frame.loops.append(self.maybe)
@@ -169,21 +174,31 @@ class Interpreter(Expressions, Members):
             for _ in range(MAX_ITEMS):
                 test = self.truth(self.eval(stmt.test, frame))
                 if test is None:
-                    self.undecided([stmt.body + stmt.orelse, []], frame, stmt, loop=True)
+                    self.uncounted_while(stmt, frame)
                     return
                 if not test:
                     break
-                try:
-                    self.run_body(stmt.body, frame)
-                except BreakLoop:
+                if not self.run_pass(stmt.body, frame):
                     return
-                except ContinueLoop:
-                    continue
             else:
                 raise GiveUp("loop does not end", stmt)
         finally:
             frame.loops.pop()
         self.run_body(stmt.orelse, frame)
+
+    def run_pass(self, body: list[ast.stmt], frame: Frame) -> bool:
+        """One pass of a loop's body; False when it breaks out of the loop."""
+        try:
+            self.run_body(body, frame)
+        except BreakLoop:
+            return False
+        except ContinueLoop:
+            pass
+        return True
+
+    def uncounted_while(self, stmt: ast.While, frame: Frame) -> None:
+        """The rest of a while loop whose test cannot be decided: one pass in maybe mode, as for a ``for``."""
+        self.undecided([stmt.body + stmt.orelse, []], frame, stmt, loop=True)
 
     def exec_If(self, stmt: ast.If, frame: Frame) -> None:
         test = self.truth(self.eval(stmt.test, frame))

@@ -3,7 +3,8 @@
 ``construct`` turns ``nn.Linear(64, 32)``, ``nn.Conv2d(3, 16, 3, groups=...)``,
 ``nn.LeakyReLU(0.2)``, ``nn.BatchNorm2d(16)``, ``nn.Sequential(...)`` with
 evaluated arguments into a ``ModuleObj``: weight layers get the weight shape
-torch would create and PyTorch's default init; activations their
+torch would create and PyTorch's default init (``nn.MultiheadAttention`` its
+parameters from ``attention`` and its ``out_proj``); activations their
 ``Activation``. Sizes that are not literal leave the shape unknown, and such a
 layer is never judged.
 """
@@ -16,6 +17,7 @@ from typing import Any
 from ..shared import activations, graph, theory
 from ..shared.facts import Activation, Span
 from ..shared.knowledge.modules import (
+    ATTENTION,
     COMPOSITE,
     CONTAINER,
     CONV,
@@ -27,6 +29,7 @@ from ..shared.knowledge.modules import (
     weight_shape,
 )
 from ..shared.knowledge.params import defaults, names
+from . import attention
 from .inits import ParamState, default_bias_write, default_weight_write
 from .literals import is_number, truth
 from .names import Qual
@@ -43,7 +46,8 @@ class Spec:
     defaults: dict[str, Any] = field(default_factory=dict)
     bases: tuple[str, ...] = ()  # torch.nn base classes, for isinstance
     known_bases: bool = True  # False for torch.nn classes whose construction static mode does not follow
-    kind: str | None = None  # weight layers static mode sizes: DENSE | CONV | CONV_TRANSPOSE
+    kind: str | None = None  # weight layers static mode sizes: DENSE | CONV | CONV_TRANSPOSE | ATTENTION
+    weight: str = "weight"  # weight layers: the parameter whose fans are judged
 
     def required(self) -> list[str]:
         return [p for p in self.params or () if p not in self.defaults]
@@ -64,6 +68,7 @@ def _spec(row: ModuleClass) -> Spec:
         defaults(row.params or ()),
         tuple(f"torch.nn.{b}" for b in row.bases),
         kind=row.kind if row.role == graph.LAYER else None,
+        weight=row.weight or "weight",
     )
 
 
@@ -127,7 +132,9 @@ def construct(qual: Qual, spec: Spec, args: Args, site: Span | None) -> ModuleOb
     if bound is None:
         return module
     module.attrs.update({k: v for k, v in bound.items() if k not in ("bias", "device", "dtype")})
-    if spec.role == graph.LAYER:
+    if spec.role == graph.LAYER and spec.kind == ATTENTION:
+        _attention_layer(module, bound, site)
+    elif spec.role == graph.LAYER:
         _weight_layer(module, spec, qual.last, bound, site)
     elif spec.role == graph.ACTIVATION:
         module.activation = _activation(qual.last, bound)
@@ -176,6 +183,22 @@ def _weight_layer(module: ModuleObj, spec: Spec, class_name: str, bound: dict[st
     bias_shape: tuple[int, ...] = (n_out,)
     module.params["weight"] = ParamState(shape, [default_weight_write(shape, site)])
     module.params["bias"] = ParamState(bias_shape, [default_bias_write(shape, bias_shape, site)]) if has_bias else None
+
+
+def _attention_layer(module: ModuleObj, bound: dict[str, Any], site: Span | None) -> None:
+    """nn.MultiheadAttention: its own parameters (``attention``), then ``out_proj``, a Linear built
+    inside it, whose bias torch zeroes after Linear's default init."""
+    module.kind = ATTENTION
+    module.attrs.update(attention.attributes(bound))
+    module.params.update(attention.own_params(bound, site))
+    embed = bound["embed_dim"]
+    out_proj = construct(
+        Qual(attention.OUT_PROJ), CATALOGUE[attention.OUT_PROJ], Args((embed, embed), {"bias": bound["bias"]}), site
+    )
+    bias = out_proj.params.get("bias")
+    if bias is not None and bias.shape is not None:
+        bias.add(attention.out_proj_bias_zeroed(site, bias.shape))
+    add_child(module, "out_proj", out_proj, site)
 
 
 def _activation(class_name: str, bound: dict[str, Any]) -> Activation | None:

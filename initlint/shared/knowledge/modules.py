@@ -41,6 +41,8 @@ class ModuleClass:
 
 _DEVICE = {"device": None, "dtype": None}
 _CONV = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True, "padding_mode": "zeros", **_DEVICE}
+_ATTENTION = {"dropout": 0.0, "bias": True, "add_bias_kv": False, "add_zero_attn": False, "kdim": None,
+              "vdim": None, "batch_first": False, **_DEVICE}  # fmt: skip
 _NORM = {"eps": 1e-5, "momentum": 0.1, "affine": True, "track_running_stats": True, "bias": True, **_DEVICE}
 _ACTIVATION_PARAMS = {
     "ReLU": "inplace", "LeakyReLU": "negative_slope inplace", "ReLU6": "inplace", "Tanh": "*args **kwargs",
@@ -78,15 +80,10 @@ def _table() -> dict[str, ModuleClass]:
         rows[name] = ModuleClass(name, role, kind, tuple(bases), params, weight)
 
     layer, norm, pass_ = graph.LAYER, graph.NORM, graph.PASS
-    add(
-        "Linear",
-        layer,
-        kind=DENSE,
-        weight="weight",
-        params=params("in_features out_features bias device dtype", {"bias": True, **_DEVICE}),
-    )
+    linear_params = params("in_features out_features bias device dtype", {"bias": True, **_DEVICE})
+    add("Linear", layer, kind=DENSE, weight="weight", params=linear_params)
     add("LazyLinear", layer, ["Linear"])
-    add("NonDynamicallyQuantizableLinear", layer, ["Linear"])  # MultiheadAttention's out_proj
+    add("NonDynamicallyQuantizableLinear", layer, ["Linear"], params=linear_params)  # MultiheadAttention's out_proj
     add("Bilinear", layer, kind=DENSE, weight="weight")
     add("_ConvNd", layer, kind=CONV, weight="weight")
     add("_ConvTransposeNd", layer, ["_ConvNd"], kind=CONV_TRANSPOSE)
@@ -119,7 +116,16 @@ def _table() -> dict[str, ModuleClass]:
     for name in ("RNN", "LSTM", "GRU"):
         add(name, layer, ["RNNBase"])
         add(f"{name}Cell", layer, ["RNNCellBase"])
-    add("MultiheadAttention", layer, kind=ATTENTION, weight="in_proj_weight")
+    add(
+        "MultiheadAttention",
+        layer,
+        kind=ATTENTION,
+        weight="in_proj_weight",
+        params=params(
+            "embed_dim num_heads dropout bias add_bias_kv add_zero_attn kdim vdim batch_first device dtype",
+            _ATTENTION,
+        ),
+    )
 
     norm_params = "num_features eps momentum affine track_running_stats device dtype * bias"
     add("_NormBase", norm)
