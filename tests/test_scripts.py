@@ -343,3 +343,42 @@ nn.init.xavier_uniform_(model.fc1.weight)
     assert {row["layer"]: row["init"] for row in model["layers"]}["fc1"] == "xavier_uniform_()"
     assert [f["line"] for f in findings_for(document, "IL101")] == [22]
     assert code == 1
+
+
+def test_a_build_that_takes_an_earlier_build_runs_it_first_with_its_init():
+    """`encoder = Encoder(); encoder.apply(init_encoder); model = Classifier(encoder, ...)`: the
+    classifier's build function first runs the encoder's (construction and init), as the script does."""
+    result, code = sliced((REAL / "encoder_head_train.py").read_text(), frozenset({"Encoder", "Classifier"}))
+    [encoder, classifier] = result.builds
+    assert (encoder.variable, encoder.requires, classifier.variable, classifier.requires) == (
+        "encoder",
+        (),
+        "model",
+        ("encoder",),
+    )
+    assert result.unresolved == ()
+    body = code.split(f"def {classifier.function}", 1)[1].split("\n\n", 1)[0]
+    assert body.splitlines()[1:] == [
+        f"    encoder = {encoder.function}()",
+        "    model = Classifier(encoder, args.num_classes)",
+        "    return model",
+    ]
+
+
+@pytest.mark.parametrize("mode", [(), ("--static",)], ids=["full", "static"])
+def test_a_model_built_from_another_builds_model_is_analysed_with_the_scripts_init(tmp_path, mode):
+    project = real_repo(tmp_path, "encoder_head_train.py")
+    path = project / "encoder_head_train.py"
+    code, document = run_json("--no-cache", *mode, "encoder_head_train.py", cwd=project)
+    assert sentinels(project) == []
+    models = models_by_name(document)
+    assert models["Classifier"]["built_by"] == f"call-site encoder_head_train.py:{line_of(path, 'model = Classifier')}"
+    rows = {row["layer"]: row for row in models["Classifier"]["layers"]}
+    assert rows["encoder.layers.0"]["init"] == "xavier_uniform_()"
+    [finding] = findings_for(document, "IL101")
+    assert finding["line"] == line_of(path, "nn.init.xavier_uniform_(module.weight)")
+    # Found in the encoder built alone and inside the classifier: one line, both models named.
+    assert set(finding["models"]) == {"Encoder", "Classifier"}
+    assert {rows[f"encoder.layers.{i}"]["activation"] for i in range(3)} == {"torch.relu"}
+    assert not findings_for(document, "IL909")  # built as the script builds it, not read instead
+    assert code == 1

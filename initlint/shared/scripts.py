@@ -25,7 +25,7 @@ import ast
 import builtins
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .knowledge.values import INIT_ALIASES, INIT_FUNCTIONS, TENSOR_WRITES
 
@@ -55,6 +55,9 @@ class Build:
     function: str  # the name of the function ``program`` defines to build it
     position: int  # the construction statement's index among the flattened statements
     init_positions: tuple[int, ...]
+    # Earlier builds whose models this one's construction or inits read (`enc = Encoder()`, then
+    # `model = Net(enc)`), by variable, in order: built first, as the script builds them.
+    requires: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -313,6 +316,17 @@ def _builds(flat: list[ast.stmt], classes: set[str], functions: set[str]) -> lis
     return found
 
 
+def _with_requirements(flat: list[ast.stmt], build: Build, models: list[Build]) -> Build:
+    """The build, with the earlier builds of models (the latest binding of each variable) it reads."""
+    latest: dict[str, Build] = {}
+    for other in models:
+        if other.position < build.position:
+            latest[other.variable] = other
+    reads = _build_reads(flat, build)
+    requires = tuple(variable for variable in latest if variable in reads)
+    return replace(build, requires=requires) if requires else build
+
+
 # -- the slice ----------------------------------------------------------------------------------
 
 
@@ -323,16 +337,18 @@ def slice_module(module: ast.Module, classes: set[str]) -> Slice:
     definitions = {s.name: s for s in flat if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
     functions = {name for name, s in definitions.items() if not isinstance(s, ast.ClassDef)}
     builds = _builds(flat, classes | {n for n, s in definitions.items() if isinstance(s, ast.ClassDef)}, functions)
+    # A build of a class that is not a model (``config = GPTConfig(n_layer=2)``) is also a plain statement:
+    # a model's construction that reads its variable keeps it (and what changes it) like any other.
+    # One that reads an earlier model's variable (``model = Net(encoder)``) runs that model's build first.
+    models = [b for b in builds if b.model_class in classes or b.model_class.rpartition(".")[2] in classes]
+    builds = [_with_requirements(flat, b, models) for b in builds]
     in_builds = {p for b in builds for p in (b.position, *b.init_positions)}
     kept = {i for i, s in enumerate(flat) if _always_kept(s) and i not in in_builds}
     last = max((p for p in in_builds), default=len(flat))
-    needed = set().union(*(_build_reads(flat, b) for b in builds))
+    needed = set().union(*(_build_reads(flat, b) - set(b.requires) for b in builds))
     needed |= set().union(*(_definition_reads(flat[i]) for i in kept)) if kept else set()
     if not builds:  # a plain module: its settings are what its classes may read when built
         needed |= {name for i, s in enumerate(flat) if _simple(s) for name in _bound(s)}
-    # A build of a class that is not a model (``config = GPTConfig(n_layer=2)``) is also a plain statement:
-    # a model's construction that reads its variable keeps it (and what changes it) like any other.
-    models = [b for b in builds if b.model_class in classes or b.model_class.rpartition(".")[2] in classes]
     in_models = {p for b in models for p in (b.position, *b.init_positions)}
     kept, unresolved = _close(flat, kept, needed, definitions, last, in_models)
     skipped = tuple(s.lineno for i, s in enumerate(flat) if i not in kept and i not in in_builds)
@@ -432,11 +448,13 @@ def must_slice(module: ast.Module, sliced: Slice) -> bool:
 
 @dataclass(frozen=True)
 class BuildCode:
-    """What one build runs: its construction call alone (placements and wrappers dropped), then its inits."""
+    """What one build runs: the builds it requires (each bound to its variable), its construction call
+    alone (placements and wrappers dropped), then its inits."""
 
     build: Build
     construction: ast.Call
     inits: tuple[ast.stmt, ...]
+    requires: tuple[BuildCode, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -451,11 +469,14 @@ class ScriptCode:
 def script_code(module: ast.Module, sliced: Slice) -> ScriptCode:
     """The statements ``sliced`` keeps of ``module``, and what each of its builds runs."""
     flat = _flatten(module)
-    builds = tuple(
-        BuildCode(build, _construction(flat, build), tuple(flat[i] for i in build.init_positions))
-        for build in sliced.builds
-    )
-    return ScriptCode(tuple(flat[i] for i in sliced.kept), builds)
+    made: dict[str, BuildCode] = {}  # variable -> its latest build so far
+    builds = []
+    for build in sliced.builds:
+        inits = tuple(flat[i] for i in build.init_positions)
+        code = BuildCode(build, _construction(flat, build), inits, tuple(made[v] for v in build.requires))
+        made[build.variable] = code
+        builds.append(code)
+    return ScriptCode(tuple(flat[i] for i in sliced.kept), tuple(builds))
 
 
 def program(module: ast.Module, sliced: Slice) -> ast.Module:
@@ -470,6 +491,16 @@ def program(module: ast.Module, sliced: Slice) -> ast.Module:
         assign = ast.copy_location(
             ast.Assign([ast.Name(build.variable, ast.Store())], built.construction), construction
         )
+        # The models it reads, each from its own build function (defined above: builds come in order).
+        required = [
+            ast.copy_location(
+                ast.Assign(
+                    [ast.Name(r.build.variable, ast.Store())], ast.Call(ast.Name(r.build.function, ast.Load()), [], [])
+                ),
+                construction,
+            )
+            for r in built.requires
+        ]
         returned = ast.copy_location(ast.Return(ast.Name(build.variable, ast.Load())), construction)
         no_arguments = ast.arguments(
             posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
@@ -477,7 +508,7 @@ def program(module: ast.Module, sliced: Slice) -> ast.Module:
         function = ast.FunctionDef(
             name=build.function,
             args=no_arguments,
-            body=[assign, *built.inits, returned],
+            body=[*required, assign, *built.inits, returned],
             decorator_list=[],
             returns=None,
         )

@@ -32,6 +32,7 @@ from .arguments import Parser, is_parser_class, namespace, parser_method
 from .construct import Builder, is_module_class
 from .models import Construction, described, internal_error, not_followed
 from .names import Qual
+from .objects import ModuleObj
 from .runtime import BreakLoop, ContinueLoop, Frame, GiveUp, Raises, Returned
 from .source import bound_names, globals_declared, read_definition
 from .values import UNKNOWN, Args, ClassInfo, MethodOf, Scope
@@ -136,23 +137,31 @@ def _build(
         builder.run_module(kept, frame)
         for name in rebound:  # a function declaring it global may have changed it
             scope.names[name] = UNKNOWN
-        cls = scope.lookup(build.model_class)
-        if not isinstance(cls, ClassInfo) or not is_module_class(cls):
-            raise GiveUp(f"{build.model_class} is not the file's module class there", built.construction)
-        root = builder.build(cls, builder.arguments(built.construction, frame), built.construction)
+        for required in built.requires:  # the models it reads, built and initialised first
+            _construct(builder, required, frame)
+        root = _construct(builder, built, frame)
     except Raises as error:
         return Raised(build.model_class, build.line, str(error))
     except (GiveUp, RecursionError) as error:
         return not_followed(path, how, error)
     except Exception as error:  # a bug here must cost one model, never the file; the detail says so
         return internal_error(path, how, error)
-    scope.names[build.variable] = root
-    try:
-        for statement in built.inits:
-            builder.run_statement(statement, frame, lambda s: builder.taint([root], s))
-    except Exception as error:
-        return internal_error(path, how, error)
     return described(path, how, root)
+
+
+def _construct(builder: ScriptBuilder, built: BuildCode, frame: Frame) -> ModuleObj:
+    """A build's model, constructed and initialised as the script does, bound to its variable."""
+    for required in built.requires:
+        if required.build.variable not in frame.scope.names:
+            _construct(builder, required, frame)
+    cls = frame.scope.lookup(built.build.model_class)
+    if not isinstance(cls, ClassInfo) or not is_module_class(cls):
+        raise GiveUp(f"{built.build.model_class} is not the file's module class there", built.construction)
+    root = builder.build(cls, builder.arguments(built.construction, frame), built.construction)
+    frame.scope.names[built.build.variable] = root
+    for statement in built.inits:
+        builder.run_statement(statement, frame, lambda s: builder.taint([root], s))
+    return root
 
 
 class ScriptBuilder(Builder):
