@@ -107,6 +107,20 @@ def test_deviation_is_actual_over_reference_at_the_worst_node_and_at_the_output(
     assert found.output == pytest.approx(1e-2)
 
 
+def test_behind_a_zero_initialised_head_the_output_is_judged_by_what_reaches_the_head():
+    """A zero head (the convention) carries no signal in either propagation: the output's deviation is
+    read at the head's input, so a collapsed body is still seen."""
+    nodes = [
+        SignalNode(graph.INPUT_NODE),
+        SignalNode(graph.LAYER, (0,), layer="body"),
+        SignalNode(graph.LAYER, (1,), layer="head"),
+        SignalNode(graph.OUTPUT_NODE, (2,)),
+    ]
+    actual = propagate(nodes, {"body": 1e-6, "head": 0.0}.__getitem__)
+    reference = propagate(nodes, {"body": 1.0, "head": 0.0}.__getitem__)
+    assert deviation(nodes, actual, reference).output == pytest.approx(1e-6)
+
+
 def test_the_dataflow_keeps_every_part_and_drops_shape_reads():
     first = graph.FlowGraph()
     x = first.add(graph.INPUT_NODE)
@@ -217,14 +231,14 @@ def test_a_small_residual_branch_is_never_an_error_and_says_what_carries_the_sig
     found = _findings(reports[mode], "SmallBranches")
     assert found, "the branch's own chain is still reported"
     assert all(severity != "error" for _, severity, _ in found)
-    assert any("skip connections and norms keep the output's second moment at" in m for *_, m in found)
+    assert any("through the whole model's dataflow" in m and "its output keeps 1x" in m for *_, m in found)
 
 
 @pytest.mark.parametrize("mode", ["full", "static"])
 def test_the_same_collapse_without_a_skip_is_an_error_a_final_norm_cannot_undo(reports, mode):
     found = _findings(reports[mode], "NoSkip")
     assert ("IL201", "error") in [(code, severity) for code, severity, _ in found]
-    assert not any("skip connections and norms keep" in m for *_, m in found)
+    assert not any("through the whole model's dataflow" in m for *_, m in found)
 
 
 @pytest.mark.parametrize("mode", ["full", "static"])

@@ -448,8 +448,9 @@ class ModelView:
         elif self.is_extreme(chain) and self.carried_by_model(chain):
             assert self.signal_deviation is not None  # carried_by_model says so
             note += (
-                f" (within the chain; over the whole model, skip connections and norms keep the output's second "
-                f"moment at {fmt(self.signal_deviation.output)}x the variance-preserving reference)"
+                f"; through the whole model's dataflow (residual adds, norms, a small final layer being the "
+                f"convention) its output keeps {fmt(self.signal_deviation.output)}x the second moment "
+                f"variance-preserving inits give it"
             )
         return note
 

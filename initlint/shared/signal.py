@@ -132,12 +132,35 @@ class Deviation:
 
 
 def deviation(nodes: Sequence[SignalNode], actual: Moments, reference: Moments) -> Deviation:
-    largest, output = 1.0, math.inf
-    for node, a, r in zip(nodes, actual.values, reference.values):
-        if a is None or r is None or r <= 0.0 or not math.isfinite(r):
+    ratios = [_ratio(a, r) for a, r in zip(actual.values, reference.values)]
+    largest = max([1.0, *(ratio for ratio in ratios if ratio is not None)])
+    outputs = [_ratio_before(nodes, ratios, i) for i, node in enumerate(nodes) if node.kind in _OUTPUTS]
+    known = [ratio for ratio in outputs if ratio is not None]
+    return Deviation(largest, min(known) if known else 1.0)
+
+
+_OUTPUTS = (graph.OUTPUT_NODE, graph.SINK)
+
+
+def _ratio(actual: float | None, reference: float | None) -> float | None:
+    """actual / reference, None where either is unknown or the reference carries no signal."""
+    if actual is None or reference is None or not 0.0 < reference < math.inf:
+        return None
+    return actual / reference if math.isfinite(actual) else math.inf
+
+
+def _ratio_before(nodes: Sequence[SignalNode], ratios: Sequence[float | None], at: int) -> float | None:
+    """The ratio at a node, or, where the reference carries no signal there (a zero-initialised head,
+    the convention), at the nearest nodes before it that do: the smallest of them."""
+    stack, seen, found = [at], set(), []
+    while stack:
+        i = stack.pop()
+        if i in seen:
             continue
-        ratio = a / r if math.isfinite(a) else math.inf
-        largest = max(largest, ratio)
-        if node.kind in (graph.OUTPUT_NODE, graph.SINK):
-            output = min(output, ratio)
-    return Deviation(largest, output if math.isfinite(output) else 1.0)
+        seen.add(i)
+        ratio = ratios[i]
+        if ratio is not None:
+            found.append(ratio)
+        else:
+            stack.extend(nodes[i].inputs)
+    return min(found, default=None)
