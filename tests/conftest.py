@@ -107,6 +107,14 @@ def run_process(
     )
 
 
+def layer_rows(document: dict, fields: tuple[str, ...]) -> dict[str, dict[str, tuple]]:
+    """Each model's ``models[].layers`` rows of a JSON report, by layer name: the ``fields`` of each."""
+    return {
+        model["model"]: {row["layer"]: tuple(row[key] for key in fields) for row in model["layers"]}
+        for model in document["models"]
+    }
+
+
 def findings_for(document: dict, code: str | None = None, model: str | None = None) -> list[dict]:
     return [
         f

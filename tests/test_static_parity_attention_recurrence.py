@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import line_of, run_json, write
+from conftest import layer_rows, line_of, run_json, write
 
 from initlint import Options, check_paths
 
@@ -205,10 +205,7 @@ def verdicts(document: dict) -> set[tuple]:
 
 def rows(document: dict) -> dict[str, dict[str, tuple]]:
     """Each model's layer rows, by layer name: the fields both modes compute."""
-    return {
-        model["model"]: {row["layer"]: tuple(row[key] for key in ROW_FIELDS) for row in model["layers"]}
-        for model in document["models"]
-    }
+    return layer_rows(document, ROW_FIELDS)
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from ..shared.facts import ParamInit
-from .base import INFO, Example, Expect, ModelView, Rule, StaticDiffers, Verdict, fmt
+from .base import INFO, Example, Expect, ModelView, Rule, Verdict, fmt
 
 _BIAS = re.compile(r"bias_(ih|hh)(_l\d+)?(_reverse)?$")
 
@@ -85,9 +85,6 @@ class LanguageModel(nn.Module):
             expect=(
                 Expect("IL311", 7, ("lstm",)),
                 Expect("IL312", 7, ("lstm",)),
-            ),
-            static=StaticDiffers(
-                "the forget-gate bias lives in an LSTM, and static mode leaves recurrent layers out",
             ),
         ),
     ),

@@ -7,17 +7,19 @@ from collections.abc import Sequence
 
 from ..shared.facts import LayerFacts
 from ..shared.graph import Pairing
-from ..shared.knowledge.modules import ATTENTION, CONV, CONV_TRANSPOSE
+from ..shared.knowledge.modules import ATTENTION, CONV, CONV_TRANSPOSE, RECURRENT
 from ..shared.layer_facts import layer_facts as shared_layer_facts
 from ..shared.writes import SiteKey
 from .inits import noted_sites, param_init
 from .layers import true_fans
 from .objects import ModuleObj
+from .recurrent import mode
 from .values import ClassInfo
 
 
 def layer_kind(module: ModuleObj) -> str | None:
-    """dense | conv | conv_transpose for torch layers (and the file's subclasses of them), custom for hand-made ones."""
+    """dense | conv | conv_transpose | recurrent | attention for torch layers (and the file's subclasses
+    of them), custom for hand-made ones."""
     if module.kind is not None:
         return module.kind
     weight = module.params.get("weight")
@@ -79,7 +81,10 @@ def layer_facts(
                 groups=module.attrs.get("groups", 1) if kind in (CONV, CONV_TRANSPOSE) else 1,
                 # Full mode probes whether the weight is (out, in) or (in, out); from source only a square one is known.
                 layout_known=kind != "custom" or weight_state.shape[0] == weight_state.shape[1],
-                params=tuple((n, param_init(s, generic)) for n, s in module.own_params()) if kind == ATTENTION else (),
+                recurrent=(mode(module), module.attrs["hidden_size"]) if kind == RECURRENT else None,
+                params=tuple((n, param_init(s, generic)) for n, s in module.own_params())
+                if kind in (RECURRENT, ATTENTION)
+                else (),
             )
         )
     return tuple(found)

@@ -6,7 +6,9 @@ ACTIVATION, ``x + y`` a MERGE, ``x * 2.0`` a SCALE, ``x * y`` a GATE; dropout,
 pooling and reshapes pass the signal through. Submodules of the file's classes
 are inlined, Sequentials chained, ModuleList loops unrolled, and loops the
 source cannot count (over time steps) run twice. An ``nn.MultiheadAttention``
-is two layers, its packed q/k/v projection then ``out_proj``, as in full mode.
+is two layers, its packed q/k/v projection then ``out_proj``, as in full mode;
+an ``nn.LSTM``/``GRU``/``RNN`` or a cell is one layer, and every tensor its call
+returns (output, hidden and cell states) comes out of it.
 Anything unknown becomes an OPAQUE node, and tensors entering a branch that
 cannot be decided pass through one, so no layer is paired from a path that may
 not run.
@@ -21,7 +23,8 @@ from typing import Any
 from ..shared import activations, graph, theory
 from ..shared.facts import Activation
 from ..shared.graph import FlowGraph
-from ..shared.knowledge.modules import ATTENTION, CONTAINER
+from ..shared.knowledge.modules import ATTENTION, CONTAINER, RECURRENT
+from . import recurrent
 from .describe import layer_kind
 from .interp import Interpreter
 from .literals import is_constant, is_number
@@ -161,7 +164,9 @@ class FlowBuilder(Interpreter):
             return self.opaque(args)
         if layer_kind(module) is not None or module.spec is not None and module.spec.role == graph.LAYER:
             layer = self.add(graph.LAYER, self.data(args), name=name)
-            return self.attention_outputs(module, layer, args) if module.kind == ATTENTION else layer
+            if module.kind == ATTENTION:
+                return self.attention_outputs(module, layer, args)
+            return recurrent.outputs(module, layer) if module.kind == RECURRENT else layer
         first = self.data(*args.positional[:1])
         if isinstance(module.cls, ClassInfo):
             if _is_norm_like(module):

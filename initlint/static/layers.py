@@ -4,9 +4,10 @@
 ``nn.LeakyReLU(0.2)``, ``nn.BatchNorm2d(16)``, ``nn.Sequential(...)`` with
 evaluated arguments into a ``ModuleObj``: weight layers get the weight shape
 torch would create and PyTorch's default init (``nn.MultiheadAttention`` its
-parameters from ``attention`` and its ``out_proj``); activations their
-``Activation``. Sizes that are not literal leave the shape unknown, and such a
-layer is never judged.
+parameters from ``attention`` and its ``out_proj``, ``nn.LSTM``/``GRU``/``RNN`` and
+their cells theirs from ``recurrent``); activations their ``Activation``.
+Sizes that are not literal leave the shape unknown, and such a layer is never
+judged.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from ..shared.knowledge.modules import (
     CONV_TRANSPOSE,
     DENSE,
     MODULE_CLASSES,
+    RECURRENT,
     ModuleClass,
     layer_fans,
     weight_shape,
 )
 from ..shared.knowledge.params import defaults, names
-from . import attention
+from . import attention, recurrent
 from .inits import ParamState, default_bias_write, default_weight_write
 from .literals import is_number, truth
 from .names import Qual
@@ -46,7 +48,7 @@ class Spec:
     defaults: dict[str, Any] = field(default_factory=dict)
     bases: tuple[str, ...] = ()  # torch.nn base classes, for isinstance
     known_bases: bool = True  # False for torch.nn classes whose construction static mode does not follow
-    kind: str | None = None  # weight layers static mode sizes: DENSE | CONV | CONV_TRANSPOSE | ATTENTION
+    kind: str | None = None  # weight layers static mode sizes: DENSE | CONV | CONV_TRANSPOSE | ATTENTION | RECURRENT
     weight: str = "weight"  # weight layers: the parameter whose fans are judged
 
     def required(self) -> list[str]:
@@ -57,7 +59,7 @@ def _spec(row: ModuleClass) -> Spec:
     """The knowledge row as static mode reads it.
 
     A weight layer whose constructor the table does not describe (Embedding,
-    LSTM, lazy layers...) and a composite (Transformer...) are calls static
+    Bilinear, lazy layers...) and a composite (Transformer...) are calls static
     mode does not follow: a layer node, or an opaque one, with no facts.
     """
     if row.role == COMPOSITE or row.role == graph.LAYER and row.params is None:
@@ -105,6 +107,8 @@ def true_fans(module: ModuleObj, kind: str, shape: tuple[int, ...]) -> theory.Fa
     """How many inputs each output sums and outputs each input feeds: grouped and transposed convs counted right."""
     if kind in (CONV, CONV_TRANSPOSE):
         return layer_fans(kind, shape, groups=module.attrs["groups"], stride=module.attrs["stride"])
+    if kind == RECURRENT:
+        return layer_fans(kind, shape, recurrent_mode=recurrent.mode(module))
     return layer_fans(kind, shape)
 
 
@@ -128,12 +132,16 @@ def construct(qual: Qual, spec: Spec, args: Args, site: Span | None) -> ModuleOb
         return module
     if spec.params is None:
         return module
-    bound = args.bind(spec.params, spec.defaults)
+    bound = recurrent.bind(qual.last, args) if spec.kind == RECURRENT else args.bind(spec.params, spec.defaults)
     if bound is None:
         return module
     module.attrs.update({k: v for k, v in bound.items() if k not in ("bias", "device", "dtype")})
     if spec.role == graph.LAYER and spec.kind == ATTENTION:
         _attention_layer(module, bound, site)
+    elif spec.role == graph.LAYER and spec.kind == RECURRENT:
+        module.kind = RECURRENT
+        module.attrs.update(recurrent.attributes(bound))
+        module.params.update(recurrent.own_params(qual.last, bound, site))
     elif spec.role == graph.LAYER:
         _weight_layer(module, spec, qual.last, bound, site)
     elif spec.role == graph.ACTIVATION:

@@ -43,6 +43,9 @@ _DEVICE = {"device": None, "dtype": None}
 _CONV = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True, "padding_mode": "zeros", **_DEVICE}
 _ATTENTION = {"dropout": 0.0, "bias": True, "add_bias_kv": False, "add_zero_attn": False, "kdim": None,
               "vdim": None, "batch_first": False, **_DEVICE}  # fmt: skip
+_RECURRENT = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False,
+              "proj_size": 0, **_DEVICE}  # fmt: skip
+_RNN_CELL = {"bias": True, "nonlinearity": "tanh"}
 _NORM = {"eps": 1e-5, "momentum": 0.1, "affine": True, "track_running_stats": True, "bias": True, **_DEVICE}
 _ACTIVATION_PARAMS = {
     "ReLU": "inplace", "LeakyReLU": "negative_slope inplace", "ReLU6": "inplace", "Tanh": "*args **kwargs",
@@ -111,11 +114,29 @@ def _table() -> dict[str, ModuleClass]:
         add(f"LazyConvTranspose{d}d", layer, [f"ConvTranspose{d}d"])
     add("Embedding", layer, kind=EMBEDDING, weight="weight")
     add("EmbeddingBag", layer, kind=EMBEDDING, weight="weight")
-    add("RNNBase", layer, kind=RECURRENT, weight="weight_ih_l0")
-    add("RNNCellBase", layer, kind=RECURRENT, weight="weight_ih")
+    add(
+        "RNNBase",
+        layer,
+        kind=RECURRENT,
+        weight="weight_ih_l0",
+        params=params(
+            "mode input_size hidden_size num_layers bias batch_first dropout bidirectional proj_size device dtype",
+            _RECURRENT,
+        ),
+    )
+    add(
+        "RNNCellBase",
+        layer,
+        kind=RECURRENT,
+        weight="weight_ih",
+        params=params("input_size hidden_size bias num_chunks device dtype", _DEVICE),
+    )
+    cell_params = "input_size hidden_size bias device dtype"
     for name in ("RNN", "LSTM", "GRU"):
-        add(name, layer, ["RNNBase"])
-        add(f"{name}Cell", layer, ["RNNCellBase"])
+        # RNN, LSTM and GRU take ``*args, **kwargs`` and hand them to RNNBase after their mode.
+        add(name, layer, ["RNNBase"], params=params("*args **kwargs"))
+        signature = cell_params.replace("bias", "bias nonlinearity") if name == "RNN" else cell_params
+        add(f"{name}Cell", layer, ["RNNCellBase"], params=params(signature, {**_RNN_CELL, **_DEVICE}))
     add(
         "MultiheadAttention",
         layer,
