@@ -79,6 +79,26 @@ class Net(nn.Module):
     )
 
 
+def test_eye_is_recorded_at_its_call(tmp_path):
+    """``nn.init.eye_`` writes through ``torch.eye(..., out=w)``: a factory call with ``out=`` is a write
+    to ``w`` (the IRNN's identity recurrence), not a new tensor."""
+    path, model, rec = build(
+        tmp_path,
+        HEADER
+        + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rec = nn.Linear(64, 64)
+        nn.init.eye_(self.rec.weight)
+""",
+    )
+    init = rec.param_init(model.rec.weight)
+    assert (init.origin, init.last.call, init.last.site.line) == (USER, "eye_()", line_of(path, "eye_("))
+    assert init.std == pytest.approx(1 / 8)  # E[w^2] of a 64x64 identity: 64 ones in 4096 entries
+    assert torch.equal(model.rec.weight.detach(), torch.eye(64))
+
+
 def test_init_weights_method(tmp_path):
     path, model, rec = build(
         tmp_path,

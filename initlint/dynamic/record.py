@@ -349,10 +349,10 @@ class InitRecorder(TorchFunctionMode):
         if name in _WRITES:
             if args and isinstance(args[0], torch.Tensor):
                 self._record_write(name, args, kwargs, sys._getframe(2))
+        elif "out" in kwargs and isinstance(kwargs["out"], torch.Tensor):  # before factories: eye_ writes this way
+            self._record_unknown_write(kwargs["out"], name, sys._getframe(2))
         elif name in _FACTORIES and isinstance(result, torch.Tensor):
             self._record_factory(name, args, kwargs, result, sys._getframe(2))
-        elif "out" in kwargs and isinstance(kwargs["out"], torch.Tensor):
-            self._record_unknown_write(kwargs["out"], name, sys._getframe(2))
         elif name in _SCALAR_OPS and isinstance(result, torch.Tensor):
             self._derive_scaled(name, args, result)
         elif name in _VALUE_PRESERVING and isinstance(result, torch.Tensor) and args:
