@@ -138,11 +138,13 @@ def _segments(kinks: Sequence[float]) -> list[tuple[float, float]]:
     return list(zip(cuts, cuts[1:]))
 
 
-def gaussian_expectation(g: Callable[[float], float], kinks: Sequence[float] = ()) -> float:
-    """E[g(z)] for z ~ N(0, 1), by Simpson's rule split at the kinks of g."""
+def gaussian_expectation(
+    g: Callable[[float], float], kinks: Sequence[float] = (), panels: int = _PANELS_PER_SEGMENT
+) -> float:
+    """E[g(z)] for z ~ N(0, 1), by Simpson's rule split at the kinks of g (``panels`` per segment)."""
     total = 0.0
     for lo, hi in _segments(kinks):
-        n = 2 * _PANELS_PER_SEGMENT
+        n = 2 * panels
         h = (hi - lo) / n
         total += _simpson([g(lo + i * h) * _phi(lo + i * h) for i in range(n + 1)], h)
     return total
@@ -469,8 +471,11 @@ def _moment_at(name: str, params: tuple[tuple[str, float], ...], step: int) -> f
     spec = ACTIVATIONS[name]
     kw = spec.params(dict(params))
     scale = math.sqrt(10.0 ** (step / 50))
-    kinks = [k / scale for k in spec.kinks(**kw)]
-    return gaussian_expectation(lambda z: spec.fn(scale * z, **kw) ** 2, kinks)
+    # Where f(s z) turns (|s z| of 1 to 3) gets its own segments, so a tenth of the gains' panels
+    # (a signal model comparing moments against factors of 1e4 needs no more) still resolve it.
+    turns = [sign * k / scale for sign in (-1.0, 1.0) for k in (1.0, 3.0)]
+    kinks = [k / scale for k in spec.kinks(**kw)] + turns
+    return gaussian_expectation(lambda z: spec.fn(scale * z, **kw) ** 2, kinks, _PANELS_PER_SEGMENT // 10)
 
 
 # PyTorch's default for Linear/Conv*: kaiming_uniform_(a=sqrt(5)) == U(+-1/sqrt(fan_in)).
