@@ -124,48 +124,31 @@ class Judging:
 
     def report(self, files: Sequence[FileFacts], buffers: Mapping[str, str] | None = None) -> Report:
         """The findings and model entries of every analysed file."""
-        options, paths = self.options, self.paths
         components = {
             key for f in files for m in f.models if m.status not in (ERROR, SKIPPED) for key in m.component_classes
         }
         findings: list[Finding] = []
         entries: list[ModelEntry] = []
         judged: dict[tuple[str, str], list[Finding]] = {}  # (path, model) -> its findings, for its variants
-        notebooks = read_notebooks(paths.show(f.path) for f in files)  # their lines are placed in cells
+        notebooks = read_notebooks(self.paths.show(f.path) for f in files)  # their lines are placed in cells
         for f in files:
-            shown = paths.show(f.path)
+            shown = self.paths.show(f.path)
             if f.problem is not None:
-                findings.append(_problem_finding(f.problem, f.path, None, 1, paths))
+                findings.append(_problem_finding(f.problem, f.path, None, 1, self.paths))
                 entries.append(ModelEntry(shown, "", ERROR, f.problem.message))
             if f.static_fallback is not None:
-                findings.append(_fallback_finding(f, paths))
+                findings.append(_fallback_finding(f, self.paths))
             for model in f.models:
                 if _own_check(model) and _key(model) in components:
                     entries.append(ModelEntry(shown, model.name, SKIPPED, BUILDING_BLOCK))
                     continue
-                governing = options.for_file(model.path)  # the configuration of the model's file
-                detail = _detail(f, model)
-                view = ModelView(model, governing.settings)
-                needs = model.needs
-                suggestion = suggest_entry(model.path, model.name, needs, governing.root) if needs else None
-                built_by = _built_by(model, paths, notebooks)
-                row = ModelEntry(shown, model.name, model.status, detail, _layer_rows(view), built_by, suggestion)
-                entries.append(row)
-                if model.status == SKIPPED:
-                    findings.append(_skipped_finding(model, detail, suggestion, governing, paths))
-                    continue
-                if model.status == VARIANT:  # the same findings as the model it builds the same as
-                    own = [replace(g, model=model.name) for g in judged.get((f.path, model.variant_of), []) if g.layer]
-                else:
-                    prepared = self._findings.pop((f.path, model.name), None)
-                    own = prepared if prepared is not None else self._model_findings(view, detail)
-                judged[f.path, model.name] = own
+                entry, own = self._judge_model(f, model, judged, notebooks)
+                entries.append(entry)
                 findings.extend(own)
-        selected = [f for f in findings if _selected(f, options)]
-        kept, silenced = _suppressions(selected)
+        kept, silenced = _suppressions([f for f in findings if _selected(f, self.options)])
         digests = {f.path: f.digest for f in files if f.digest}
         merged = _across_models(_grouped(kept))
-        planned = _in_cells(plan_fixes(merged, digests, paths.show, self.planned, buffers), notebooks)
+        planned = _in_cells(plan_fixes(merged, digests, self.paths.show, self.planned, buffers), notebooks)
         return Report(
             tuple(sorted(planned, key=lambda f: f.sort_key)),
             tuple(entries),
@@ -173,6 +156,33 @@ class Judging:
             digests=digests,
             suppressed=tuple(sorted(_in_cells(_grouped(silenced), notebooks), key=lambda f: f.sort_key)),
         )
+
+    def _judge_model(
+        self,
+        f: FileFacts,
+        model: ModelFacts,
+        judged: dict[tuple[str, str], list[Finding]],
+        notebooks: Mapping[str, Notebook],
+    ) -> tuple[ModelEntry, list[Finding]]:
+        """A model's entry and findings: prepared ones if any, its variant's, or judged now (kept in
+        ``judged`` for the variants that follow)."""
+        governing = self.options.for_file(model.path)  # the configuration of the model's file
+        detail = _detail(f, model)
+        view = ModelView(model, governing.settings)
+        needs = model.needs
+        suggestion = suggest_entry(model.path, model.name, needs, governing.root) if needs else None
+        built_by = _built_by(model, self.paths, notebooks)
+        shown = self.paths.show(f.path)
+        entry = ModelEntry(shown, model.name, model.status, detail, _layer_rows(view), built_by, suggestion)
+        if model.status == SKIPPED:
+            return entry, [_skipped_finding(model, detail, suggestion, governing, self.paths)]
+        if model.status == VARIANT:  # the same findings as the model it builds the same as
+            own = [replace(g, model=model.name) for g in judged.get((f.path, model.variant_of), []) if g.layer]
+        else:
+            prepared = self._findings.pop((f.path, model.name), None)
+            own = prepared if prepared is not None else self._model_findings(view, detail)
+        judged[f.path, model.name] = own
+        return entry, own
 
     def _model_findings(self, view: ModelView, detail: str) -> list[Finding]:
         deadline = time.monotonic() + self.options.for_file(view.model.path).timeout  # --timeout bounds judging
