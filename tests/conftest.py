@@ -107,6 +107,14 @@ def run_process(
     )
 
 
+MODES = {"full": (), "static": ("--static",)}  # each mode's flags
+
+
+def reports_by_mode(path: Path) -> dict[str, dict]:
+    """The JSON report of ``path`` in each mode, uncached."""
+    return {mode: run_json("--no-cache", *flags, str(path))[1] for mode, flags in MODES.items()}
+
+
 def layer_rows(document: dict, fields: tuple[str, ...]) -> dict[str, dict[str, tuple]]:
     """Each model's ``models[].layers`` rows of a JSON report, by layer name: the ``fields`` of each."""
     return {

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import layer_rows, line_of, run_json, write
+from conftest import MODES, layer_rows, line_of, reports_by_mode, write
 
 from initlint import Options, check_paths
 
@@ -177,7 +177,6 @@ LAYERS = {
     "CountedRNN": {"inp", "rec", "out"},
 }
 ROW_FIELDS = ("layer", "layer_type", "activation", "init", "actual_std", "expected_std")
-MODES = {"full": (), "static": ("--static",)}
 
 
 @pytest.fixture(scope="module")
@@ -189,10 +188,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def documents(files: dict[str, Path]) -> dict[str, dict[str, dict]]:
     """The JSON report of each file, per mode: ``documents[file][mode]``."""
-    return {
-        name: {mode: run_json("--no-cache", *flags, str(path))[1] for mode, flags in MODES.items()}
-        for name, path in files.items()
-    }
+    return {name: reports_by_mode(path) for name, path in files.items()}
 
 
 def verdicts(document: dict) -> set[tuple]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import torch.nn as nn
-from conftest import layer_rows, line_of, run_json, write
+from conftest import layer_rows, line_of, reports_by_mode, run_json, write
 
 from initlint import Options, check_paths
 from initlint.static import analyze_source
@@ -141,7 +141,6 @@ LAYERS = {
 # Models whose recurrent weights are orthogonal and whose forget-gate bias (if any) is 1: nothing to say.
 QUIET = ("BiGRUTagger", "TanhRNN", "ForgetBiasLSTM")
 ROW_FIELDS = ("layer", "layer_type", "activation", "init", "actual_std", "expected_std")
-MODES = {"full": (), "static": ("--static",)}
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +151,7 @@ def path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def documents(path: Path) -> dict[str, dict]:
     """The JSON report of the file, per mode."""
-    return {mode: run_json("--no-cache", *flags, str(path))[1] for mode, flags in MODES.items()}
+    return reports_by_mode(path)
 
 
 def verdicts(document: dict) -> set[tuple]:

@@ -8,7 +8,8 @@ are inlined, Sequentials chained, ModuleList loops unrolled, and loops the
 source cannot count (over time steps) run twice. An ``nn.MultiheadAttention``
 is two layers, its packed q/k/v projection then ``out_proj``, as in full mode;
 an ``nn.LSTM``/``GRU``/``RNN`` or a cell is one layer, and every tensor its call
-returns (output, hidden and cell states) comes out of it.
+returns (output, hidden and cell states) comes out of it; torch's transformer
+layers and stacks run their forward from ``transformer``.
 Anything unknown becomes an OPAQUE node, and tensors entering a branch that
 cannot be decided pass through one, so no layer is paired from a path that may
 not run.
@@ -23,8 +24,8 @@ from typing import Any
 from ..shared import activations, graph, theory
 from ..shared.facts import Activation
 from ..shared.graph import FlowGraph
-from ..shared.knowledge.modules import ATTENTION, CONTAINER, RECURRENT
-from . import recurrent
+from ..shared.knowledge.modules import ATTENTION, COMPOSITE, CONTAINER, RECURRENT
+from . import recurrent, transformer
 from .describe import layer_kind
 from .interp import Interpreter
 from .literals import is_constant, is_number
@@ -177,6 +178,8 @@ class FlowBuilder(Interpreter):
             if isinstance(forward, Bound):
                 return self.call_function(forward.func, args, node, receiver=module)
         role = module.spec.role if module.spec is not None else graph.OPAQUE
+        if role == COMPOSITE:
+            return transformer.forward(self, module, args, node)
         if role == graph.ACTIVATION and module.activation is not None:
             return self.add(graph.ACTIVATION, first, activation=module.activation)
         if role in (graph.NORM, graph.PASS):
@@ -241,7 +244,7 @@ class FlowBuilder(Interpreter):
     def call_qual(self, func: Qual, args: Args, node: ast.Call, frame: Frame) -> Any:
         name = func.name
         if name in activations.FUNCTIONS or name == _F + "gelu":
-            return self._activation_call(name, args)
+            return self.activation_call(name, args)
         if name in ("torch.clamp", "torch.clamp_min", "torch.clip"):
             low = args.keywords.get("min", args.positional[1] if len(args.positional) > 1 else None)
             high = args.keywords.get("max", args.positional[2] if len(args.positional) > 2 else None)
@@ -260,7 +263,8 @@ class FlowBuilder(Interpreter):
             return self.add(graph.SOFTMAX, self.data(*args.positional[:1]))
         return super().call_qual(func, args, node, frame)
 
-    def _activation_call(self, name: str, args: Args) -> Any:
+    def activation_call(self, name: str, args: Args) -> Any:
+        """``F.relu(x)``, ``torch.tanh(x)``...: an activation node, opaque when a parameter is not a literal."""
         rest, keywords = args.positional[1:], args.keywords
         entry = activations.FUNCTIONS.get(name)
         params = entry[1] if entry else ("approximate",)

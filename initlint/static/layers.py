@@ -5,7 +5,8 @@
 evaluated arguments into a ``ModuleObj``: weight layers get the weight shape
 torch would create and PyTorch's default init (``nn.MultiheadAttention`` its
 parameters from ``attention`` and its ``out_proj``, ``nn.LSTM``/``GRU``/``RNN`` and
-their cells theirs from ``recurrent``); activations their ``Activation``.
+their cells theirs from ``recurrent``); activations their ``Activation``; the
+transformer layers and stacks the children ``transformer`` lists.
 Sizes that are not literal leave the shape unknown, and such a layer is never
 judged.
 """
@@ -31,7 +32,7 @@ from ..shared.knowledge.modules import (
     weight_shape,
 )
 from ..shared.knowledge.params import defaults, names
-from . import attention, recurrent
+from . import attention, recurrent, transformer
 from .inits import ParamState, default_bias_write, default_weight_write
 from .literals import is_number, truth
 from .names import Qual
@@ -43,7 +44,7 @@ from .values import UNKNOWN, Args, DictVal, ListVal
 class Spec:
     """A torch.nn class as static mode uses it: what calling it does in a forward, how to bind its constructor."""
 
-    role: str  # graph.LAYER | ACTIVATION | NORM | PASS | OPAQUE, or CONTAINER
+    role: str  # graph.LAYER | ACTIVATION | NORM | PASS | OPAQUE, or CONTAINER | COMPOSITE
     params: tuple[str, ...] | None = None  # positional order (keyword-only ones last); None: any arguments
     defaults: dict[str, Any] = field(default_factory=dict)
     bases: tuple[str, ...] = ()  # torch.nn base classes, for isinstance
@@ -59,10 +60,10 @@ def _spec(row: ModuleClass) -> Spec:
     """The knowledge row as static mode reads it.
 
     A weight layer whose constructor the table does not describe (Embedding,
-    Bilinear, lazy layers...) and a composite (Transformer...) are calls static
-    mode does not follow: a layer node, or an opaque one, with no facts.
+    Bilinear, lazy layers...) and a composite it does not describe (Transformer)
+    are calls static mode does not follow: a layer node, or an opaque one, with no facts.
     """
-    if row.role == COMPOSITE or row.role == graph.LAYER and row.params is None:
+    if row.role in (COMPOSITE, graph.LAYER) and row.params is None:
         return Spec(graph.LAYER if row.role == graph.LAYER else graph.OPAQUE, None, known_bases=False)
     return Spec(
         row.role,
@@ -131,6 +132,9 @@ def construct(qual: Qual, spec: Spec, args: Args, site: Span | None) -> ModuleOb
         _fill_container(module, qual.last, args, site)
         return module
     if spec.params is None:
+        return module
+    if spec.role == COMPOSITE:
+        _composite(module, qual.last, args.bind(spec.params, spec.defaults), site)
         return module
     bound = recurrent.bind(qual.last, args) if spec.kind == RECURRENT else args.bind(spec.params, spec.defaults)
     if bound is None:
@@ -207,6 +211,31 @@ def _attention_layer(module: ModuleObj, bound: dict[str, Any], site: Span | None
     if bias is not None and bias.shape is not None:
         bias.add(attention.out_proj_bias_zeroed(site, bias.shape))
     add_child(module, "out_proj", out_proj, site)
+
+
+def _composite(module: ModuleObj, class_name: str, bound: dict[str, Any] | None, site: Span | None) -> None:
+    """A transformer stack's copies of its layer and its norm, or a transformer layer's children."""
+    if bound is None:
+        return
+    if class_name in transformer.STACKS:
+        copies = transformer.clones(bound[transformer.STACKS[class_name]], bound["num_layers"])
+        listed = construct(Qual("torch.nn.ModuleList"), CATALOGUE["torch.nn.ModuleList"], Args((), {}), site)
+        for index, copy in enumerate(copies or ()):
+            add_child(listed, str(index), copy, site)
+        listed.open_tail = copies is None
+        add_child(module, "layers", listed, site)
+        add_child(module, "norm", bound["norm"], site)
+        module.attrs["num_layers"] = bound["num_layers"]
+        return
+    for name, torch_class, arguments in transformer.layer_children(class_name, bound):
+        qual = Qual(f"torch.nn.{torch_class}")
+        add_child(module, name, construct(qual, CATALOGUE[qual.name], arguments, site), site)
+    module.attrs["norm_first"] = bound["norm_first"]
+    activation = transformer.activation(bound["activation"])
+    if isinstance(activation, ModuleObj):
+        add_child(module, "activation", activation, site)
+    else:
+        module.attrs["activation"] = activation
 
 
 def _activation(class_name: str, bound: dict[str, Any]) -> Activation | None:

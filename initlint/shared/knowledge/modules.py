@@ -16,7 +16,7 @@ from .params import Param, params
 
 # Roles beside graph's node kinds (LAYER, ACTIVATION, NORM, PASS, OPAQUE).
 CONTAINER = "container"  # Sequential, ModuleList, ModuleDict: their children in order, or by key
-COMPOSITE = "composite"  # submodules and a forward of its own: traced into by the full mode, opaque from source
+COMPOSITE = "composite"  # submodules and a forward of its own: traced into by the full mode, built by static mode
 
 # Weight layer kinds (LayerFacts.kind; "custom" is a module of the user's with a 2-D weight).
 DENSE = "dense"  # weight (out, in) (Bilinear: (out, in1, in2))
@@ -46,6 +46,29 @@ _ATTENTION = {"dropout": 0.0, "bias": True, "add_bias_kv": False, "add_zero_attn
 _RECURRENT = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False,
               "proj_size": 0, **_DEVICE}  # fmt: skip
 _RNN_CELL = {"bias": True, "nonlinearity": "tanh"}
+
+
+@dataclass(frozen=True, eq=False)
+class TorchFunction:
+    """A default that is a torch function (``activation=F.relu``), named by its dotted path so the table
+    stays torch-free; it equals the function itself, as ``tests/test_knowledge.py`` compares signatures."""
+
+    path: str  # torch.nn.functional.relu
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TorchFunction):
+            return other.path == self.path
+        return f"{getattr(other, '__module__', '')}.{getattr(other, '__name__', '')}" == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+
+_TRANSFORMER_LAYER = params(
+    "d_model nhead dim_feedforward dropout activation layer_norm_eps batch_first norm_first bias device dtype",
+    {"dim_feedforward": 2048, "dropout": 0.1, "activation": TorchFunction("torch.nn.functional.relu"),
+     "layer_norm_eps": 1e-5, "batch_first": False, "norm_first": False, "bias": True, **_DEVICE},
+)  # fmt: skip
 _NORM = {"eps": 1e-5, "momentum": 0.1, "affine": True, "track_running_stats": True, "bias": True, **_DEVICE}
 _ACTIVATION_PARAMS = {
     "ReLU": "inplace", "LeakyReLU": "negative_slope inplace", "ReLU6": "inplace", "Tanh": "*args **kwargs",
@@ -247,14 +270,18 @@ def _table() -> dict[str, ModuleClass]:
     add("Sequential", CONTAINER, params=params("*args"))
     add("ModuleList", CONTAINER, params=params("modules", {"modules": None}))
     add("ModuleDict", CONTAINER, params=params("modules", {"modules": None}))
-    for name in (
-        "Transformer",
+    add("Transformer", COMPOSITE)
+    add("TransformerEncoderLayer", COMPOSITE, params=_TRANSFORMER_LAYER)
+    add("TransformerDecoderLayer", COMPOSITE, params=_TRANSFORMER_LAYER)
+    add(
         "TransformerEncoder",
-        "TransformerDecoder",
-        "TransformerEncoderLayer",
-        "TransformerDecoderLayer",
-    ):
-        add(name, COMPOSITE)
+        COMPOSITE,
+        params=params(
+            "encoder_layer num_layers norm enable_nested_tensor mask_check",
+            {"norm": None, "enable_nested_tensor": True, "mask_check": True},
+        ),
+    )
+    add("TransformerDecoder", COMPOSITE, params=params("decoder_layer num_layers norm", {"norm": None}))
     return rows
 
 
