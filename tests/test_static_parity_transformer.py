@@ -170,3 +170,43 @@ def test_init_loop_after_construction_reaches_every_copy(documents):
     static = documents["static"]
     for layer in sorted(LAYERS["AnnotatedEncoder"]):
         assert field(static, "AnnotatedEncoder", layer, "init") == "xavier_uniform_()", layer
+
+
+GELU_DECODERS = """
+import torch
+import torch.nn as nn
+
+
+class Stacked(nn.Module):
+    def __init__(self, d=32):
+        super().__init__()
+        layer = nn.TransformerDecoderLayer(d, 4, dim_feedforward=64, activation=nn.GELU(), batch_first=True)
+        self.decoder = nn.TransformerDecoder(layer, 2)
+        self.out = nn.Linear(d, 5)
+
+    def forward(self, x):
+        return self.out(self.decoder(x, x))
+
+
+class Single(nn.Module):
+    def __init__(self, d=32):
+        super().__init__()
+        self.decoder = nn.TransformerDecoderLayer(d, 4, dim_feedforward=64, activation=nn.GELU(), batch_first=True)
+        self.out = nn.Linear(d, 5)
+
+    def forward(self, x):
+        return self.out(self.decoder(x, x))
+"""
+
+
+def test_a_copied_decoder_layer_runs_relu_whatever_module_it_was_given(tmp_path):
+    """torch's TransformerDecoderLayer.__setstate__ sets ``activation = F.relu`` on a deep copy whose
+    activation is a module (it lives in ``_modules``, not the instance dict): the stack's copies run ReLU,
+    the module given stays registered, unused. Full mode traced nothing of such a stack before (the
+    registered GELU was taken for a leaf it could not reach); both modes now pair what runs."""
+    path = write(tmp_path, "decoders.py", GELU_DECODERS)
+    for mode, document in reports_by_mode(path).items():
+        rows = layer_rows(document, ("activation",))
+        assert rows["Stacked"]["decoder.layers.0.linear1"] == ("F.relu",), mode
+        assert rows["Stacked"]["decoder.layers.1.linear1"] == ("F.relu",), mode
+        assert rows["Single"]["decoder.linear1"] == ("nn.GELU",), mode

@@ -379,15 +379,28 @@ def _failing_module(error: BaseException, root: nn.Module) -> nn.Module | None:
 
 
 def module_roles(root: nn.Module) -> dict[str, ops.ModuleRole]:
-    """Roles of all submodules that the tracer keeps as leaves."""
+    """Roles of all submodules that the tracer keeps as leaves: those a forward can reach by attribute.
+
+    A registered submodule can be hidden by an instance attribute of the same name: a copied
+    ``nn.TransformerDecoderLayer`` (``nn.TransformerDecoder`` deep-copies its layer) given a module as
+    its activation gets ``activation = F.relu`` from torch's ``__setstate__``, and runs F.relu.
+    """
     roles = {}
     for name, module in root.named_modules():
-        if module is root:
+        if module is root or not _reachable(root, name, module):
             continue
         role = ops.module_role(module)
         if role is not None:
             roles[name] = role
     return roles
+
+
+def _reachable(root: nn.Module, name: str, module: nn.Module) -> bool:
+    """Whether ``root.<name>`` (attribute by attribute) is ``module``."""
+    try:
+        return root.get_submodule(name) is module
+    except AttributeError:
+        return False
 
 
 def trace_model(model: nn.Module) -> Flow:

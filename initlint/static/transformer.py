@@ -7,7 +7,8 @@
 call; ``activation`` is F.relu or F.gelu for "relu"/"gelu", else the callable
 given (a module given is registered last). ``nn.TransformerEncoder`` and
 ``nn.TransformerDecoder`` register ``layers``, a ModuleList of ``num_layers``
-deep copies of the layer given, then ``norm``. A copy's parameter starts from
+deep copies of the layer given, then ``norm``; a copied decoder layer whose
+activation was a module runs F.relu (torch's ``__setstate__`` quirk). A copy's parameter starts from
 what the original holds: its values, made by the original's last write (as
 full mode records a ``clone``), so its init reads as the original's.
 
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 STACKS = {"TransformerEncoder": "encoder_layer", "TransformerDecoder": "decoder_layer"}
 _DECODERS = frozenset({"TransformerDecoderLayer", "TransformerDecoder"})
 _ACTIVATIONS = {"relu": "torch.nn.functional.relu", "gelu": "torch.nn.functional.gelu"}
+# Instance attributes that hide a registered child of the same name (attribute -> value).
+SHADOWING = "shadowing"
 # More copies than any model stacks: a literal this large is a typo, not layers to list one by one.
 _MAX_LAYERS = 1024
 
@@ -83,6 +86,10 @@ def clones(layer: Any, count: Any) -> list[Any] | None:
     for _ in range(count):
         copy = deep_copy(layer, {})
         copy.assigned = None  # attached where the stack registers it
+        if isinstance(copy.cls, Qual) and copy.cls.last == "TransformerDecoderLayer" and "activation" in copy.children:
+            # torch's __setstate__ sets `activation = F.relu` when the copied instance dict has none, and a
+            # module activation lives in _modules: the copy's forward runs F.relu, its module unused.
+            copy.attrs[SHADOWING] = {"activation": Qual(_ACTIVATIONS["relu"])}
         copies.append(copy)
     return copies
 
@@ -152,7 +159,8 @@ def _layer(builder: FlowBuilder, module: ModuleObj, inputs: tuple[Any, ...], arg
     blocks = 3 if decoder else 2
     names += [f"{kind}{i}" for kind in ("norm", "dropout") for i in range(1, blocks + 1)]
     norm_first = truth(module.attrs.get("norm_first"))
-    act = children.get("activation", module.attrs.get("activation", UNKNOWN))
+    shadowing = module.attrs.get(SHADOWING, {})
+    act = shadowing.get("activation") or children.get("activation", module.attrs.get("activation", UNKNOWN))
     if any(name not in children for name in names) or norm_first is None:
         return builder.opaque(args)
 
