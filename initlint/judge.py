@@ -113,9 +113,9 @@ class Judging:
                 continue  # nothing to judge, or a building block of a model in this file: judged inside it
             view = ModelView(model, self.options.for_file(model.path).settings)
             findings[f.path, model.name] = self._model_findings(view, _detail(f, model))
-        kept, _ = _suppressions([g for found in findings.values() for g in found if _selected(g, self.options)])
+        reported, _ = self._reported([g for found in findings.values() for g in found])
         planned = PlannedEdits(self.cache)
-        plan_fixes(_across_models(_grouped(kept)), {f.path: f.digest} if f.digest else {}, self.paths.show, planned)
+        plan_fixes(reported, {f.path: f.digest} if f.digest else {}, self.paths.show, planned)
         return Prepared(findings, planned.outcomes())
 
     def adopt(self, prepared: Prepared) -> None:
@@ -145,10 +145,9 @@ class Judging:
                 entry, own = self._judge_model(f, model, judged, notebooks)
                 entries.append(entry)
                 findings.extend(own)
-        kept, silenced = _suppressions([f for f in findings if _selected(f, self.options)])
+        reported, silenced = self._reported(findings)
         digests = {f.path: f.digest for f in files if f.digest}
-        merged = _across_models(_grouped(kept))
-        planned = _in_cells(plan_fixes(merged, digests, self.paths.show, self.planned, buffers), notebooks)
+        planned = _in_cells(plan_fixes(reported, digests, self.paths.show, self.planned, buffers), notebooks)
         return Report(
             tuple(sorted(planned, key=lambda f: f.sort_key)),
             tuple(entries),
@@ -156,6 +155,12 @@ class Judging:
             digests=digests,
             suppressed=tuple(sorted(_in_cells(_grouped(silenced), notebooks), key=lambda f: f.sort_key)),
         )
+
+    def _reported(self, findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
+        """(the selected findings no comment silences, grouped by place and across models: what fixes are
+        planned for; the silenced ones)."""
+        kept, silenced = _suppressions([f for f in findings if _selected(f, self.options)])
+        return _across_models(_grouped(kept)), silenced
 
     def _judge_model(
         self,

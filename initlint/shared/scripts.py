@@ -316,13 +316,12 @@ def _builds(flat: list[ast.stmt], classes: set[str], functions: set[str]) -> lis
     return found
 
 
-def _with_requirements(flat: list[ast.stmt], build: Build, models: list[Build]) -> Build:
-    """The build, with the earlier builds of models (the latest binding of each variable) it reads."""
+def _with_requirements(build: Build, reads: set[str], models: list[Build]) -> Build:
+    """The build, with the earlier builds of models (the latest binding of each variable) it ``reads``."""
     latest: dict[str, Build] = {}
     for other in models:
         if other.position < build.position:
             latest[other.variable] = other
-    reads = _build_reads(flat, build)
     requires = tuple(variable for variable in latest if variable in reads)
     return replace(build, requires=requires) if requires else build
 
@@ -341,11 +340,12 @@ def slice_module(module: ast.Module, classes: set[str]) -> Slice:
     # a model's construction that reads its variable keeps it (and what changes it) like any other.
     # One that reads an earlier model's variable (``model = Net(encoder)``) runs that model's build first.
     models = [b for b in builds if b.model_class in classes or b.model_class.rpartition(".")[2] in classes]
-    builds = [_with_requirements(flat, b, models) for b in builds]
+    reads = [_build_reads(flat, b) for b in builds]
+    builds = [_with_requirements(b, read, models) for b, read in zip(builds, reads)]
     in_builds = {p for b in builds for p in (b.position, *b.init_positions)}
     kept = {i for i, s in enumerate(flat) if _always_kept(s) and i not in in_builds}
     last = max((p for p in in_builds), default=len(flat))
-    needed = set().union(*(_build_reads(flat, b) - set(b.requires) for b in builds))
+    needed = set().union(*(read - set(b.requires) for b, read in zip(builds, reads)))
     needed |= set().union(*(_definition_reads(flat[i]) for i in kept)) if kept else set()
     if not builds:  # a plain module: its settings are what its classes may read when built
         needed |= {name for i, s in enumerate(flat) if _simple(s) for name in _bound(s)}

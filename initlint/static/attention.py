@@ -12,12 +12,18 @@ leave the weights' shape unknown, so the layer is never judged.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..shared import graph
 from ..shared.facts import Span
 from ..shared.writes import Write
 from .inits import ParamState, default_write
 from .literals import truth
+from .objects import ModuleObj
+from .values import Args
+
+if TYPE_CHECKING:
+    from .forward import FlowBuilder
 
 OUT_PROJ = "torch.nn.NonDynamicallyQuantizableLinear"
 _SEPARATE = ("q_proj_weight", "k_proj_weight", "v_proj_weight")
@@ -45,6 +51,16 @@ def own_params(bound: dict[str, Any], site: Span | None) -> dict[str, ParamState
     for name in ("bias_k", "bias_v"):
         params[name] = _optional(bound["add_bias_kv"], "xavier_normal_", {"gain": 1.0}, kv_shape, site)
     return params
+
+
+def outputs(builder: FlowBuilder, module: ModuleObj, projections: Any, args: Args) -> tuple[Any, Any]:
+    """What calling it returns, ``(output, weights)``, as full mode's graph has the one module: the packed
+    projection (``projections``) feeds ``out_proj``, and all the call returns comes out of ``out_proj``
+    (the weights too, None for ``need_weights=False``)."""
+    name = builder.names.get(id(module.children.get("out_proj")))
+    output = builder.add(graph.LAYER, [projections.node], name=name) if name is not None else projections
+    need_weights = args.keywords.get("need_weights", args.positional[4] if len(args.positional) > 4 else True)
+    return output, None if need_weights is False else output
 
 
 def attributes(bound: dict[str, Any]) -> dict[str, Any]:

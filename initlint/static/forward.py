@@ -25,7 +25,7 @@ from ..shared import activations, graph, theory
 from ..shared.facts import Activation
 from ..shared.graph import FlowGraph
 from ..shared.knowledge.modules import ATTENTION, COMPOSITE, CONTAINER, RECURRENT
-from . import recurrent, transformer
+from . import attention, recurrent, transformer
 from .describe import layer_kind
 from .interp import Interpreter
 from .literals import is_constant, is_number
@@ -166,7 +166,7 @@ class FlowBuilder(Interpreter):
         if layer_kind(module) is not None or module.spec is not None and module.spec.role == graph.LAYER:
             layer = self.add(graph.LAYER, self.data(args), name=name)
             if module.kind == ATTENTION:
-                return self.attention_outputs(module, layer, args)
+                return attention.outputs(self, module, layer, args)
             return recurrent.outputs(module, layer) if module.kind == RECURRENT else layer
         first = self.data(*args.positional[:1])
         if isinstance(module.cls, ClassInfo):
@@ -189,16 +189,6 @@ class FlowBuilder(Interpreter):
         if role == CONTAINER and module.type_name != "ModuleDict" and len(args.positional) == 1 and not args.keywords:
             return self.chain(module, args.positional[0], node)
         return self.opaque(args)
-
-    def attention_outputs(self, module: ModuleObj, projections: Tensor, args: Args) -> tuple[Tensor, Tensor | None]:
-        """``nn.MultiheadAttention``'s ``(output, weights)``, as full mode's graph has the one module:
-        the packed projection feeds ``out_proj``, and all the call returns comes out of ``out_proj``
-        (the weights too, None for ``need_weights=False``)."""
-        out_proj = module.children.get("out_proj")
-        name = self.names.get(id(out_proj))
-        output = self.add(graph.LAYER, [projections.node], name=name) if name is not None else projections
-        need_weights = args.keywords.get("need_weights", args.positional[4] if len(args.positional) > 4 else True)
-        return output, None if need_weights is False else output
 
     def elementwise_call(self, module: ModuleObj, forward: Bound, args: Args, node: ast.AST) -> Any:
         """A parameter-free module of the file (``Swish``, ``Flatten``) on one tensor.

@@ -137,9 +137,7 @@ def _build(
         builder.run_module(kept, frame)
         for name in rebound:  # a function declaring it global may have changed it
             scope.names[name] = UNKNOWN
-        for required in built.requires:  # the models it reads, built and initialised first
-            _construct(builder, required, frame)
-        root = _construct(builder, built, frame)
+        root = _construct(builder, built, frame)  # the models it reads first
     except Raises as error:
         return Raised(build.model_class, build.line, str(error))
     except (GiveUp, RecursionError) as error:
