@@ -463,28 +463,27 @@ class ModelView:
         nodes = self.model.signal
         if not nodes:
             return None
-        actual = signal.propagate(nodes, lambda name: self._layer_moment(name, reference=False))
-        reference = signal.propagate(nodes, lambda name: self._layer_moment(name, reference=True))
+        moments = {layer.name: self._layer_moments(layer) for layer in self.model.layers}
+        actual = signal.propagate(nodes, lambda name: moments.get(name, (1.0, 1.0))[0])
+        reference = signal.propagate(nodes, lambda name: moments.get(name, (1.0, 1.0))[1])
         return signal.deviation(nodes, actual, reference)
 
-    def _layer_moment(self, name: str, reference: bool) -> float:
-        """fan_in * E[w^2] of a layer as initialised, or at its variance-preserving std for the reference;
+    def _layer_moments(self, layer: LayerFacts) -> tuple[float, float]:
+        """fan_in * E[w^2] of a layer as initialised, and at its variance-preserving std for the reference;
         a small final layer or residual-branch end is the convention, so the reference keeps it. A layer
-        whose scale is unknown or irrelevant (weight-standardised) preserves the signal."""
-        layer = self.layers.get(name)
-        if layer is None or layer.fan_in <= 0:
-            return 1.0
+        whose scale is unknown or irrelevant (weight-standardised) preserves the signal in both."""
+        if layer.fan_in <= 0:
+            return 1.0, 1.0
         w = layer.weight
         actual = None if w.std is None else layer.fan_in * (w.std**2 + (w.mean or 0.0) ** 2)
         expected = self.expected_std(layer) if layer.kind in JUDGED_KINDS and layer.scale else None
         preserving = None if expected is None else layer.fan_in * (expected / layer.scale) ** 2
         if actual is None or layer.scale_free:
-            return preserving if preserving is not None else 1.0
-        if not reference or preserving is None:
-            return actual
-        if layer.final or layer.residual_end:
-            return min(actual, preserving)
-        return preserving
+            kept = preserving if preserving is not None else 1.0
+            return kept, kept
+        if preserving is None:
+            return actual, actual
+        return actual, min(actual, preserving) if layer.final or layer.residual_end else preserving
 
     def carried_by_model(self, chain: Chain) -> bool:
         """Whether the whole model's signal stays within ``extreme-factor`` of the reference where this
