@@ -39,19 +39,17 @@ def analyse_sources(screened: Screened, options: Options, judging: Judging | Non
     for path, entry in configured_entries(screened, options, settled):
         entries.setdefault(path, []).append(entry)
 
-    def analyse(path: str, text: str) -> tuple[FileFacts, Prepared | None]:
+    def analyse(path: str, text: str) -> FileFacts | Prepared:
         facts = replace(analyse_source(path, text, entries.get(path, ())), digest=screened.readable[path].digest)
-        return facts, judging.prepare(facts) if judging is not None else None
-
-    def lost(path: str) -> tuple[FileFacts, Prepared | None]:
-        return lost_facts(path), None
+        return judging.prepare(facts) if judging is not None else facts
 
     readable = [(path, screening.text) for path, screening in screened.readable.items()]
     results = {**screened.settled, **settled}
-    for facts, prepared in analyse_all(readable, analyse, options.jobs, lost):
-        results[facts.path] = facts
-        if judging is not None and prepared is not None:
-            judging.adopt(prepared)
+    for result in analyse_all(readable, analyse, options.jobs, lost_facts):
+        if not isinstance(result, FileFacts):
+            assert judging is not None  # only judging prepares
+            result = judging.adopt(result)
+        results[result.path] = result
     return _in_order(results, screened.sources)
 
 

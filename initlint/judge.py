@@ -29,6 +29,7 @@ from .report.model import LayerRow, ModelEntry, Report
 from .rules import ModelView, Rule, Verdict
 from .rules.base import JUDGED_KINDS
 from .shared.facts import (
+    BUILDING_BLOCK,
     BUILT_ELSEWHERE,
     ERROR,
     LIBRARY,
@@ -41,8 +42,6 @@ from .shared.facts import (
     Span,
 )
 from .suppress import FileComments, parse_comments
-
-BUILDING_BLOCK = "building block of another checked model: judged inside it"
 
 
 @dataclass(frozen=True)
@@ -84,8 +83,11 @@ def judge(
 class Prepared:
     """What ``Judging.prepare`` computed for one file, to be adopted where the report is made."""
 
+    facts: FileFacts  # the file's facts as ``report`` still reads them: without its models' layers and dataflow
     findings: dict[tuple[str, str], list[Finding]]  # (path, model) -> its rules' findings
+    rows: dict[tuple[str, str], tuple[LayerRow, ...]]  # (path, model) -> its layer rows
     edits: dict[tuple[str, str, str], tuple[Edit, ...] | str]  # ``PlannedEdits.outcomes``
+    comments: dict[str, FileComments]  # absolute path -> its suppression comments, as read for the findings
 
 
 class Judging:
@@ -103,24 +105,36 @@ class Judging:
         self.cache = cache
         self.planned = PlannedEdits(cache)
         self._findings: dict[tuple[str, str], list[Finding]] = {}  # (path, model) -> its rules' findings
+        self._rows: dict[tuple[str, str], tuple[LayerRow, ...]] = {}  # (path, model) -> its layer rows
+        self._comments: dict[str, FileComments] = {}  # absolute path -> its suppression comments
 
     def prepare(self, f: FileFacts) -> Prepared:
-        """The findings of one file's models and the edits of its fixes, ahead of ``report``."""
+        """The findings and layer rows of one file's models and the edits of its fixes, ahead of ``report``.
+
+        What only judging reads (the layers, the dataflow) is left out of the facts it carries, which makes
+        a static worker's result several times lighter to send to the process that reports."""
         inside = {key for m in f.models if m.status not in (ERROR, SKIPPED) for key in m.component_classes}
-        findings = {}
+        findings, rows = {}, {}
         for model in f.models:
+            view = ModelView(model, self.options.for_file(model.path).settings)
+            rows[f.path, model.name] = _layer_rows(view)
             if model.status in (SKIPPED, VARIANT) or (_own_check(model) and _key(model) in inside):
                 continue  # nothing to judge, or a building block of a model in this file: judged inside it
-            view = ModelView(model, self.options.for_file(model.path).settings)
             findings[f.path, model.name] = self._model_findings(view, _detail(f, model))
-        reported, _ = self._reported([g for found in findings.values() for g in found])
+        comments: dict[str, FileComments] = {}
+        reported, _ = self._reported([g for found in findings.values() for g in found], comments)
         planned = PlannedEdits(self.cache)
         plan_fixes(reported, {f.path: f.digest} if f.digest else {}, self.paths.show, planned)
-        return Prepared(findings, planned.outcomes())
+        light = replace(f, models=tuple(replace(m, layers=(), signal=()) for m in f.models))
+        return Prepared(light, findings, rows, planned.outcomes(), comments)
 
-    def adopt(self, prepared: Prepared) -> None:
+    def adopt(self, prepared: Prepared) -> FileFacts:
+        """Takes what was prepared for a file; returns the file's facts for ``report``."""
         self._findings.update(prepared.findings)
+        self._rows.update(prepared.rows)
+        self._comments.update(prepared.comments)
         self.planned.learn(prepared.edits)
+        return prepared.facts
 
     def report(self, files: Sequence[FileFacts], buffers: Mapping[str, str] | None = None) -> Report:
         """The findings and model entries of every analysed file."""
@@ -145,7 +159,7 @@ class Judging:
                 entry, own = self._judge_model(f, model, judged, notebooks)
                 entries.append(entry)
                 findings.extend(own)
-        reported, silenced = self._reported(findings)
+        reported, silenced = self._reported(findings, self._comments)
         digests = {f.path: f.digest for f in files if f.digest}
         planned = _in_cells(plan_fixes(reported, digests, self.paths.show, self.planned, buffers), notebooks)
         return Report(
@@ -156,10 +170,12 @@ class Judging:
             suppressed=tuple(sorted(_in_cells(_grouped(silenced), notebooks), key=lambda f: f.sort_key)),
         )
 
-    def _reported(self, findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
+    def _reported(
+        self, findings: list[Finding], comments: dict[str, FileComments]
+    ) -> tuple[list[Finding], list[Finding]]:
         """(the selected findings no comment silences, grouped by place and across models: what fixes are
-        planned for; the silenced ones)."""
-        kept, silenced = _suppressions([f for f in findings if _selected(f, self.options)])
+        planned for; the silenced ones). ``comments`` holds the files' comments read so far, and more."""
+        kept, silenced = _suppressions([f for f in findings if _selected(f, self.options)], comments)
         return _across_models(_grouped(kept)), silenced
 
     def _judge_model(
@@ -173,20 +189,28 @@ class Judging:
         ``judged`` for the variants that follow)."""
         governing = self.options.for_file(model.path)  # the configuration of the model's file
         detail = _detail(f, model)
-        view = ModelView(model, governing.settings)
+        key = (f.path, model.name)
+        rows, prepared = self._rows.pop(key, None), self._findings.pop(key, None)
+        judged_here = prepared is None and model.status not in (SKIPPED, VARIANT)
+        view = ModelView(model, governing.settings) if rows is None or judged_here else None  # not prepared
         needs = model.needs
         suggestion = suggest_entry(model.path, model.name, needs, governing.root) if needs else None
         built_by = _built_by(model, self.paths, notebooks)
         shown = self.paths.show(f.path)
-        entry = ModelEntry(shown, model.name, model.status, detail, _layer_rows(view), built_by, suggestion)
+        if rows is None:
+            assert view is not None
+            rows = _layer_rows(view)
+        entry = ModelEntry(shown, model.name, model.status, detail, rows, built_by, suggestion)
         if model.status == SKIPPED:
             return entry, [_skipped_finding(model, detail, suggestion, governing, self.paths)]
         if model.status == VARIANT:  # the same findings as the model it builds the same as
             own = [replace(g, model=model.name) for g in judged.get((f.path, model.variant_of), []) if g.layer]
+        elif prepared is not None:
+            own = prepared
         else:
-            prepared = self._findings.pop((f.path, model.name), None)
-            own = prepared if prepared is not None else self._model_findings(view, detail)
-        judged[f.path, model.name] = own
+            assert view is not None
+            own = self._model_findings(view, detail)
+        judged[key] = own
         return entry, own
 
     def _model_findings(self, view: ModelView, detail: str) -> list[Finding]:
@@ -370,9 +394,9 @@ def _selected(finding: Finding, options: Options) -> bool:
     return True
 
 
-def _suppressions(findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
-    """(kept, silenced by a suppression comment on one of the finding's lines)."""
-    comments: dict[str, FileComments] = {}
+def _suppressions(findings: list[Finding], comments: dict[str, FileComments]) -> tuple[list[Finding], list[Finding]]:
+    """(kept, silenced by a suppression comment on one of the finding's lines); ``comments`` holds the
+    files' comments read so far, and those read here are added to it."""
 
     def of(path: str) -> FileComments:
         if path not in comments:
