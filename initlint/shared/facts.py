@@ -21,6 +21,8 @@ STATIC = "static"
 SKIPPED = "skipped"
 VARIANT = "variant"  # built the same model as another factory of its file: judged as that one
 ERROR = "error"
+# The detail of a class built inside another checked model: not checked on its own.
+BUILDING_BLOCK = "building block of another checked model: judged inside it"
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,13 @@ or left unpaired, so no rule judges it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 
 from ..config import Entry
 from ..discover import Unparsable, parse_source
-from ..shared.facts import FileFacts, ModelFacts
+from ..shared.facts import BUILDING_BLOCK, ERROR, SKIPPED, FileFacts, ModelFacts
 from ..shared.positions import Positions
 from .construct import is_module_class
 from .models import configured_model_facts, is_abstract, model_facts
@@ -44,12 +45,21 @@ def analyze_source(path: str, text: str, entries: Sequence[Entry] = ()) -> FileF
         if e.attribute in by_name
     ]
     replaced = {*script.replaced, *(e.attribute for e in entries if e.attribute in by_name)}
-    own = [
-        _noted(model_facts(path, cls, positions, classes), notes.get(cls.name))
-        for cls in by_name.values()
-        if not is_abstract(cls) and cls.name not in replaced
-    ]
-    return FileFacts(path, (*own, *configured, *script.models))
+    checked = [cls for cls in by_name.values() if not is_abstract(cls) and cls.name not in replaced]
+    blocks = _components([*configured, *script.models])
+    own: dict[str, ModelFacts] = {}
+    for cls in reversed(checked):  # a model is mostly defined after its blocks: built first, they need no build
+        if (os.path.normcase(os.path.abspath(path)), cls.name) in blocks:
+            own[cls.name] = ModelFacts(path, cls.name, cls.node.lineno, SKIPPED, BUILDING_BLOCK)
+            continue
+        own[cls.name] = _noted(model_facts(path, cls, positions, classes), notes.get(cls.name))
+        blocks |= _components([own[cls.name]])
+    return FileFacts(path, (*(own[cls.name] for cls in checked), *configured, *script.models))
+
+
+def _components(models: Sequence[ModelFacts]) -> set[tuple[str, str]]:
+    """The classes built inside these models: building blocks, judged inside them (as ``judge`` decides)."""
+    return {key for m in models if m.status not in (ERROR, SKIPPED) for key in m.component_classes}
 
 
 def _noted(facts: ModelFacts, note: str | None) -> ModelFacts:
