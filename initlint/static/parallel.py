@@ -36,9 +36,24 @@ _BYTES_PER_WORKER = 64 * 1024
 _AHEAD = 2
 
 
+# Collections every 20,000 allocations instead of Python's 700: the objects analysing a file allocates
+# mostly live until its facts are sent, and collecting them young again and again took 10-20% of the
+# analysis (125k lines at -j 1: 4.9 -> 4.0-4.6 s, interleaved runs), for 1.1x the peak memory.
+_ALLOCATIONS_PER_COLLECTION = 20_000
+
+
 def analyse_all(sources: Sources, analyse: Analyse[Result], jobs: int, lost: Lost[Result]) -> list[Result]:
     """``analyse(path, text)`` of every source, in the order given, on up to ``jobs`` cores; ``lost(path)``
     stands for a file whose worker died analysing it."""
+    before = gc.get_threshold()
+    gc.set_threshold(_ALLOCATIONS_PER_COLLECTION, *before[1:])  # inherited by the workers
+    try:
+        return _analysed(sources, analyse, jobs, lost)
+    finally:
+        gc.set_threshold(*before)
+
+
+def _analysed(sources: Sources, analyse: Analyse[Result], jobs: int, lost: Lost[Result]) -> list[Result]:
     workers = min(jobs, len(sources), sum(len(text) for _, text in sources) // _BYTES_PER_WORKER)
     if workers < 2 or not _can_fork():
         return [analyse(path, text) for path, text in sources]
