@@ -78,6 +78,21 @@ def test_offset_and_position_are_inverse(text, data):
     )
 
 
+@given(st.text(alphabet=st.sampled_from(["a", "b", "\t", "\n", "\f"]), max_size=40), st.data())
+def test_texts_of_ascii_and_plain_newlines_are_indexed_as_any_other(text, data):
+    """Such texts (nearly every file) take shortcuts: columns are byte offsets, lines split at "\\n"."""
+    starts = [0, *(i + 1 for i, c in enumerate(text) if c == "\n")]
+    source = SourceText(text)
+    assert source.line_count == len(starts)
+    line = data.draw(st.integers(1, len(starts)))
+    end = starts[line] - 1 if line < len(starts) else len(text)
+    assert source.line(line) == text[starts[line - 1] : end]
+    column = data.draw(st.integers(1, end - starts[line - 1] + 1))
+    assert source.offset(line, column) == starts[line - 1] + column - 1
+    assert source.position(starts[line - 1] + column - 1) == (line, column)
+    assert source.column(line, column - 1) == column
+
+
 @given(
     st.lists(
         st.tuples(st.sampled_from(["", "é", "😀", "\t", *NOT_LINE_BREAKS]), st.sampled_from(["\n", "\r\n", "\r"])),

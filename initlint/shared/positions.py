@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import ast
 import bisect
+import functools
 import io
 import re
 from collections.abc import Callable
+from itertools import accumulate
 
 from .facts import Span
 
@@ -62,9 +64,19 @@ class SourceText:
 
     def __init__(self, text: str):
         self.text = text
-        breaks = list(LINE_BREAK.finditer(text))
-        self._starts = [0, *(found.end() for found in breaks)]
-        self._ends = [*(found.start() for found in breaks), len(text)]
+        self._ascii = text.isascii()  # a column is then the byte offset: no line need be looked up
+
+    @functools.cached_property
+    def _starts(self) -> list[int]:  # indexed when first needed: spans of an ASCII file never need it
+        if "\r" not in self.text:  # every break is one \n: each line starts one past the previous one's end
+            starts = list(accumulate(map((1).__add__, map(len, self.text.split("\n"))), initial=0))
+            starts.pop()
+            return starts
+        return [0, *(found.end() for found in LINE_BREAK.finditer(self.text))]
+
+    @functools.cached_property
+    def _ends(self) -> list[int]:
+        return [*(found.start() for found in LINE_BREAK.finditer(self.text)), len(self.text)]
 
     @property
     def line_count(self) -> int:
@@ -93,6 +105,8 @@ class SourceText:
 
     def column(self, line: int, utf8_offset: int) -> int:
         """1-based code-point column of an ``ast`` position: a UTF-8 byte offset into 1-based ``line``."""
+        if self._ascii:
+            return utf8_offset + 1
         return char_column(self.line(line), utf8_offset)
 
 

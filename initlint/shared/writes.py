@@ -178,7 +178,9 @@ def final_state(
     if start_step is not None and start is not UNINITIALIZED and not any(w.effect == "set" for w in writes):
         steps.append(start_step)
     for w in writes:
-        step = replace(w.step, effect=w.effect, generic=generic(w.step))
+        step, is_generic = w.step, generic(w.step)
+        if (step.effect, step.generic) != (w.effect, is_generic):
+            step = replace(step, effect=w.effect, generic=is_generic)
         if not steps or steps[-1] != step:
             steps.append(step)
     measured = False
