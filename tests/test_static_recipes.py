@@ -431,3 +431,64 @@ def test_static_mode_runs_nothing(tmp_path):
     [static_net] = [m for m in static["models"] if m["path"] == "script.py"]
     assert rows(static_net) == rows(models(full)["Net"]) and rows(static_net)["fc1"]["init"] == "normal_(std=0.01)"
     assert len(static["models"]) == 1 + 2 + 1 + 1  # script.py's Net, Generator and Discriminator, SimpleNN, mnist's Net
+
+
+BLOCKS_AFTER_THE_MODEL = """
+import torch.nn as nn
+
+
+class Net(nn.Module):  # defined before the blocks it is made of
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(Stage(), Stage())
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+class Stage(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = Block()
+
+    def forward(self, x):
+        return self.block(x)
+
+
+class Block(nn.Module):
+    def __init__(self, width=16):
+        super().__init__()
+        self.fc = nn.Linear(width, width)
+        nn.init.xavier_uniform_(self.fc.weight)
+
+    def forward(self, x):
+        return nn.functional.relu(self.fc(x))
+
+
+class Unused(nn.Module):  # a model of its own, after the blocks
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        nn.init.kaiming_normal_(self.fc.weight, nonlinearity="tanh")
+
+    def forward(self, x):
+        return self.fc(x).tanh()
+"""
+
+
+def test_building_blocks_are_listed_as_such_whatever_the_order_of_definition(tmp_path):
+    """Static mode builds a class on its own only when no model of its file contains it: the blocks of a
+    model defined before them (and blocks of blocks) are listed as building blocks, as full mode lists them."""
+    write(tmp_path, "net.py", BLOCKS_AFTER_THE_MODEL)
+    found = both_modes(tmp_path, "net.py")
+    assert_modes_agree(found)
+    static = models(found["static"])
+    assert list(static) == ["Net", "Stage", "Block", "Unused"]  # the order the file defines them in
+    for block in ("Stage", "Block"):
+        assert static[block]["status"] == "skipped" and "building block" in static[block]["detail"]
+        assert static[block]["layers"] == []
+    assert static["Net"]["status"] == static["Unused"]["status"] == "static"
+    assert [r["layer"] for r in static["Net"]["layers"]] == ["body.0.block.fc", "body.1.block.fc", "head"]
+    # Xavier before ReLU, judged inside Net; Kaiming with the tanh gain suits Unused
+    assert [(f["code"], f["models"]) for f in found["static"]["findings"]] == [("IL101", ["Net"])]
