@@ -16,11 +16,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .cache import Cache
+from .callsites import built_as_called, call_sites_elsewhere, with_models_built_as_called
 from .config import Entry
 from .discover import Screening, SourceFile
 from .options import Options
 from .plan import Build, Plan, Screened, configured_entries
-from .shared.facts import AnalysisProblem, FileFacts, ProblemKind
+from .shared.facts import AnalysisProblem, FileFacts, ModelSpec, ProblemKind
 
 if TYPE_CHECKING:  # judging imports the rules: only static mode and the report need them
     from .judge import Judging, Prepared
@@ -50,6 +51,11 @@ def analyse_sources(screened: Screened, options: Options, judging: Judging | Non
             assert judging is not None  # only judging prepares
             result = judging.adopt(result)
         results[result.path] = result
+    for path, sites in call_sites_elsewhere(results.values(), screened, options).items():
+        called = [Entry(path, name, site.kwargs) for name, site in sites.items()]
+        facts = analyse_source(path, screened.readable[path].text, [*entries.get(path, ()), *called])
+        facts = replace(built_as_called(facts, sites), digest=screened.readable[path].digest)
+        results[path] = judging.adopt(judging.prepare(facts)) if judging is not None else facts
     return _in_order(results, screened.sources)
 
 
@@ -75,6 +81,19 @@ def analyse_builds(plan: Plan, options: Options, cache: Cache | None, progress: 
     for path, facts in results.items():
         if path in plan.screened.readable and _falls_back(facts):
             results[path] = _static_fallback(facts, plan.screened.readable[path])
+    elsewhere = call_sites_elsewhere(results.values(), plan.screened, options)
+    rebuilds = [
+        Build(
+            path,
+            (),
+            tuple(ModelSpec(name, name, site.kwargs, built_by="config") for name, site in sites.items()),
+            None,
+            None,
+        )
+        for path, sites in elsewhere.items()
+    ]
+    for rebuilt in _run_workers(rebuilds, plan.screened.sources, options, progress) if rebuilds else ():
+        results[rebuilt.path] = with_models_built_as_called(results[rebuilt.path], rebuilt, elsewhere[rebuilt.path])
     return _in_order(results, plan.screened.sources)
 
 

@@ -142,7 +142,23 @@ def _is_regular(path: str) -> bool:
         return True  # reading it will say what is wrong
 
 
-def _walk(root: str, excluded: Callable[[str], bool], onerror: Callable[[OSError], None]) -> Iterator[tuple[str, str]]:
+def project_files(root: str, excluded: Callable[[str], bool], suffixes: tuple[str, ...]) -> Iterator[str]:
+    """The files under ``root`` whose names end with one of ``suffixes``, skipping what ``collect_files``
+    skips (VCS folders, caches, virtualenvs, build output, ``excluded``)."""
+    for path, _ in _walk(root, excluded, lambda error: None, lambda name: name.endswith(suffixes)):
+        yield path
+
+
+def _checked_name(name: str) -> bool:
+    return (name.endswith(".py") or is_notebook(name)) and name not in TOOLING_FILES
+
+
+def _walk(
+    root: str,
+    excluded: Callable[[str], bool],
+    onerror: Callable[[OSError], None],
+    wanted: Callable[[str], bool] = _checked_name,
+) -> Iterator[tuple[str, str]]:
     for directory, dirnames, filenames in os.walk(root, onerror=onerror):
         kept = []
         for d in sorted(dirnames):
@@ -153,8 +169,7 @@ def _walk(root: str, excluded: Callable[[str], bool], onerror: Callable[[OSError
         dirnames[:] = kept
         for name in sorted(filenames):
             full = os.path.normpath(os.path.join(directory, name))
-            checked = name.endswith(".py") or is_notebook(name)
-            if checked and name not in TOOLING_FILES and not excluded(full):
+            if wanted(name) and not excluded(full):
                 yield full, full
 
 
@@ -336,6 +351,32 @@ def _screen_tree(tree: ast.Module, text: str, digest: str) -> Screening:
         builds=slice_module(tree, maybe_models).builds,
         works=does_work(tree),
     )
+
+
+def project_roots(path: str, configured: str = "") -> list[str]:
+    """Where a project's scripts import its own packages from: the directory of the nearest
+    pyproject.toml above ``path``, the configured root (when ``path`` is inside it), the git root."""
+    roots = []
+    directory = os.path.dirname(os.path.abspath(path))
+    pyproject = _nearest(directory, "pyproject.toml")
+    if pyproject:
+        roots.append(pyproject)
+    if configured and os.path.abspath(path).startswith(os.path.join(os.path.abspath(configured), "")):
+        roots.append(os.path.abspath(configured))
+    git = _nearest(directory, ".git")
+    if git:
+        roots.append(git)
+    return list(dict.fromkeys(roots))
+
+
+def _nearest(directory: str, marker: str) -> str | None:
+    while True:
+        if os.path.exists(os.path.join(directory, marker)):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
 
 
 def local_module(path: str, module: str, level: int) -> str | None:

@@ -101,9 +101,10 @@ class _Channel:
 
 
 def _analyse_one(channel: _Channel, task: Task, skip: frozenset[str]) -> None:
+    from ..discover import project_roots
     from .analyze import ImportFailed, analyze_file
     from .scriptrun import no_arguments, script_program, show_notebook_source
-    from .userimport import project_imports, project_roots
+    from .userimport import project_imports
 
     with open(task.path, "rb") as handle:  # read once: the digest fixes are checked against is of what runs
         data = handle.read()

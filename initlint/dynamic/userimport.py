@@ -124,29 +124,3 @@ def forget_project_modules() -> None:
         filename = getattr(module, "__file__", None)
         if name != "__main__" and isinstance(filename, str) and code.classify(filename)[0] == "user":
             del sys.modules[name]
-
-
-def project_roots(path: str, configured: str = "") -> list[str]:
-    """Where a project's scripts import its own packages from: the directory of the nearest
-    pyproject.toml above ``path``, the configured root (when ``path`` is inside it), the git root."""
-    roots = []
-    directory = os.path.dirname(os.path.abspath(path))
-    pyproject = _nearest(directory, "pyproject.toml")
-    if pyproject:
-        roots.append(pyproject)
-    if configured and os.path.abspath(path).startswith(os.path.join(os.path.abspath(configured), "")):
-        roots.append(os.path.abspath(configured))
-    git = _nearest(directory, ".git")
-    if git:
-        roots.append(git)
-    return list(dict.fromkeys(roots))
-
-
-def _nearest(directory: str, marker: str) -> str | None:
-    while True:
-        if os.path.exists(os.path.join(directory, marker)):
-            return directory
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return None
-        directory = parent
