@@ -82,13 +82,13 @@ def analyse_builds(plan: Plan, options: Options, cache: Cache | None, progress: 
         if path in plan.screened.readable and _falls_back(facts):
             results[path] = _static_fallback(facts, plan.screened.readable[path])
     elsewhere = call_sites_elsewhere(results.values(), plan.screened, options)
+    scripts = {build.path: build.script_classes for build in plan.builds}  # a script is run as its slice again
     rebuilds = [
         Build(
             path,
             (),
             tuple(ModelSpec(name, name, site.kwargs, built_by="config") for name, site in sites.items()),
-            None,
-            None,
+            script_classes=scripts.get(path),
         )
         for path, sites in elsewhere.items()
     ]

@@ -47,10 +47,10 @@ class Build:
     path: str  # absolute
     classes: tuple[tuple[str, int], ...]  # model classes it defines: (name, line)
     specs: tuple[ModelSpec, ...]  # its factory functions and the configured entries it defines
-    digest: str | None  # sha256 of the bytes screened; None for an entry's file that is not checked
+    digest: str | None = None  # sha256 of the bytes screened; None for an entry's file that is not checked
     # "path:sha256" of the file and of the local files it imports, transitively: what its result
     # depends on (the cache key); None when the file was not screened (it is then not cached)
-    dependencies: tuple[str, ...] | None
+    dependencies: tuple[str, ...] | None = None
     # A script: the model classes its top-level builds call; it is run as a slice (``shared.scripts``)
     # that builds them. None: the file is imported as it is.
     script_classes: tuple[str, ...] | None = None

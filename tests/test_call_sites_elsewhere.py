@@ -152,3 +152,13 @@ def test_markdown_python_blocks_by_hand():
         ]
     )
     assert list(markdown_code_blocks(text)) == [("model = Net(1)\n", 6), ("net = Net(2)\n", 9)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_model_file_that_trains_when_run_is_not_run_to_build_the_class_again(tmp_path, mode):
+    project(tmp_path, README_md=README)
+    trains = "\nimport pathlib\n\nfor epoch in range(2):\n    pathlib.Path('TRAINED').write_text(str(epoch))\n"
+    (tmp_path / "models" / "net.py").write_text(NET.lstrip() + trains)
+    net, _ = net_of(tmp_path, mode)
+    assert net["built_by"] == "call-site README.md:8" and len(net["layers"]) == 5
+    assert not (tmp_path / "TRAINED").exists()
