@@ -109,6 +109,7 @@ class Scopes:
         self.overrides = overrides
         self._fixed = config_path
         self._nearest: dict[str, str | None] = {}  # directory -> its configuration file
+        self._governing: dict[str, str | None] = {}  # path -> its configuration file
         self._merged: dict[str | None, Options] = {}  # configuration file -> its options, flags over it
         self._for_run: dict[tuple[object, ...], Options] = {}  # ... with a run's jobs, cache, device and mode
 
@@ -116,11 +117,13 @@ class Scopes:
         """The configuration file that governs ``path``; raises ``ConfigError`` for a broken one."""
         if self._fixed is not None:
             return self._fixed
-        absolute = os.path.abspath(path)
-        directory = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
-        if directory not in self._nearest:
-            self._nearest[directory] = find_config([directory])
-        return self._nearest[directory]
+        if path not in self._governing:  # asked for each model and finding: one stat per path
+            absolute = os.path.abspath(path)
+            directory = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+            if directory not in self._nearest:
+                self._nearest[directory] = find_config([directory])
+            self._governing[path] = self._nearest[directory]
+        return self._governing[path]
 
     def merged(self, config_path: str | None) -> Options:
         if config_path not in self._merged:

@@ -41,13 +41,16 @@ def _codes(listed: str | None) -> set[str]:
     return {c.strip().upper() for c in re.split(r"[\s,]+", listed) if c.strip()}
 
 
-_MENTION = re.compile(r"noqa|initlint\s*:", re.IGNORECASE)
+def _mentions_suppression(text: str) -> bool:
+    """Whether the text may hold a suppression comment (a substring test: faster than any regex here)."""
+    lowered = text.lower()
+    return "noqa" in lowered or "initlint" in lowered
 
 
 def parse_comments(text: str) -> FileComments:
     """Read the suppression comments of a source (tokenize: comments only, not strings)."""
     found = FileComments()
-    if not _MENTION.search(text):
+    if not _mentions_suppression(text):
         return found  # nearly every file: no need to tokenize it
     try:
         tokens = list(tokenize.generate_tokens(readline(text)))

@@ -317,6 +317,7 @@ class ModelView:
         self._assigned_groups: dict[tuple[Span | None, str], list[LayerFacts]] | None = None
         self._by_init_site: dict[Span, list[LayerFacts]] | None = None
         self._rewrites: dict[tuple[Span, NewInit | GainInit, str, bool], FixIntent] = {}  # one per call
+        self._judged: list[LayerFacts] | None = None
         self._chains = self._compute_chains()
 
     def judged(self) -> list[LayerFacts]:
@@ -326,14 +327,16 @@ class ModelView:
         whether they store (out, in) or (in, out)). A layer called before
         different activations is judged once per activation (and offered no fix).
         """
-        return [
-            judged
-            for layer in self.model.layers
-            if (layer.kind in JUDGED_KINDS or layer.kind == "custom" and layer.layout_known)
-            and len(layer.weight.shape) >= 2
-            and not layer.scale_free
-            for judged in self._per_call(layer)
-        ]
+        if self._judged is None:  # every rule asks
+            self._judged = [
+                judged
+                for layer in self.model.layers
+                if (layer.kind in JUDGED_KINDS or layer.kind == "custom" and layer.layout_known)
+                and len(layer.weight.shape) >= 2
+                and not layer.scale_free
+                for judged in self._per_call(layer)
+            ]
+        return self._judged
 
     @staticmethod
     def call_activations(layer: LayerFacts) -> list[Activation]:

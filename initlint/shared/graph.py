@@ -284,9 +284,7 @@ def pair_layers(graphs: Iterable[FlowGraph]) -> dict[str, Pairing]:
             logits.setdefault(query, set()).add(key)
             logits.setdefault(key, set()).add(query)
     return {
-        name: replace(
-            _agreed(name, calls), logits_with=tuple(sorted(logits.get(name, ()))), feeds_itself=name in recurrent
-        )
+        name: _agreed(name, calls, tuple(sorted(logits.get(name, ()))), name in recurrent)
         for name, calls in found.items()
     }
 
@@ -378,11 +376,11 @@ def pair_all(graph: FlowGraph) -> dict[str, Pairing]:
     return pair_layers((graph,))
 
 
-def _agreed(name: str, calls: list[Pairing]) -> Pairing:
+def _agreed(name: str, calls: list[Pairing], logits_with: tuple[str, ...], feeds_itself: bool) -> Pairing:
     first = calls[0]
     fed = tuple(p.downstream for p in calls)
     if len(calls) == 1 or all(act is None for act in fed):
-        return replace(first, calls=fed)
+        return replace(first, calls=fed, logits_with=logits_with, feeds_itself=feeds_itself)
     downstream = _common_activation([p.downstream for p in calls if p.downstream is not None], len(calls))
     judged_with_input = downstream is not None and (downstream.name == "identity" or downstream.role == "output")
     if (
@@ -391,7 +389,7 @@ def _agreed(name: str, calls: list[Pairing]) -> Pairing:
         or judged_with_input
         and any(_unlabelled(p.upstream) != _unlabelled(first.upstream) for p in calls)
     ):
-        return Pairing(name, None, None, calls=fed)
+        return Pairing(name, None, None, calls=fed, logits_with=logits_with, feeds_itself=feeds_itself)
     links: dict[str, Link] = {}
     for p in calls:
         for link in p.successors:
@@ -407,6 +405,8 @@ def _agreed(name: str, calls: list[Pairing]) -> Pairing:
         scale=first.scale,
         successors=tuple(links[k] for k in sorted(links)),
         calls=fed,
+        logits_with=logits_with,
+        feeds_itself=feeds_itself,
     )
 
 
