@@ -123,8 +123,10 @@ class Judging:
             findings[f.path, model.name] = self._model_findings(view, _detail(f, model))
         comments: dict[str, FileComments] = {}
         reported, _ = self._reported([g for found in findings.values() for g in found], comments)
+        from .static.reachable import parse_reachable  # only static mode prepares: the tree it analysed
+
         planned = PlannedEdits(self.cache)
-        plan_fixes(reported, {f.path: f.digest} if f.digest else {}, self.paths.show, planned)
+        plan_fixes(reported, {f.path: f.digest} if f.digest else {}, self.paths.show, planned, parse=parse_reachable)
         light = replace(f, models=tuple(replace(m, layers=(), signal=()) for m in f.models))
         return Prepared(light, findings, rows, planned.outcomes(), comments)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeGuard
 
@@ -284,11 +285,11 @@ def _names_with(statement: str, function: str) -> str:
 class SourcePlanner:
     """Edits for one file's intents. Raises CannotFix when a node is not where it should be."""
 
-    def __init__(self, path: str, text: str):
+    def __init__(self, path: str, text: str, parse: Callable[[str, str], ast.Module] = parse_source):
         self.path = path
         self.text = text
         self.positions = Positions(path, text)
-        self.tree = parse_source(path, text)  # the tree the analysis read, if it was this text
+        self.tree = parse(path, text)  # the tree the analysis read, if it was this text
         self.imports = _imports(self.tree)
         self.newline = first_line_break(text)
         self._deleted: set[int] = set()  # statements removed by planned deletions: a block keeps one

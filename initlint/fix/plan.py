@@ -6,12 +6,13 @@ imported only when some finding has something to fix.
 
 from __future__ import annotations
 
+import ast
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..discover import analysed_text
+from ..discover import analysed_text, parse_source
 from ..findings import Edit, Finding, Fix
 from .apply import digest
 from .intent import DeleteStatement, FixIntent, InsertInit, NoFix, RewriteCall, SetMode
@@ -19,6 +20,8 @@ from .intent import DeleteStatement, FixIntent, InsertInit, NoFix, RewriteCall, 
 if TYPE_CHECKING:  # both import at run time only when needed: libcst is slow to import
     from ..cache import Cache
     from .edits import SourcePlanner
+
+Parse = Callable[[str, str], ast.Module]  # (path, text) -> its tree
 
 
 def merge_intents(intents: Sequence[FixIntent | None]) -> FixIntent | None:
@@ -101,12 +104,14 @@ def plan_fixes(
     show: Callable[[str], str],
     planned: PlannedEdits | None = None,
     buffers: Mapping[str, str] | None = None,
+    parse: Parse = parse_source,
 ) -> list[Finding]:
     """The findings with ``fix`` set where an edit could be computed; reasons added where not.
 
     ``planned`` remembers edits by file content and intent (and is asked
     first). A file in ``buffers`` (absolute path -> text: an editor's buffer) is
-    planned on that text, never read from disk.
+    planned on that text, never read from disk. ``parse`` gives a file's tree: static mode's
+    (``static.reachable``) holds every place its findings point at, and is already parsed.
     """
     planned = planned or PlannedEdits()
     texts = {os.path.normcase(os.path.abspath(path)): text for path, text in (buffers or {}).items()}
@@ -127,7 +132,7 @@ def plan_fixes(
             outcome = None if path in texts else planned.recall(path, analysed, described)
             if outcome is None:
                 if planner is None and not reason:
-                    planner, reason = _planner(path, digests.get(path), texts.get(path))
+                    planner, reason = _planner(path, digests.get(path), texts.get(path), parse)
                 outcome = _plan(intent, planner) if planner is not None else reason
                 if planner is not None and path not in texts:
                     planned.remember(path, analysed, described, outcome)
@@ -135,13 +140,13 @@ def plan_fixes(
     return findings
 
 
-def _planner(path: str, analysed: str | None, buffer: str | None = None) -> tuple[SourcePlanner | None, str]:
+def _planner(path: str, analysed: str | None, buffer: str | None, parse: Parse) -> tuple[SourcePlanner | None, str]:
     """What plans the file's edits: on the analysed bytes read again (and checked) or on ``buffer``."""
     if buffer is not None:
         from .edits import SourcePlanner
 
         try:
-            return SourcePlanner(path, buffer), ""
+            return SourcePlanner(path, buffer, parse), ""
         except Exception as error:  # libcst cannot parse what Python could: say so, fix nothing
             return None, f"libcst cannot parse the file ({type(error).__name__})"
     if analysed is None:
@@ -156,7 +161,7 @@ def _planner(path: str, analysed: str | None, buffer: str | None = None) -> tupl
     from .edits import SourcePlanner
 
     try:
-        return SourcePlanner(path, analysed_text(path, data)), ""  # a notebook: its cells' source
+        return SourcePlanner(path, analysed_text(path, data), parse), ""  # a notebook: its cells' source
     except Exception as error:  # libcst cannot parse what Python could: say so, fix nothing
         return None, f"libcst cannot parse the file ({type(error).__name__})"
 

@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ..config import Entry
-from ..discover import Unparsable, parse_source
+from ..discover import Unparsable
 from ..shared.facts import BUILDING_BLOCK, ERROR, SKIPPED, FileFacts, ModelFacts
 from ..shared.positions import Positions
 from .construct import is_module_class
 from .models import configured_model_facts, is_abstract, model_facts
+from .reachable import parse_reachable
 from .scripts import script_models
 from .source import read_module
 
@@ -29,7 +30,7 @@ def analyze_source(path: str, text: str, entries: Sequence[Entry] = ()) -> FileF
     """Static facts of every nn.Module class defined at the top level of ``text``, and of the configured
     ``entries`` of this file (a class with keyword arguments, in place of the class's own check)."""
     try:
-        tree = parse_source(path, text)
+        tree = parse_reachable(path, text, frozenset(e.attribute for e in entries))
     except Unparsable as unparsable:
         return FileFacts(path, problem=unparsable.problem)
     _, classes = read_module(tree, text)
