@@ -43,7 +43,7 @@ CALL_SITE = "call-site"
 Target = tuple[str, str]  # (absolute path of the class's file, class name)
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[\w+-]*)")
-_PYTHON_BLOCKS = frozenset({"python", "py", "python3", "pycon"})
+_PYTHON_BLOCKS = frozenset({"python", "py", "python3"})
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def _constructions(
     path: str, text: str, first_line: int, targets: Mapping[Target, tuple[str, ...] | None], root: str
 ) -> Iterator[tuple[Target, CallSite]]:
     try:
-        tree = parse_source(path, text) if first_line == 1 else ast.parse(text)
+        tree = parse_source(path, text) if path.endswith(".py") else ast.parse(text)
     except Exception:  # a file or block that does not parse builds nothing we can read
         return
     directory = os.path.dirname(path)
