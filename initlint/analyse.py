@@ -81,20 +81,42 @@ def analyse_builds(plan: Plan, options: Options, cache: Cache | None, progress: 
     for path, facts in results.items():
         if path in plan.screened.readable and _falls_back(facts):
             results[path] = _static_fallback(facts, plan.screened.readable[path])
+    _build_as_called_elsewhere(results, plan, options, cache, keys, progress)
+    return _in_order(results, plan.screened.sources)
+
+
+def _build_as_called_elsewhere(
+    results: dict[str, FileFacts],
+    plan: Plan,
+    options: Options,
+    cache: Cache | None,
+    keys: Mapping[str, str | None],
+    progress: Progress | None,
+) -> None:
+    """Full mode: the models skipped for want of arguments that a call site elsewhere builds, built with
+    its arguments (``callsites``), from the cache when the file and the call sites are unchanged."""
     elsewhere = call_sites_elsewhere(results.values(), plan.screened, options)
     scripts = {build.path: build.script_classes for build in plan.builds}  # a script is run as its slice again
-    rebuilds = [
-        Build(
-            path,
-            (),
-            tuple(ModelSpec(name, name, site.kwargs, built_by="config") for name, site in sites.items()),
-            script_classes=scripts.get(path),
-        )
+    digests = {build.path: build.digest for build in plan.builds}
+    rebuild_keys = {
+        path: cache.key(path, [key, "call-sites", repr(sorted(sites.items()))]) if cache and key else None
         for path, sites in elsewhere.items()
-    ]
+        for key in [keys.get(path)]
+    }
+    rebuilds = []
+    for path, sites in elsewhere.items():
+        key = rebuild_keys[path]
+        hit = cache.get(key) if cache is not None and key else None
+        if hit is not None:
+            results[path] = with_models_built_as_called(results[path], hit, sites)
+            continue
+        specs = tuple(ModelSpec(name, name, site.kwargs, built_by="config") for name, site in sites.items())
+        rebuilds.append(Build(path, (), specs, script_classes=scripts.get(path)))
     for rebuilt in _run_workers(rebuilds, plan.screened.sources, options, progress) if rebuilds else ():
+        key = rebuild_keys.get(rebuilt.path)
+        if cache is not None and key and rebuilt.digest == digests.get(rebuilt.path):  # not changed meanwhile
+            cache.put(key, rebuilt)
         results[rebuilt.path] = with_models_built_as_called(results[rebuilt.path], rebuilt, elsewhere[rebuilt.path])
-    return _in_order(results, plan.screened.sources)
 
 
 def analyse_source(path: str, text: str, entries: Sequence[Entry] = ()) -> FileFacts:

@@ -162,3 +162,25 @@ def test_a_model_file_that_trains_when_run_is_not_run_to_build_the_class_again(t
     net, _ = net_of(tmp_path, mode)
     assert net["built_by"] == "call-site README.md:8" and len(net["layers"]) == 5
     assert not (tmp_path / "TRAINED").exists()
+
+
+def test_a_warm_run_takes_the_call_site_build_from_the_cache(tmp_path, monkeypatch):
+    """Nothing changed: the build with the call site's arguments comes from the cache (no worker, no torch);
+    the call site's arguments changed: it is built again."""
+    import initlint.analyse
+
+    project(tmp_path, README_md=README)
+
+    def net() -> dict:
+        _, document = run_json("--cache-dir", str(tmp_path / "cache"), "models", cwd=tmp_path)
+        [model] = document["models"]
+        return {key: value for key, value in model.items() if key != "layers"} | {"rows": len(model["layers"])}
+
+    first = net()
+    runs = []
+    real = initlint.analyse._run_workers
+    monkeypatch.setattr(initlint.analyse, "_run_workers", lambda *a: runs.append(a) or real(*a))
+    assert net() == first and first["rows"] == 5 and first["built_by"] == "call-site README.md:8"
+    assert runs == []
+    (tmp_path / "README.md").write_text(README.replace("depth=4", "depth=2"))
+    assert net()["rows"] == 3 and len(runs) == 1
