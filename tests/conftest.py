@@ -115,6 +115,15 @@ def reports_by_mode(path: Path) -> dict[str, dict]:
     return {mode: run_json("--no-cache", *flags, str(path))[1] for mode, flags in MODES.items()}
 
 
+# The layer-row fields both modes compute (measured RMS is the default mode's alone): the parity tests'.
+PARITY_FIELDS = ("layer", "layer_type", "activation", "init", "actual_std", "expected_std")
+
+
+def parity_rows(document: dict) -> dict[str, dict[str, tuple]]:
+    """Each model's layer rows, by layer name: the fields both modes compute."""
+    return layer_rows(document, PARITY_FIELDS)
+
+
 def layer_rows(document: dict, fields: tuple[str, ...]) -> dict[str, dict[str, tuple]]:
     """Each model's ``models[].layers`` rows of a JSON report, by layer name: the ``fields`` of each."""
     return {

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import MODES, layer_rows, line_of, reports_by_mode, write
+from conftest import MODES, PARITY_FIELDS, line_of, parity_rows, reports_by_mode, write
 
 from initlint import Options, check_paths
 
@@ -176,7 +176,6 @@ LAYERS = {
     "WhileRNN": {"inp", "rec", "out"},
     "CountedRNN": {"inp", "rec", "out"},
 }
-ROW_FIELDS = ("layer", "layer_type", "activation", "init", "actual_std", "expected_std")
 
 
 @pytest.fixture(scope="module")
@@ -199,15 +198,10 @@ def verdicts(document: dict) -> set[tuple]:
     }
 
 
-def rows(document: dict) -> dict[str, dict[str, tuple]]:
-    """Each model's layer rows, by layer name: the fields both modes compute."""
-    return layer_rows(document, ROW_FIELDS)
-
-
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_both_modes_list_the_same_layers(documents, name):
     for mode in MODES:
-        listed = {model: set(layers) for model, layers in rows(documents[name][mode]).items()}
+        listed = {model: set(layers) for model, layers in parity_rows(documents[name][mode]).items()}
         assert listed == {model: LAYERS[model] for model in listed}, mode
         assert set(listed) == {model for model in LAYERS if f"class {model}(" in SOURCES[name]}, mode
 
@@ -215,7 +209,7 @@ def test_both_modes_list_the_same_layers(documents, name):
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_layer_rows_agree(documents, name):
     """Same pairing (activation), same init, same actual and expected std, layer by layer."""
-    assert rows(documents[name]["static"]) == rows(documents[name]["full"])
+    assert parity_rows(documents[name]["static"]) == parity_rows(documents[name]["full"])
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
@@ -252,11 +246,11 @@ def test_static_flags_attention_logits_of_normal_in_proj(documents, files):
 
 def test_static_pairs_attention_as_two_layers(documents):
     """The packed projection feeds out_proj; out_proj feeds what follows the call, in either return form."""
-    layers = rows(documents["attention.py"]["static"])
-    activation = ROW_FIELDS.index("activation")
+    layers = parity_rows(documents["attention.py"]["static"])
+    activation = PARITY_FIELDS.index("activation")
     assert layers["PreNormBlock"]["attn"][activation] == "none"  # out_proj, a linear layer, follows it
     assert layers["CrossAttention"]["attn.out_proj"][activation] == "torch.relu"  # `y, weights = self.attn(...)`
-    init = ROW_FIELDS.index("init")
+    init = PARITY_FIELDS.index("init")
     assert layers["SeqFirstBlock"]["attn"][init] == "PyTorch default xavier_uniform_()"
     assert layers["SeqFirstBlock"]["attn.out_proj"][init] == "xavier_uniform_()"  # apply() reaches it: a Linear
 
@@ -266,9 +260,9 @@ def test_static_accepts_orthogonal_on_a_weight_that_feeds_itself(documents, mode
     """The hidden-to-hidden layer is paired with the tanh it feeds, and orthogonal_ on it is not a gain mistake."""
     document = documents["recurrent.py"]["static"]
     recurrent = "cell" if model == "ConcatCell" else "rec"
-    row = rows(document)[model][recurrent]
-    assert row[ROW_FIELDS.index("activation")] == "torch.tanh"
-    assert row[ROW_FIELDS.index("init")] == "orthogonal_()"
+    row = parity_rows(document)[model][recurrent]
+    assert row[PARITY_FIELDS.index("activation")] == "torch.tanh"
+    assert row[PARITY_FIELDS.index("init")] == "orthogonal_()"
     assert not [f for f in document["findings"] if f["model"] == model and recurrent in f["layers"]]
 
 

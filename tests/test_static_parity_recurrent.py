@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import torch.nn as nn
-from conftest import layer_rows, line_of, reports_by_mode, run_json, write
+from conftest import PARITY_FIELDS, line_of, parity_rows, reports_by_mode, run_json, write
 
 from initlint import Options, check_paths
 from initlint.static import analyze_source
@@ -140,7 +140,6 @@ LAYERS = {
 }
 # Models whose recurrent weights are orthogonal and whose forget-gate bias (if any) is 1: nothing to say.
 QUIET = ("BiGRUTagger", "TanhRNN", "ForgetBiasLSTM")
-ROW_FIELDS = ("layer", "layer_type", "activation", "init", "actual_std", "expected_std")
 
 
 @pytest.fixture(scope="module")
@@ -162,20 +161,15 @@ def verdicts(document: dict) -> set[tuple]:
     }
 
 
-def rows(document: dict) -> dict[str, dict[str, tuple]]:
-    """Each model's layer rows, by layer name: the fields both modes compute."""
-    return layer_rows(document, ROW_FIELDS)
-
-
 def test_both_modes_list_the_recurrent_layers(documents):
     for mode, document in documents.items():
-        assert {model: set(layers) for model, layers in rows(document).items()} == LAYERS, mode
+        assert {model: set(layers) for model, layers in parity_rows(document).items()} == LAYERS, mode
         assert {m["status"] for m in document["models"]} == ({"static"} if mode == "static" else {"traced"})
 
 
 def test_layer_rows_agree(documents):
     """Same pairing (activation), same init, same actual and expected std, layer by layer."""
-    assert rows(documents["static"]) == rows(documents["full"])
+    assert parity_rows(documents["static"]) == parity_rows(documents["full"])
 
 
 def test_verdicts_agree(documents):
@@ -224,8 +218,8 @@ def test_default_forget_bias_and_recurrence_are_noted_in_static(documents, path)
 
 def test_static_pairs_what_each_call_form_returns(documents):
     """``out, (h, c) =``, ``out, _ =``, ``[0]`` and an unrolled cell's ``h, c =`` all come out of the one layer."""
-    layers = rows(documents["static"])
-    activation, init = ROW_FIELDS.index("activation"), ROW_FIELDS.index("init")
+    layers = parity_rows(documents["static"])
+    activation, init = PARITY_FIELDS.index("activation"), PARITY_FIELDS.index("init")
     assert layers["BiGRUTagger"]["gru"][activation] == "torch.relu"
     assert layers["BiGRUTagger"]["gru"][init] == "xavier_uniform_()"  # the loop's branch for weight_ih names
     assert layers["UnrolledCell"]["cell"][activation] == "none"  # out, a linear layer, follows h

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import MODES, layer_rows, line_of, reports_by_mode, write
+from conftest import MODES, PARITY_FIELDS, layer_rows, line_of, parity_rows, reports_by_mode, write
 
 from initlint import Options, check_paths
 
@@ -95,7 +95,6 @@ LAYERS = {
         "out",
     },
 }
-ROW_FIELDS = ("layer", "layer_type", "activation", "init", "actual_std", "expected_std")
 
 
 @pytest.fixture(scope="module")
@@ -109,23 +108,19 @@ def documents(path: Path) -> dict[str, dict]:
     return reports_by_mode(path)
 
 
-def rows(document: dict) -> dict[str, dict[str, tuple]]:
-    return layer_rows(document, ROW_FIELDS)
-
-
 def field(document: dict, model: str, layer: str, name: str) -> object:
-    return rows(document)[model][layer][ROW_FIELDS.index(name)]
+    return parity_rows(document)[model][layer][PARITY_FIELDS.index(name)]
 
 
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_both_modes_list_the_composites_layers(documents, mode):
-    listed = {model: set(layers) for model, layers in rows(documents[mode]).items()}
+    listed = {model: set(layers) for model, layers in parity_rows(documents[mode]).items()}
     assert listed == LAYERS
 
 
 def test_layer_rows_agree(documents):
     """Same pairing (activation), same init, same actual and expected std, layer by layer."""
-    assert rows(documents["static"]) == rows(documents["full"])
+    assert parity_rows(documents["static"]) == parity_rows(documents["full"])
 
 
 def test_verdicts_agree_through_the_api(path):
