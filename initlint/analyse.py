@@ -98,11 +98,12 @@ def _build_as_called_elsewhere(
     elsewhere = call_sites_elsewhere(results.values(), plan.screened, options)
     scripts = {build.path: build.script_classes for build in plan.builds}  # a script is run as its slice again
     digests = {build.path: build.digest for build in plan.builds}
-    rebuild_keys = {
-        path: cache.key(path, [key, "call-sites", repr(sorted(sites.items()))]) if cache and key else None
-        for path, sites in elsewhere.items()
-        for key in [keys.get(path)]
-    }
+    rebuild_keys: dict[str, str | None] = {}
+    for path, sites in elsewhere.items():
+        key = keys.get(path)
+        rebuild_keys[path] = (
+            cache.key(path, [key, "call-sites", repr(sorted(sites.items()))]) if cache and key else None
+        )
     rebuilds = []
     for path, sites in elsewhere.items():
         key = rebuild_keys[path]

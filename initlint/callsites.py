@@ -74,16 +74,19 @@ def find_call_sites(
     project's Python files, else in its Markdown code blocks."""
     found: dict[Target, CallSite] = {}
     names = {name for _, name in targets}
-    searched = [(root, suffix) for suffix in (".py", ".md") for root in _roots(targets, configured_root)]
-    for root, suffix in searched:  # Python files first (scripts, tests, examples), then the docs
-        for path in project_files(root, excluded, (suffix,)):
-            for text, first_line in _code_of(path):
-                if not any(name in text for name in names):
-                    continue
+    files = [
+        (root, path)
+        for root in _roots(targets, configured_root)
+        for path in project_files(root, excluded, (".py", ".md"))
+    ]
+    files.sort(key=lambda entry: entry[1].endswith(".md"))  # Python files first (scripts, tests, examples), then docs
+    for root, path in files:
+        for text, first_line in _code_of(path):
+            if any(name in text for name in names):
                 for target, site in _constructions(path, text, first_line, targets, root):
                     found.setdefault(target, site)
-            if len(found) == len(targets):
-                return found
+        if len(found) == len(targets):
+            return found
     return found
 
 

@@ -76,6 +76,8 @@ class SourceText:
 
     @functools.cached_property
     def _ends(self) -> list[int]:
+        if "\r" not in self.text:  # each line ends one before the next starts
+            return [start - 1 for start in self._starts[1:]] + [len(self.text)]
         return [*(found.start() for found in LINE_BREAK.finditer(self.text)), len(self.text)]
 
     @property

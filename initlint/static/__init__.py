@@ -49,8 +49,9 @@ def analyze_source(path: str, text: str, entries: Sequence[Entry] = ()) -> FileF
     checked = [cls for cls in by_name.values() if not is_abstract(cls) and cls.name not in replaced]
     blocks = _components([*configured, *script.models])
     own: dict[str, ModelFacts] = {}
+    here = os.path.normcase(os.path.abspath(path))  # as ``component_classes`` names the file
     for cls in reversed(checked):  # a model is mostly defined after its blocks: built first, they need no build
-        if (os.path.normcase(os.path.abspath(path)), cls.name) in blocks:
+        if (here, cls.name) in blocks:
             own[cls.name] = ModelFacts(path, cls.name, cls.node.lineno, SKIPPED, BUILDING_BLOCK)
             continue
         own[cls.name] = _noted(model_facts(path, cls, positions, classes), notes.get(cls.name))
